@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make demo` (no API key, no network) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+VENV_LEGACY := .venv-legacy
+
+.PHONY: demo test test-latest test-legacy lint bench clean
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/python examples/demo.py
+
+test: lint test-latest test-legacy
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
+
+# The whole suite on the newest SDKs (httpx2).
+test-latest: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -q
+
+# The SDK-facing suites again on the last httpx-era SDK releases.
+test-legacy: $(VENV_LEGACY)/.installed
+	$(VENV_LEGACY)/bin/python -m pytest -q tests/openai tests/anthropic tests/test_replay_infra.py
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/run.py
+
+$(VENV)/.installed: pyproject.toml requirements/test.txt requirements/sdk-latest.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements/test.txt -r requirements/sdk-latest.txt -e .
+	touch $@
+
+$(VENV_LEGACY)/.installed: pyproject.toml requirements/test.txt requirements/sdk-legacy.txt
+	$(PYTHON) -m venv $(VENV_LEGACY)
+	$(VENV_LEGACY)/bin/pip install -q -r requirements/test.txt -r requirements/sdk-legacy.txt -e .
+	touch $@
+
+clean:
+	rm -rf $(VENV) $(VENV_LEGACY) build dist src/*.egg-info

@@ -1,0 +1,256 @@
+"""The open spans of each trace and the LLM totals they have gathered so far.
+
+:class:`SpanTree` knows nothing of OpenTelemetry objects: it is fed ids at span start and end, and
+:class:`Totals` when an LLM call ends. Figures travel up one level at a time: a span that ends hands
+what it gathered (its own call, or its children's) to its nearest still-open ancestor, which adds it to
+its own. A span therefore pays for the roll-up once at its end, however deep the tree.
+
+Two sibling spans with the same provider response id (two instrumentations of one call, neither
+the other's parent) count once.
+
+Memory stays bounded three ways: a trace is forgotten when its last open local root ends; a trace
+older than ``trace_timeout`` seconds is forgotten (checked, a few at a time, whenever a new trace
+starts); and no more than ``max_spans`` spans are tracked at once (further spans are simply not
+tracked, so their figures go to their nearest tracked ancestor if it is open).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from decimal import Decimal
+
+from otel_llm_cost._log import log_once
+
+logger = logging.getLogger(__name__)
+
+# How many expired traces one new trace may sweep away: keeps each start cheap.
+_SWEEP_BATCH = 8
+
+
+class Totals:
+    """What a subtree's LLM calls added up to. Money in ``Decimal``; only priced calls carry a cost."""
+
+    __slots__ = (
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "calls",
+        "cost",
+        "input_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "unpriced_calls",
+    )
+
+    def __init__(
+        self,
+        cost: Decimal = Decimal(0),
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        calls: int = 0,
+        unpriced_calls: int = 0,
+    ) -> None:
+        self.cost = cost
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.cache_read_tokens = cache_read_tokens
+        self.cache_write_tokens = cache_write_tokens
+        self.reasoning_tokens = reasoning_tokens
+        self.calls = calls
+        self.unpriced_calls = unpriced_calls
+
+    def add(self, other: Totals) -> None:
+        self.cost += other.cost
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+        self.calls += other.calls
+        self.unpriced_calls += other.unpriced_calls
+
+    def copy(self) -> Totals:
+        copy = Totals()
+        copy.add(self)
+        return copy
+
+    def __repr__(self) -> str:
+        return f"Totals(cost={self.cost}, calls={self.calls}, unpriced={self.unpriced_calls})"
+
+
+class Node:
+    """One tracked span: a link to its parent's node, and what its finished descendants handed up.
+
+    Outside this module it is an opaque handle, the way up from an ended span to its ancestors.
+    """
+
+    __slots__ = ("is_root", "open", "parent", "totals", "trace")
+
+    def __init__(self, parent: Node | None, trace: _Trace) -> None:
+        self.parent = parent
+        self.trace = trace
+        self.is_root = parent is None
+        self.open = True
+        self.totals: Totals | None = None
+
+
+class _Trace:
+    __slots__ = ("calls", "created", "nodes", "open_roots")
+
+    def __init__(self, created: float) -> None:
+        self.created = created
+        self.nodes: dict[int, Node] = {}
+        self.open_roots = 0
+        self.calls: set[str] | None = None  # response ids already counted
+
+
+class SpanTree:
+    """Parent links of open spans, per trace, and the totals each has gathered. Thread-safe.
+
+    Args:
+        trace_timeout: Seconds after which a trace whose root never ended is forgotten.
+        max_spans: Most spans tracked at once, over all traces.
+        clock: Monotonic seconds; replaceable in tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        trace_timeout: float = 1800.0,
+        max_spans: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._timeout = trace_timeout
+        self._max_spans = max_spans
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._traces: OrderedDict[int, _Trace] = OrderedDict()
+        self._tracked = 0
+
+    @property
+    def tracked_spans(self) -> int:
+        """How many spans are tracked now (for tests and diagnostics)."""
+        return self._tracked
+
+    @property
+    def tracked_traces(self) -> int:
+        return len(self._traces)
+
+    def start(self, trace_id: int, span_id: int, parent_id: int | None) -> None:
+        """Track a started span under its parent (``None`` or an unknown parent make it a local root)."""
+        with self._lock:
+            trace = self._traces.get(trace_id)
+            if trace is None:
+                self._sweep()
+                if self._tracked >= self._max_spans:
+                    self._refuse()
+                    return
+                trace = self._traces[trace_id] = _Trace(self._clock())
+            elif self._tracked >= self._max_spans:
+                self._refuse()
+                return
+            parent = trace.nodes.get(parent_id) if parent_id is not None else None
+            node = Node(parent, trace)
+            if node.is_root:
+                trace.open_roots += 1
+            trace.nodes[span_id] = node
+            self._tracked += 1
+
+    def end(self, trace_id: int, span_id: int, parent_id: int | None) -> tuple[Totals | None, Node | None]:
+        """Forget an ending span; hand what its descendants gathered to its nearest open ancestor.
+
+        Returns:
+            The totals of the span's finished descendants (``None`` when none reported usage), and
+            the way up to its ancestors for :meth:`add_call`.
+        """
+        with self._lock:
+            trace = self._traces.get(trace_id)
+            if trace is None:
+                return None, None
+            node = trace.nodes.pop(span_id, None)
+            if node is None:  # not tracked (started before us, or over the cap): its parent may be
+                return None, trace.nodes.get(parent_id) if parent_id is not None else None
+            self._tracked -= 1
+            node.open = False
+            totals = node.totals
+            if totals is not None:
+                self._hand_up(node.parent, totals)
+            if node.is_root:
+                trace.open_roots -= 1
+                if trace.open_roots <= 0:
+                    self._drop(trace_id, trace)
+            return totals, node.parent
+
+    def add_call(self, parent: Node | None, totals: Totals, call_id: str | None = None) -> bool:
+        """Hand an ended LLM call's figures to ``parent`` (from :meth:`end`) or its nearest open ancestor.
+
+        Args:
+            parent: The way up returned by :meth:`end` for the call's span.
+            totals: The call's figures.
+            call_id: The provider's response id, when known. Two spans in one trace with the same id
+                record the same call (two instrumentations side by side, neither the other's
+                parent): only the first is counted.
+
+        Returns:
+            ``False`` when the call was counted already under ``call_id``.
+        """
+        if parent is None:
+            return True
+        with self._lock:
+            if call_id is not None:
+                calls = parent.trace.calls
+                if calls is None:
+                    calls = parent.trace.calls = set()
+                elif call_id in calls:
+                    logger.debug("two spans record the same LLM call %s; counting it once", call_id)
+                    return False
+                calls.add(call_id)
+            self._hand_up(parent, totals)
+        return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._traces.clear()
+            self._tracked = 0
+
+    def _hand_up(self, node: Node | None, totals: Totals) -> None:
+        while node is not None and not node.open:
+            logger.debug("an ancestor ended before its descendant's LLM call; not updating it")
+            node = node.parent
+        if node is None:
+            return
+        if node.totals is None:
+            node.totals = totals.copy()
+        else:
+            node.totals.add(totals)
+
+    def _drop(self, trace_id: int, trace: _Trace) -> None:
+        del self._traces[trace_id]
+        self._tracked -= len(trace.nodes)
+        for node in trace.nodes.values():
+            node.open = False
+        trace.nodes.clear()  # open nodes point back at the trace: break the cycle for refcounting
+
+    def _sweep(self) -> None:
+        deadline = self._clock() - self._timeout
+        for _ in range(_SWEEP_BATCH):
+            if not self._traces:
+                return
+            trace_id, trace = next(iter(self._traces.items()))
+            if trace.created > deadline:
+                return
+            logger.debug("forgetting a trace whose root has not ended in %.0f s", self._timeout)
+            self._drop(trace_id, trace)
+
+    def _refuse(self) -> None:
+        log_once(
+            "rollup.span_cap",
+            "tracking %d open spans already; spans started now are left out of cost roll-ups",
+            self._max_spans,
+        )

@@ -1,0 +1,104 @@
+"""Every span attribute name this package reads or writes.
+
+``gen_ai.*`` names follow the OpenTelemetry GenAI semantic conventions (now maintained in the
+``semantic-conventions-genai`` repository). ``gen_ai.usage.cost.*`` follows the open proposal for a
+standard cost attribute; ``llm_cost.*`` names are our own.
+"""
+
+from typing import Final
+
+# --- GenAI semantic conventions: request -------------------------------------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_SYSTEM: Final = "gen_ai.system"  # deprecated predecessor of gen_ai.provider.name; read only
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
+GEN_AI_REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
+GEN_AI_REQUEST_ENCODING_FORMATS: Final = "gen_ai.request.encoding_formats"
+GEN_AI_OUTPUT_TYPE: Final = "gen_ai.output.type"
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+
+# --- GenAI semantic conventions: response ------------------------------------------------------
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
+OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
+ANTHROPIC_REQUEST_ID: Final = "anthropic.request.id"
+
+# --- GenAI semantic conventions: usage ---------------------------------------------------------
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+# Older name of cache_write, still emitted by some producers; read only.
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+# Deprecated predecessors, read only (older producers).
+GEN_AI_USAGE_PROMPT_TOKENS: Final = "gen_ai.usage.prompt_tokens"
+GEN_AI_USAGE_COMPLETION_TOKENS: Final = "gen_ai.usage.completion_tokens"
+
+# --- Cost: the proposed GenAI shape ------------------------------------------------------------
+GEN_AI_USAGE_COST_AMOUNT: Final = "gen_ai.usage.cost.amount"
+GEN_AI_USAGE_COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
+GEN_AI_USAGE_COST_SOURCE: Final = "gen_ai.usage.cost.source"
+GEN_AI_USAGE_COST: Final = "gen_ai.usage.cost"  # optional mirror for backends that read this name
+
+# --- General conventions -----------------------------------------------------------------------
+SERVER_ADDRESS: Final = "server.address"
+SERVER_PORT: Final = "server.port"
+ERROR_TYPE: Final = "error.type"
+
+# --- Ours: usage provenance and details --------------------------------------------------------
+LLM_COST_USAGE_SOURCE: Final = "llm_cost.usage.source"
+LLM_COST_USAGE_CACHE_WRITE_5M: Final = "llm_cost.usage.cache_write_5m.input_tokens"
+LLM_COST_USAGE_CACHE_WRITE_1H: Final = "llm_cost.usage.cache_write_1h.input_tokens"
+LLM_COST_STREAM_OUTCOME: Final = "llm_cost.stream.outcome"
+LLM_COST_STREAM_CHUNKS: Final = "llm_cost.stream.chunks"
+
+# --- Ours: cost breakdown ----------------------------------------------------------------------
+LLM_COST_COST_INPUT: Final = "llm_cost.cost.input"
+LLM_COST_COST_OUTPUT: Final = "llm_cost.cost.output"
+LLM_COST_COST_CACHE_READ: Final = "llm_cost.cost.cache_read"
+LLM_COST_COST_CACHE_WRITE: Final = "llm_cost.cost.cache_write"
+LLM_COST_COST_REASONING: Final = "llm_cost.cost.reasoning"
+LLM_COST_COST_STATUS: Final = "llm_cost.cost.status"
+LLM_COST_PRICING_VERSION: Final = "llm_cost.pricing.version"
+LLM_COST_PRICING_MODEL: Final = "llm_cost.pricing.model"
+
+# --- Ours: roll-up totals on ancestors of LLM spans --------------------------------------------
+LLM_COST_TOTAL_COST: Final = "llm_cost.total.cost"
+LLM_COST_TOTAL_INPUT_TOKENS: Final = "llm_cost.total.input_tokens"
+LLM_COST_TOTAL_OUTPUT_TOKENS: Final = "llm_cost.total.output_tokens"
+LLM_COST_TOTAL_CACHE_READ_TOKENS: Final = "llm_cost.total.cache_read.input_tokens"
+LLM_COST_TOTAL_CACHE_WRITE_TOKENS: Final = "llm_cost.total.cache_write.input_tokens"
+LLM_COST_TOTAL_REASONING_TOKENS: Final = "llm_cost.total.reasoning.output_tokens"
+LLM_COST_TOTAL_LLM_CALLS: Final = "llm_cost.total.llm_calls"
+LLM_COST_TOTAL_UNPRICED_CALLS: Final = "llm_cost.total.unpriced_calls"
+
+# --- Values ------------------------------------------------------------------------------------
+STREAM_COMPLETED: Final = "completed"
+STREAM_ABANDONED: Final = "abandoned"
+STREAM_CANCELLED: Final = "cancelled"
+STREAM_ERROR: Final = "error"
+COST_PRICED: Final = "priced"
+COST_UNPRICED: Final = "unpriced"
+COST_ESTIMATED: Final = "estimated"
+COST_SOURCE_LOCAL: Final = "local"
+COST_SOURCE_PROVIDER: Final = "provider"

@@ -1,0 +1,235 @@
+"""One LLM call as a span: started with the sampling-relevant attributes, ended exactly once.
+
+Wrappers never touch spans directly: they start an :class:`LLMInvocation`, report the first streamed
+chunk, and finish it with :meth:`LLMInvocation.stop` (a :class:`~otel_llm_cost.usage.Usage` and the
+response fields) or :meth:`LLMInvocation.fail`. Usage and cost are set before the span ends, because
+attributes freeze at ``end()``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from otel_llm_cost import attributes as attr
+from otel_llm_cost._log import log_once
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span, Tracer
+    from opentelemetry.util.types import AttributeValue
+
+    from otel_llm_cost.pricing import Cost
+    from otel_llm_cost.usage import Usage
+
+# Called once per finished call (e.g. by the metrics layer), recording or not.
+InvocationListener = Callable[["LLMInvocation", "Usage | None", "Cost | None", "BaseException | None"], None]
+
+_listeners: list[InvocationListener] = []
+
+
+def add_invocation_listener(listener: InvocationListener) -> None:
+    """Register a callback run when any instrumented call finishes (metrics, budgets)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def remove_invocation_listener(listener: InvocationListener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+class LLMInvocation:
+    """The span of one LLM call and the clock readings that go with it."""
+
+    __slots__ = (
+        "_ended",
+        "first_chunk_ns",
+        "operation",
+        "provider",
+        "request_model",
+        "span",
+        "start_ns",
+    )
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        *,
+        operation: str,
+        provider: str,
+        request_model: str | None,
+        attributes: dict[str, AttributeValue],
+    ) -> None:
+        """Start the span.
+
+        Args:
+            tracer: the instrumentation's tracer.
+            operation: ``gen_ai.operation.name`` (``chat``, ``embeddings``...).
+            provider: ``gen_ai.provider.name``.
+            request_model: the model the caller asked for.
+            attributes: request attributes known before the call (server address, parameters);
+                passed at start so that samplers can see them.
+        """
+        self.operation = operation
+        self.provider = provider
+        self.request_model = request_model
+        self.first_chunk_ns: int | None = None
+        self._ended = False
+        attributes[attr.GEN_AI_OPERATION_NAME] = operation
+        attributes[attr.GEN_AI_PROVIDER_NAME] = provider
+        if request_model:
+            attributes[attr.GEN_AI_REQUEST_MODEL] = request_model
+        name = f"{operation} {request_model}" if request_model else operation
+        self.span: Span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        self.start_ns = time.monotonic_ns()
+
+    def first_chunk(self) -> None:
+        """Mark the arrival of the first content-bearing chunk of a stream (first call wins)."""
+        if self.first_chunk_ns is None:
+            self.first_chunk_ns = time.monotonic_ns()
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def stop(
+        self,
+        usage: Usage | None,
+        *,
+        response_model: str | None = None,
+        response_attributes: Mapping[str, AttributeValue] | None = None,
+        service_tier: str | None = None,
+        provider_cost: object = None,
+        stream_outcome: str | None = None,
+    ) -> None:
+        """Record the outcome of a successful (or abandoned) call and end the span."""
+        if self._ended:
+            return
+        self._ended = True
+        cost = None
+        try:
+            span = self.span
+            if span.is_recording() or _listeners:
+                cost = self._price(usage, response_model, service_tier, provider_cost)
+            if span.is_recording():
+                span.set_attributes(
+                    self._outcome_attributes(usage, response_model, response_attributes, stream_outcome, cost)
+                )
+        except Exception:  # our bug must not become the caller's
+            log_once("invocation.stop", "otel-llm-cost could not record an LLM call", exc_info=True)
+        self._end(usage, cost, None)
+
+    def fail(
+        self,
+        error: BaseException,
+        usage: Usage | None = None,
+        *,
+        stream_outcome: str | None = None,
+        response_attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
+        """Record a failed call (the SDK's exception is re-raised by the caller, untouched)."""
+        if self._ended:
+            return
+        self._ended = True
+        cost = None
+        try:
+            span = self.span
+            if span.is_recording():
+                if usage is not None:
+                    cost = self._price(usage, None, None, None)
+                attributes = self._outcome_attributes(usage, None, response_attributes, stream_outcome, cost)
+                attributes[attr.ERROR_TYPE] = error_type(error)
+                span.set_attributes(attributes)
+                span.set_status(Status(StatusCode.ERROR, _describe(error)))
+        except Exception:
+            log_once("invocation.fail", "otel-llm-cost could not record a failed LLM call", exc_info=True)
+        self._end(usage, cost, error)
+
+    def _end(self, usage: Usage | None, cost: Cost | None, error: BaseException | None) -> None:
+        try:
+            self.span.end()
+        except Exception:
+            log_once("invocation.end", "otel-llm-cost could not end an LLM span", exc_info=True)
+        for listener in _listeners:
+            try:
+                listener(self, usage, cost, error)
+            except Exception:
+                log_once(f"invocation.listener.{listener!r}", "an invocation listener failed", exc_info=True)
+
+    def _price(
+        self, usage: Usage | None, response_model: str | None, service_tier: str | None, provider_cost: object
+    ) -> Cost | None:
+        if usage is None:
+            return None
+        from otel_llm_cost.pricing import get_pricer  # deferred: pricing data loads on first use
+
+        return get_pricer().price(
+            usage,
+            response_model or self.request_model,
+            self.provider,
+            service_tier=service_tier,
+            provider_cost=provider_cost,  # type: ignore[arg-type]
+        )
+
+    def _outcome_attributes(
+        self,
+        usage: Usage | None,
+        response_model: str | None,
+        response_attributes: Mapping[str, AttributeValue] | None,
+        stream_outcome: str | None,
+        cost: Cost | None,
+    ) -> dict[str, Any]:
+        attributes: dict[str, Any] = dict(response_attributes) if response_attributes else {}
+        if response_model:
+            attributes[attr.GEN_AI_RESPONSE_MODEL] = response_model
+        if self.first_chunk_ns is not None:
+            attributes[attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (self.first_chunk_ns - self.start_ns) / 1e9
+        if stream_outcome is not None:
+            attributes[attr.LLM_COST_STREAM_OUTCOME] = stream_outcome
+        if usage is not None:
+            attributes.update(usage_attributes(usage))
+        if cost is not None:
+            from otel_llm_cost.pricing import cost_attributes
+
+            attributes.update(cost_attributes(cost))
+        return attributes
+
+
+def usage_attributes(usage: Usage) -> dict[str, AttributeValue]:
+    """The span attributes of a usage record (semantic-convention names, inclusive totals)."""
+    attributes: dict[str, AttributeValue] = {
+        attr.GEN_AI_USAGE_INPUT_TOKENS: usage.input_tokens,
+        attr.GEN_AI_USAGE_OUTPUT_TOKENS: usage.output_tokens,
+        attr.LLM_COST_USAGE_SOURCE: usage.source,
+    }
+    if usage.cache_read_tokens:
+        attributes[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+    if usage.cache_write_tokens:
+        attributes[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+    if usage.reasoning_tokens:
+        attributes[attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    if usage.cache_write_5m_tokens is not None:
+        attributes[attr.LLM_COST_USAGE_CACHE_WRITE_5M] = usage.cache_write_5m_tokens
+    if usage.cache_write_1h_tokens is not None:
+        attributes[attr.LLM_COST_USAGE_CACHE_WRITE_1H] = usage.cache_write_1h_tokens
+    return attributes
+
+
+def error_type(error: BaseException) -> str:
+    """``error.type``: the exception's fully qualified class name."""
+    cls = type(error)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def drop_none(pairs: Sequence[tuple[str, Any]]) -> dict[str, AttributeValue]:
+    """Attributes from (key, value) pairs, leaving out the ``None`` values."""
+    return {key: value for key, value in pairs if value is not None}

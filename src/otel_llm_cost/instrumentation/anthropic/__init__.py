@@ -1,0 +1,95 @@
+"""OpenTelemetry instrumentation of the ``anthropic`` SDK's messages API, with usage and cost.
+
+    from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor
+
+    AnthropicInstrumentor().instrument(tracer_provider=provider)
+
+Instrumented: ``messages.create`` (with and without ``stream=True``), ``messages.parse``,
+``messages.stream(...)`` (sync and async), and their ``beta.messages`` twins, including those of the
+``AnthropicBedrock`` / ``AnthropicVertex`` clients. Each call is one ``chat {model}`` span, whether or
+not the SDK's own tracing is on (see :mod:`._native`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Collection
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+from wrapt import wrap_function_wrapper
+
+from otel_llm_cost._log import logger
+from otel_llm_cost.instrumentation.anthropic import _native, _patch
+from otel_llm_cost.instrumentation.anthropic.package import _instruments
+from otel_llm_cost.version import __version__
+
+__all__ = ["AnthropicInstrumentor"]
+
+# Modules whose ``Messages`` / ``AsyncMessages`` classes hold the methods (the cloud clients' beta
+# resources copy the functions at import, so they are wrapped where they are, too).
+_RESOURCE_MODULES = (
+    "anthropic.resources.messages",
+    "anthropic.resources.beta.messages",
+    "anthropic.lib.bedrock._beta_messages",
+    "anthropic.lib.vertex._beta_messages",
+)
+_SYNC_METHODS: dict[str, Callable[[trace.Tracer], Any]] = {
+    "create": _patch.messages_create,
+    "parse": _patch.messages_create,
+    "stream": _patch.messages_stream,
+}
+_ASYNC_METHODS: dict[str, Callable[[trace.Tracer], Any]] = {
+    "create": _patch.async_messages_create,
+    "parse": _patch.async_messages_create,
+    "stream": _patch.async_messages_stream,
+}
+
+
+class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Wraps the Anthropic SDK's messages methods; ``uninstrument()`` restores them."""
+
+    # BaseInstrumentor is a singleton whose __init__ runs on every construction: state lives in _instrument.
+    _wrapped: list[tuple[Any, str]]
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._wrapped = []
+        tracer = trace.get_tracer(__name__, __version__, tracer_provider=kwargs.get("tracer_provider"))
+        for module_name in _RESOURCE_MODULES:
+            module = _import(module_name)
+            self._wrap_class(getattr(module, "Messages", None), _SYNC_METHODS, tracer)
+            self._wrap_class(getattr(module, "AsyncMessages", None), _ASYNC_METHODS, tracer)
+        hook_module = _import(_native.SDK_HOOK_MODULE)
+        if hasattr(hook_module, _native.SDK_HOOK):  # SDKs with their own tracing (1.x and later)
+            self._wrap(hook_module, _native.SDK_HOOK, _native.start_api_call_span)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for owner, name in reversed(getattr(self, "_wrapped", [])):
+            unwrap(owner, name)
+        self._wrapped = []
+
+    def _wrap_class(
+        self, cls: type | None, methods: dict[str, Callable[[trace.Tracer], Any]], tracer: trace.Tracer
+    ) -> None:
+        if cls is None:
+            return
+        for name, factory in methods.items():
+            if hasattr(cls, name):
+                self._wrap(cls, name, factory(tracer))
+
+    def _wrap(self, owner: Any, name: str, wrapper: Any) -> None:
+        wrap_function_wrapper(owner, name, wrapper)
+        self._wrapped.append((owner, name))
+
+
+def _import(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except Exception:  # optional parts (cloud clients) may be missing or need extras
+        logger.debug("otel-llm-cost: %s not instrumented (cannot import it)", name, exc_info=True)
+        return None

@@ -1,0 +1,290 @@
+"""Anthropic requests, messages and stream events -> span attributes and :class:`Usage`. Pure functions.
+
+Anthropic reports cache tokens *additively*: ``input_tokens`` excludes ``cache_read_input_tokens`` and
+``cache_creation_input_tokens``. :func:`extract_usage` folds them into the inclusive input count the
+GenAI conventions (and :class:`~otel_llm_cost.usage.Usage`) use, and keeps the 5-minute / 1-hour split
+of cache writes (``usage.cache_creation``), which are priced differently.
+
+Streams: ``message_start`` carries the input side (input, cache reads and writes, their split) and a
+placeholder ``output_tokens``; each ``message_delta`` carries *cumulative* totals: ``output_tokens``
+always, ``input_tokens`` / cache counts / ``output_tokens_details`` when the API sends them (``null``
+otherwise, and then the ``message_start`` value stands). The last ``message_delta`` is the final word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from otel_llm_cost import attributes as attr
+from otel_llm_cost._estimate import estimate_tokens
+from otel_llm_cost.instrumentation._invocation import drop_none
+from otel_llm_cost.usage import ESTIMATED, PROVIDER, Usage, UsageSource
+
+OPERATION = "chat"
+DEFAULT_PROVIDER = "anthropic"
+REQUEST_ID_HEADER = "request-id"
+
+# Clients of older SDKs lack ``_gen_ai_provider_name``; their cloud clients are told apart by base class.
+_PROVIDER_BY_BASE_CLASS = {"BaseBedrockClient": "aws.bedrock", "BaseVertexClient": "gcp.vertex_ai"}
+# Usage fields a ``message_delta`` may update (cumulative totals; ``None`` means "unchanged").
+_DELTA_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "output_tokens_details",
+)
+_START_FIELDS = (*_DELTA_FIELDS, "cache_creation")
+# Where the generated text of each delta type lives, for estimates of streams cut short.
+_DELTA_TEXT_FIELDS = {
+    "text_delta": "text",
+    "thinking_delta": "thinking",
+    "input_json_delta": "partial_json",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSummary:
+    """What a (possibly partial) event stream says about its call."""
+
+    usage: Usage | None
+    response_id: str | None = None
+    response_model: str | None = None
+    finish_reason: str | None = None
+    service_tier: str | None = None
+    stopped: bool = False  # ``message_stop`` was seen: the stream ran to its end
+
+
+# --- request ---------------------------------------------------------------------------------------------
+
+
+def get_provider(client: object) -> str:
+    """``gen_ai.provider.name`` for an SDK client: ``anthropic``, ``aws.bedrock`` or ``gcp.vertex_ai``."""
+    name = getattr(client, "_gen_ai_provider_name", None)
+    if isinstance(name, str) and name:
+        return name
+    for cls in type(client).__mro__:
+        provider = _PROVIDER_BY_BASE_CLASS.get(cls.__name__)
+        if provider is not None:
+            return provider
+    return DEFAULT_PROVIDER
+
+
+def get_server(client: object) -> tuple[str | None, int | None]:
+    """The host and port the client sends requests to."""
+    url = getattr(client, "base_url", None)
+    host = getattr(url, "host", None)
+    if not isinstance(host, str) or not host:
+        return None, None
+    port = getattr(url, "port", None)
+    if not isinstance(port, int):
+        port = 80 if getattr(url, "scheme", "https") == "http" else 443
+    return host, port
+
+
+def request_params(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The request body's fields: keyword arguments, overridden by ``extra_body`` as the SDK does."""
+    extra = kwargs.get("extra_body")
+    return {**kwargs, **extra} if isinstance(extra, Mapping) else kwargs
+
+
+def request_attributes(
+    params: Mapping[str, Any], *, stream: bool, server: tuple[str | None, int | None]
+) -> dict[str, Any]:
+    """Attributes known before the call is sent (so that samplers see them)."""
+    host, port = server
+    return drop_none(
+        [
+            (attr.GEN_AI_REQUEST_MAX_TOKENS, _int(params.get("max_tokens"))),
+            (attr.GEN_AI_REQUEST_TEMPERATURE, _number(params.get("temperature"))),
+            (attr.GEN_AI_REQUEST_TOP_P, _number(params.get("top_p"))),
+            (attr.GEN_AI_REQUEST_TOP_K, _number(params.get("top_k"))),
+            (attr.GEN_AI_REQUEST_STOP_SEQUENCES, _strings(params.get("stop_sequences"))),
+            (attr.GEN_AI_REQUEST_STREAM, stream),
+            (attr.SERVER_ADDRESS, host),
+            (attr.SERVER_PORT, port if host else None),
+        ]
+    )
+
+
+def get_request_model(params: Mapping[str, Any]) -> str | None:
+    model = params.get("model")
+    return model if isinstance(model, str) and model else None
+
+
+def is_streaming(params: Mapping[str, Any]) -> bool:
+    return params.get("stream") is True
+
+
+# --- response ----------------------------------------------------------------------------------------------
+
+
+def extract_usage(usage: object, source: UsageSource = PROVIDER) -> Usage | None:
+    """The normalised record of an Anthropic ``usage`` block (model or dict); ``None`` when absent."""
+    if usage is None:
+        return None
+    return _usage_from_fields({name: _get(usage, name) for name in _START_FIELDS}, source)
+
+
+def message_attributes(message: object, request_id: str | None) -> dict[str, Any]:
+    """Response attributes of a complete ``Message`` (its usage and model are handled apart)."""
+    return response_attributes(_str(_get(message, "id")), _str(_get(message, "stop_reason")), request_id)
+
+
+def response_attributes(
+    response_id: str | None, finish_reason: str | None, request_id: str | None
+) -> dict[str, Any]:
+    return drop_none(
+        [
+            (attr.GEN_AI_RESPONSE_ID, response_id),
+            (attr.GEN_AI_RESPONSE_FINISH_REASONS, [finish_reason] if finish_reason else None),
+            (attr.ANTHROPIC_REQUEST_ID, request_id),
+        ]
+    )
+
+
+def get_response_model(message: object) -> str | None:
+    return _str(_get(message, "model"))
+
+
+def get_service_tier(usage: object) -> str | None:
+    return _str(_get(usage, "service_tier"))
+
+
+def get_request_id(obj: object) -> str | None:
+    """The ``request-id`` of a parsed message (``_request_id``), or of a stream or error (its headers)."""
+    request_id = getattr(obj, "_request_id", None)
+    if isinstance(request_id, str) and request_id:
+        return request_id
+    request_id = getattr(obj, "request_id", None)  # APIStatusError
+    if isinstance(request_id, str) and request_id:
+        return request_id
+    headers = getattr(getattr(obj, "response", None), "headers", None)
+    value = headers.get(REQUEST_ID_HEADER) if headers is not None else None
+    return value if isinstance(value, str) and value else None
+
+
+# --- streams -----------------------------------------------------------------------------------------------
+
+
+def summarise_stream(events: Sequence[object]) -> StreamSummary:
+    """Usage and response fields of the raw events seen so far (run once, when the stream ends).
+
+    Events are the SDK's models or their wire JSON (dicts).
+
+    A stream that ended before its final ``message_delta`` keeps the input side of ``message_start`` and
+    estimates the output from the text seen; such usage is marked ``estimated``.
+    """
+    start = delta = None
+    stopped = False
+    for event in events:
+        kind = _get(event, "type")
+        if kind == "message_delta":
+            delta = event
+        elif kind == "message_start":
+            start = _get(event, "message")
+        elif kind == "message_stop":
+            stopped = True
+    if start is None:
+        return StreamSummary(None, stopped=stopped)
+    start_usage = _get(start, "usage")
+    if delta is not None:
+        usage = _merged_usage(start_usage, _get(delta, "usage"))
+        finish_reason = _str(_get(_get(delta, "delta"), "stop_reason"))
+    else:
+        usage = _estimated_usage(start_usage, events)
+        finish_reason = None
+    return StreamSummary(
+        usage,
+        response_id=_str(_get(start, "id")),
+        response_model=_str(_get(start, "model")),
+        finish_reason=finish_reason,
+        service_tier=get_service_tier(start_usage),
+        stopped=stopped,
+    )
+
+
+def streamed_text(events: Iterable[object]) -> str:
+    """The generated text (and tool-input JSON, and thinking) of the content deltas among ``events``."""
+    parts: list[str] = []
+    for event in events:
+        if _get(event, "type") != "content_block_delta":
+            continue
+        delta = _get(event, "delta")
+        field = _DELTA_TEXT_FIELDS.get(_get(delta, "type") or "")
+        text = _get(delta, field) if field else None
+        if isinstance(text, str):
+            parts.append(text)
+    return "".join(parts)
+
+
+def _merged_usage(start_usage: object, delta_usage: object) -> Usage:
+    fields = {name: _get(start_usage, name) for name in _START_FIELDS}
+    for name in _DELTA_FIELDS:
+        value = _get(delta_usage, name)
+        if value is not None:
+            fields[name] = value
+    return _usage_from_fields(fields, PROVIDER)
+
+
+def _estimated_usage(start_usage: object, events: Sequence[object]) -> Usage:
+    fields = {name: _get(start_usage, name) for name in _START_FIELDS}
+    fields["output_tokens"] = max(_tokens(fields["output_tokens"]), estimate_tokens(streamed_text(events)))
+    fields["output_tokens_details"] = None  # the thinking count is only known from message_delta
+    return _usage_from_fields(fields, ESTIMATED)
+
+
+def _usage_from_fields(fields: Mapping[str, Any], source: UsageSource) -> Usage:
+    cache_read = _tokens(fields.get("cache_read_input_tokens"))
+    split = fields.get("cache_creation")
+    write_5m = _get(split, "ephemeral_5m_input_tokens")
+    write_1h = _get(split, "ephemeral_1h_input_tokens")
+    # Additive counts: a split larger than its total raises the total *before* it joins the input.
+    cache_write = max(_tokens(fields.get("cache_creation_input_tokens")), _tokens(write_5m) + _tokens(write_1h))
+    return Usage.of(
+        _tokens(fields.get("input_tokens")) + cache_read + cache_write,
+        fields.get("output_tokens"),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        reasoning_tokens=_get(fields.get("output_tokens_details"), "thinking_tokens"),
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
+        source=source,
+    )
+
+
+# --- small readers (SDK models and plain dicts alike; anything unexpected reads as absent) -----------------
+
+
+def _get(obj: object, name: str) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _tokens(value: object) -> int:
+    return value if type(value) is int and value > 0 else 0
+
+
+def _int(value: object) -> int | None:
+    return value if type(value) is int else None
+
+
+def _number(value: object) -> float | int | None:
+    return value if type(value) in (int, float) else None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _strings(value: object) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple) and value and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None

@@ -1,0 +1,86 @@
+"""OpenTelemetry instrumentation of the ``openai`` SDK: one priced ``gen_ai`` span per call.
+
+Usage::
+
+    from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor().instrument(tracer_provider=provider)
+
+Instrumented: ``chat.completions.create`` / ``.parse`` / ``.stream``, ``responses.create`` / ``.parse`` /
+``.stream`` and ``embeddings.create``, sync and async, including ``with_raw_response`` and
+``with_streaming_response``. ``instrument()`` accepts ``tracer_provider`` and ``capture_message_content``
+(default: the ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` environment variable).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Collection
+from typing import Any, Final
+
+import wrapt
+from opentelemetry import trace
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+
+from otel_llm_cost._config import settings_from_env
+from otel_llm_cost.instrumentation.openai.package import _instruments
+from otel_llm_cost.version import __version__
+
+__all__ = ["OpenAIInstrumentor"]
+
+_SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
+
+# (module, class, method, wrapper factory in _patch); a row whose class or method is missing is skipped.
+_TARGETS: Final = (
+    ("openai.resources.chat.completions", "Completions", "create", "chat_completions_create"),
+    ("openai.resources.chat.completions", "AsyncCompletions", "create", "async_chat_completions_create"),
+    ("openai.resources.chat.completions", "Completions", "parse", "chat_completions_parse"),
+    ("openai.resources.chat.completions", "AsyncCompletions", "parse", "async_chat_completions_parse"),
+    ("openai.resources.beta.chat.completions", "Completions", "parse", "chat_completions_parse"),
+    ("openai.resources.beta.chat.completions", "AsyncCompletions", "parse", "async_chat_completions_parse"),
+    ("openai.resources.responses", "Responses", "create", "responses_create"),
+    ("openai.resources.responses", "AsyncResponses", "create", "async_responses_create"),
+    ("openai.resources.responses", "Responses", "parse", "responses_parse"),
+    ("openai.resources.responses", "AsyncResponses", "parse", "async_responses_parse"),
+    ("openai.resources.embeddings", "Embeddings", "create", "embeddings_create"),
+    ("openai.resources.embeddings", "AsyncEmbeddings", "create", "async_embeddings_create"),
+)
+
+
+def _owner(module_name: str, class_name: str, method: str) -> type | None:
+    """The class that has ``method``, or ``None`` when this SDK version lacks it."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    owner = getattr(module, class_name, None)
+    return owner if isinstance(owner, type) and hasattr(owner, method) else None
+
+
+class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments the OpenAI SDK (and every OpenAI-compatible server it is pointed at)."""
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        from otel_llm_cost.instrumentation.openai import _patch  # deferred: it imports openai
+
+        tracer = trace.get_tracer(
+            __name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL
+        )
+        capture = kwargs.get("capture_message_content")
+        if capture is None:
+            capture = settings_from_env().capture_message_content
+        recorder = _patch.Recorder(tracer, bool(capture))
+        for module_name, class_name, method, factory in _TARGETS:
+            owner = _owner(module_name, class_name, method)
+            if owner is not None and not isinstance(getattr(owner, method), wrapt.ObjectProxy):
+                wrapt.wrap_function_wrapper(owner, method, getattr(_patch, factory)(recorder))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for module_name, class_name, method, _ in _TARGETS:
+            owner = _owner(module_name, class_name, method)
+            if owner is not None:
+                unwrap(owner, method)

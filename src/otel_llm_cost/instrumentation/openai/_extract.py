@@ -1,0 +1,518 @@
+"""Pure functions from OpenAI SDK requests, responses and stream chunks to span fields and :class:`Usage`.
+
+Nothing here touches a span. Every OpenAI-compatible provider's usage block (OpenAI, Azure, DeepSeek's
+``prompt_cache_hit_tokens``, Together's top-level ``cached_tokens``, Groq's ``x_groq.usage``, OpenRouter's
+``usage.cost``) is mapped into one :class:`Usage` here and nowhere else.
+
+Values are read with :func:`field`, which looks in a model's ``__dict__`` and pydantic extras instead of
+``getattr``: a missing attribute on a pydantic model costs an exception, and SDK versions differ in which
+fields are declared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import TYPE_CHECKING, Any, Final
+
+from otel_llm_cost import attributes as attr
+from otel_llm_cost._estimate import estimate_tokens
+from otel_llm_cost.instrumentation._invocation import drop_none
+from otel_llm_cost.providers import provider_for_host
+from otel_llm_cost.usage import ESTIMATED, Usage
+
+if TYPE_CHECKING:
+    from opentelemetry.util.types import AttributeValue
+
+CHAT: Final = "chat"
+EMBEDDINGS: Final = "embeddings"
+AZURE: Final = "azure.ai.openai"
+
+_EMPTY: Final[dict[str, Any]] = {}
+# Per-message framing tokens of the chat format (role, separators), as OpenAI's counting guide gives.
+_TOKENS_PER_MESSAGE: Final = 3
+_REPLY_PRIMING_TOKENS: Final = 3
+_RESPONSES_FINISH: Final = {"completed": "stop", "failed": "error", "cancelled": "cancelled"}
+
+
+@dataclass(slots=True)
+class ResponseFields:
+    """What a finished call reports: usage and the response attributes of its span."""
+
+    usage: Usage | None = None
+    model: str | None = None
+    attributes: dict[str, AttributeValue] = dataclass_field(default_factory=dict)
+    service_tier: str | None = None
+    provider_cost: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """Where a client sends its requests."""
+
+    provider: str
+    address: str | None
+    port: int | None
+
+
+# --- reading untrusted objects ----------------------------------------------------------------------
+
+
+def field(obj: object, name: str) -> Any:
+    """``obj.name`` for an SDK model (declared field or pydantic extra) or ``obj[name]`` for a dict."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(name)
+    value = getattr(obj, "__dict__", _EMPTY).get(name)
+    if value is None:
+        extra = getattr(obj, "__pydantic_extra__", None)
+        if extra:
+            value = extra.get(name)
+    return value
+
+
+def _number(value: object) -> int | float | None:
+    return value if type(value) is int or type(value) is float else None
+
+
+def _int(value: object) -> int | None:
+    return value if type(value) is int else None
+
+
+def _str(value: object) -> str | None:
+    return value if type(value) is str and value else None
+
+
+# --- client -----------------------------------------------------------------------------------------
+
+
+def get_server(client: object) -> Server:
+    """Provider, host and port of an SDK client, from its base URL and class (Azure clients)."""
+    url = getattr(client, "base_url", None)
+    host = _str(getattr(url, "host", None))
+    port = _int(getattr(url, "port", None))
+    if port is None and host is not None:
+        port = 80 if getattr(url, "scheme", "https") == "http" else 443
+    if any(cls.__name__ == "BaseAzureClient" for cls in type(client).__mro__):
+        provider = AZURE
+    else:
+        provider = provider_for_host(host, port)
+    return Server(provider, host, port)
+
+
+# --- requests ---------------------------------------------------------------------------------------
+
+
+def get_request_model(kwargs: Mapping[str, Any]) -> str | None:
+    return _str(kwargs.get("model"))
+
+
+def is_streaming(kwargs: Mapping[str, Any]) -> bool:
+    return kwargs.get("stream") is True
+
+
+def _stop_sequences(stop: object) -> list[str] | None:
+    if type(stop) is str:
+        return [stop]
+    if isinstance(stop, list | tuple) and stop and all(type(s) is str for s in stop):
+        return list(stop)
+    return None
+
+
+def _output_type(response_format: object) -> str | None:
+    if isinstance(response_format, type):  # a pydantic class given to .parse()
+        return "json"
+    kind = field(response_format, "type") if isinstance(response_format, dict) else None
+    if kind in ("json_schema", "json_object"):
+        return "json"
+    return "text" if kind == "text" else None
+
+
+def chat_request_attributes(kwargs: Mapping[str, Any], server: Server) -> dict[str, AttributeValue]:
+    """Request attributes of ``chat.completions.create`` / ``.parse`` (known before the call)."""
+    get = kwargs.get
+    max_tokens = _int(get("max_completion_tokens"))
+    if max_tokens is None:
+        max_tokens = _int(get("max_tokens"))
+    choices = _int(get("n"))
+    return drop_none(
+        (
+            (attr.SERVER_ADDRESS, server.address),
+            (attr.SERVER_PORT, server.port),
+            (attr.GEN_AI_REQUEST_MAX_TOKENS, max_tokens),
+            (attr.GEN_AI_REQUEST_TEMPERATURE, _number(get("temperature"))),
+            (attr.GEN_AI_REQUEST_TOP_P, _number(get("top_p"))),
+            (attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, _number(get("frequency_penalty"))),
+            (attr.GEN_AI_REQUEST_PRESENCE_PENALTY, _number(get("presence_penalty"))),
+            (attr.GEN_AI_REQUEST_SEED, _int(get("seed"))),
+            (attr.GEN_AI_REQUEST_CHOICE_COUNT, choices if choices != 1 else None),
+            (attr.GEN_AI_REQUEST_STOP_SEQUENCES, _stop_sequences(get("stop"))),
+            (attr.GEN_AI_REQUEST_STREAM, get("stream") is True),
+            (attr.GEN_AI_OUTPUT_TYPE, _output_type(get("response_format"))),
+            (attr.OPENAI_REQUEST_SERVICE_TIER, _str(get("service_tier"))),
+        )
+    )
+
+
+def responses_request_attributes(kwargs: Mapping[str, Any], server: Server) -> dict[str, AttributeValue]:
+    """Request attributes of ``responses.create`` / ``.parse`` / ``.stream``."""
+    get = kwargs.get
+    text = get("text")
+    conversation = get("conversation")
+    if not isinstance(conversation, str):
+        conversation = field(conversation, "id") if isinstance(conversation, dict) else None
+    output_type = _output_type(field(text, "format")) if isinstance(text, dict) else None
+    if output_type is None and isinstance(get("text_format"), type):
+        output_type = "json"
+    return drop_none(
+        (
+            (attr.SERVER_ADDRESS, server.address),
+            (attr.SERVER_PORT, server.port),
+            (attr.GEN_AI_REQUEST_MAX_TOKENS, _int(get("max_output_tokens"))),
+            (attr.GEN_AI_REQUEST_TEMPERATURE, _number(get("temperature"))),
+            (attr.GEN_AI_REQUEST_TOP_P, _number(get("top_p"))),
+            (attr.GEN_AI_REQUEST_STREAM, get("stream") is True),
+            (attr.GEN_AI_OUTPUT_TYPE, output_type),
+            (attr.GEN_AI_CONVERSATION_ID, _str(conversation)),
+            (attr.OPENAI_REQUEST_SERVICE_TIER, _str(get("service_tier"))),
+        )
+    )
+
+
+def embeddings_request_attributes(kwargs: Mapping[str, Any], server: Server) -> dict[str, AttributeValue]:
+    """Request attributes of ``embeddings.create``."""
+    encoding = _str(kwargs.get("encoding_format"))
+    return drop_none(
+        (
+            (attr.SERVER_ADDRESS, server.address),
+            (attr.SERVER_PORT, server.port),
+            (attr.GEN_AI_REQUEST_ENCODING_FORMATS, [encoding] if encoding else None),
+        )
+    )
+
+
+def with_usage_requested(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The kwargs of a chat stream with ``stream_options.include_usage`` turned on, or ``None``.
+
+    ``None`` means "leave the request alone": not a stream, or the caller chose ``include_usage``
+    (either way) themselves.
+    """
+    if kwargs.get("stream") is not True:
+        return None
+    options = kwargs.get("stream_options")
+    if isinstance(options, Mapping):
+        if "include_usage" in options:
+            return None
+        options = {**options, "include_usage": True}
+    else:
+        options = {"include_usage": True}
+    changed = dict(kwargs)
+    changed["stream_options"] = options
+    return changed
+
+
+# --- usage ------------------------------------------------------------------------------------------
+
+
+def _largest(*values: object) -> int | None:
+    found = [value for value in values if type(value) is int]
+    return max(found) if found else None
+
+
+def get_chat_usage(usage: object) -> Usage | None:
+    """A Chat Completions (or compatible) usage block as :class:`Usage`; ``None`` when absent or empty."""
+    prompt = field(usage, "prompt_tokens")
+    completion = field(usage, "completion_tokens")
+    if prompt is None and completion is None:
+        return None
+    details = field(usage, "prompt_tokens_details") or field(usage, "prompt_token_details")
+    cache_read = _largest(
+        field(details, "cached_tokens"),
+        field(usage, "prompt_cache_hit_tokens"),  # DeepSeek
+        field(usage, "cached_tokens"),  # Together
+    )
+    return Usage.of(
+        prompt,
+        completion,
+        cache_read_tokens=cache_read or 0,
+        cache_write_tokens=field(details, "cache_write_tokens") or 0,
+        reasoning_tokens=field(field(usage, "completion_tokens_details"), "reasoning_tokens") or 0,
+    )
+
+
+def get_responses_usage(usage: object) -> Usage | None:
+    """A Responses API usage block as :class:`Usage`."""
+    inp = field(usage, "input_tokens")
+    out = field(usage, "output_tokens")
+    if inp is None and out is None:
+        return None
+    details = field(usage, "input_tokens_details")
+    return Usage.of(
+        inp,
+        out,
+        cache_read_tokens=field(details, "cached_tokens") or 0,
+        cache_write_tokens=field(details, "cache_write_tokens") or 0,
+        reasoning_tokens=field(field(usage, "output_tokens_details"), "reasoning_tokens") or 0,
+    )
+
+
+def get_embeddings_usage(usage: object) -> Usage | None:
+    prompt = field(usage, "prompt_tokens")
+    if prompt is None:
+        prompt = field(usage, "total_tokens")
+    return None if prompt is None else Usage.of(prompt, 0)
+
+
+def get_provider_cost(usage: object) -> object:
+    """The price the provider itself reported (OpenRouter's ``usage.cost``), if any."""
+    cost = field(usage, "cost")
+    return cost if _number(cost) is not None else None
+
+
+# --- estimates ------------------------------------------------------------------------------------
+
+
+def text_of(content: object) -> str:
+    """The text of a message ``content``: a string, or a list of parts with ``text``."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list | tuple):
+        return "".join(text_of(field(part, "text") or field(part, "content")) for part in content)
+    return ""
+
+
+def estimate_chat_input(messages: object) -> int:
+    """Input tokens of a list of chat messages, estimated offline."""
+    if not isinstance(messages, Iterable) or isinstance(messages, str | bytes):
+        return 0
+    total = _REPLY_PRIMING_TOKENS
+    for message in messages:
+        total += _TOKENS_PER_MESSAGE + estimate_tokens(text_of(field(message, "content")))
+        for call in field(message, "tool_calls") or ():
+            function = field(call, "function")
+            total += estimate_tokens((field(function, "name") or "") + (field(function, "arguments") or ""))
+    return total
+
+
+def estimate_responses_input(kwargs: Mapping[str, Any]) -> int:
+    """Input tokens of a Responses request (``instructions`` and ``input``), estimated offline."""
+    instructions = kwargs.get("instructions")
+    total = estimate_tokens(instructions) if isinstance(instructions, str) else 0
+    items = kwargs.get("input")
+    if isinstance(items, str):
+        return total + _TOKENS_PER_MESSAGE + estimate_tokens(items)
+    if not isinstance(items, list | tuple):
+        return total
+    for item in items:
+        text = text_of(field(item, "content")) or (field(item, "arguments") or "") + (
+            field(item, "output") or ""
+        )
+        total += _TOKENS_PER_MESSAGE + estimate_tokens(text if isinstance(text, str) else "")
+    return total
+
+
+def estimate_embeddings_input(kwargs: Mapping[str, Any]) -> int:
+    items = kwargs.get("input")
+    if isinstance(items, str):
+        return estimate_tokens(items)
+    if isinstance(items, list | tuple):
+        return sum(
+            estimate_tokens(i) if isinstance(i, str) else len(i) if isinstance(i, list) else 1 for i in items
+        )
+    return 0
+
+
+def estimated(input_tokens: int, output_text: str) -> Usage:
+    return Usage.of(input_tokens, estimate_tokens(output_text), source=ESTIMATED)
+
+
+# --- non-streamed responses -------------------------------------------------------------------------
+
+
+def chat_completion_fields(completion: object, messages: object = None) -> ResponseFields:
+    """Fields of a ``ChatCompletion`` (or ``ParsedChatCompletion``).
+
+    A server that sent no usage gets an estimate from ``messages`` and the reply, when messages are given.
+    """
+    usage_block = field(completion, "usage")
+    choices = field(completion, "choices") or ()
+    reasons = [r for r in (field(c, "finish_reason") for c in choices) if r]
+    usage = get_chat_usage(usage_block)
+    if usage is None and messages is not None:
+        usage = estimated(estimate_chat_input(messages), _chat_reply_text(choices))
+    return _fields(
+        usage=usage,
+        model=_str(field(completion, "model")),
+        response_id=_str(field(completion, "id")),
+        finish_reasons=reasons,
+        service_tier=_str(field(completion, "service_tier")),
+        provider_cost=get_provider_cost(usage_block),
+    )
+
+
+def _chat_reply_text(choices: Iterable[object]) -> str:
+    parts: list[str] = []
+    for choice in choices:
+        message = field(choice, "message")
+        parts.append(text_of(field(message, "content")))
+        for call in field(message, "tool_calls") or ():
+            function = field(call, "function")
+            parts.append((field(function, "name") or "") + (field(function, "arguments") or ""))
+    return "".join(parts)
+
+
+def responses_fields(response: object, kwargs: Mapping[str, Any] | None = None) -> ResponseFields:
+    """Fields of a Responses API ``Response`` (or ``ParsedResponse``); estimated usage if none, given kwargs."""
+    usage_block = field(response, "usage")
+    usage = get_responses_usage(usage_block)
+    if usage is None and kwargs is not None:
+        output = "".join(text_of(field(item, "content")) for item in field(response, "output") or ())
+        usage = estimated(estimate_responses_input(kwargs), output)
+    return _fields(
+        usage=usage,
+        model=_str(field(response, "model")),
+        response_id=_str(field(response, "id")),
+        finish_reasons=_responses_finish_reasons(response),
+        service_tier=_str(field(response, "service_tier")),
+        provider_cost=get_provider_cost(usage_block),
+    )
+
+
+def embeddings_fields(response: object, kwargs: Mapping[str, Any]) -> ResponseFields:
+    """Fields of a ``CreateEmbeddingResponse``; input tokens estimated when a server sent no usage."""
+    usage = get_embeddings_usage(field(response, "usage"))
+    if usage is None:
+        usage = Usage.of(estimate_embeddings_input(kwargs), 0, source=ESTIMATED)
+    return _fields(usage=usage, model=_str(field(response, "model")))
+
+
+def _responses_finish_reasons(response: object) -> list[str]:
+    status = field(response, "status")
+    if status == "incomplete":
+        reason = field(field(response, "incomplete_details"), "reason")
+        return [reason if isinstance(reason, str) else "incomplete"]
+    reason = _RESPONSES_FINISH.get(status) if isinstance(status, str) else None
+    return [reason] if reason else []
+
+
+def _fields(
+    *,
+    usage: Usage | None,
+    model: str | None,
+    response_id: str | None = None,
+    finish_reasons: Sequence[str] = (),
+    service_tier: str | None = None,
+    provider_cost: object = None,
+) -> ResponseFields:
+    attributes: dict[str, AttributeValue] = {}
+    if response_id:
+        attributes[attr.GEN_AI_RESPONSE_ID] = response_id
+    if finish_reasons:
+        attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = list(finish_reasons)
+    if service_tier:
+        attributes[attr.OPENAI_RESPONSE_SERVICE_TIER] = service_tier
+    return ResponseFields(usage, model, attributes, service_tier, provider_cost)
+
+
+# --- streamed responses: read once, at the end ------------------------------------------------------
+
+
+def chat_chunk_has_content(chunk: object) -> bool:
+    """Whether a chunk carries generated output (text, tool call, refusal or reasoning)."""
+    for choice in field(chunk, "choices") or ():
+        delta = field(choice, "delta")
+        if delta is not None and (
+            field(delta, "content")
+            or field(delta, "tool_calls")
+            or field(delta, "refusal")
+            or field(delta, "function_call")
+            or field(delta, "reasoning_content")
+            or field(delta, "reasoning")
+        ):
+            return True
+    return False
+
+
+def is_usage_only_chunk(chunk: object) -> bool:
+    """The extra chunk ``include_usage`` adds: no choices, only usage."""
+    return not field(chunk, "choices") and field(chunk, "usage") is not None
+
+
+def _chunk_usage(chunk: object) -> object:
+    usage = field(chunk, "usage")
+    if usage is None:
+        usage = field(field(chunk, "x_groq"), "usage")  # Groq reports stream usage here
+    return usage
+
+
+def chat_stream_fields(chunks: Sequence[object], messages: object) -> ResponseFields:
+    """Fields of a chat stream from the chunks it delivered; usage estimated when none was reported."""
+    usage_block = None
+    for chunk in reversed(chunks):
+        usage_block = _chunk_usage(chunk)
+        if usage_block is not None:
+            break
+    usage = get_chat_usage(usage_block)
+    if usage is None:
+        usage = estimated(estimate_chat_input(messages), chat_stream_text(chunks))
+    reasons: dict[int, str] = {}
+    response_id = model = service_tier = None
+    for chunk in chunks:
+        response_id = response_id or _str(field(chunk, "id"))
+        model = model or _str(field(chunk, "model"))
+        service_tier = service_tier or _str(field(chunk, "service_tier"))
+        for choice in field(chunk, "choices") or ():
+            reason = field(choice, "finish_reason")
+            if reason:
+                reasons[field(choice, "index") or 0] = reason
+    return _fields(
+        usage=usage,
+        model=model,
+        response_id=response_id,
+        finish_reasons=[reasons[i] for i in sorted(reasons)],
+        service_tier=service_tier,
+        provider_cost=get_provider_cost(usage_block),
+    )
+
+
+def chat_stream_text(chunks: Iterable[object]) -> str:
+    """All generated text of a chat stream (content, reasoning, refusals, tool-call arguments)."""
+    parts: list[str] = []
+    for chunk in chunks:
+        for choice in field(chunk, "choices") or ():
+            delta = field(choice, "delta")
+            if delta is None:
+                continue
+            for name in ("content", "reasoning_content", "reasoning", "refusal"):
+                value = field(delta, name)
+                if isinstance(value, str):
+                    parts.append(value)
+            for call in field(delta, "tool_calls") or ():
+                function = field(call, "function")
+                parts.append((field(function, "name") or "") + (field(function, "arguments") or ""))
+    return "".join(parts)
+
+
+def responses_event_has_content(event: object) -> bool:
+    kind = field(event, "type")
+    return isinstance(kind, str) and kind.endswith(".delta")
+
+
+def responses_stream_fields(events: Sequence[object], kwargs: Mapping[str, Any]) -> ResponseFields:
+    """Fields of a Responses stream: from the final ``response.*`` snapshot, else estimated."""
+    snapshot = None
+    for event in reversed(events):
+        snapshot = field(event, "response")
+        if snapshot is not None:
+            break
+    fields = responses_fields(snapshot) if snapshot is not None else ResponseFields()
+    if fields.usage is None:
+        fields.usage = estimated(estimate_responses_input(kwargs), responses_stream_text(events))
+    return fields
+
+
+def responses_stream_text(events: Iterable[object]) -> str:
+    parts = [field(event, "delta") for event in events if responses_event_has_content(event)]
+    return "".join(part for part in parts if isinstance(part, str))

@@ -1,0 +1,116 @@
+"""Set-up: ``configure()`` for code, and the entry points ``opentelemetry-instrument`` loads.
+
+``opentelemetry-instrument`` builds the tracer provider (through whichever distro and configurator are
+installed) before it loads instrumentors, so our span processor rides in on an instrumentor of its
+own, ``llm_cost_processor``: it attaches :class:`~otel_llm_cost.processor.LLMCostSpanProcessor` to the
+provider that auto-configuration made, whatever distro made it, and
+``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` can switch it off by name like any other.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import threading
+import weakref
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+from otel_llm_cost._log import log_once, logger
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+
+    from otel_llm_cost.processor import LLMCostSpanProcessor
+
+# (module that must import, instrumentor class path) for every SDK we support.
+_INSTRUMENTORS: tuple[tuple[str, str], ...] = (
+    ("openai", "otel_llm_cost.instrumentation.openai:OpenAIInstrumentor"),
+    ("anthropic", "otel_llm_cost.instrumentation.anthropic:AnthropicInstrumentor"),
+)
+
+_processors: weakref.WeakKeyDictionary[Any, LLMCostSpanProcessor] = weakref.WeakKeyDictionary()
+_processors_lock = threading.Lock()
+
+
+def configure(
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+    **options: Any,
+) -> list[BaseInstrumentor]:
+    """Instrument every installed SDK we support and install the cost span processor.
+
+    Example::
+
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        otel_llm_cost.configure(tracer_provider=provider)
+
+    Args:
+        tracer_provider: where spans go; the global provider when omitted.
+        meter_provider: where metrics go; the global provider when omitted.
+        options: passed to each instrumentor's ``instrument()``.
+
+    Returns:
+        The instrumentors that were installed (call ``uninstrument()`` on them to undo).
+    """
+    install_processor(tracer_provider)
+    installed: list[BaseInstrumentor] = []
+    for module_name, target in _INSTRUMENTORS:
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        module_path, class_name = target.split(":")
+        try:
+            instrumentor = getattr(importlib.import_module(module_path), class_name)()
+            instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, **options)
+        except Exception:
+            log_once(f"configure.{module_name}", "could not instrument %s", module_name, exc_info=True)
+            continue
+        installed.append(instrumentor)
+    logger.debug("otel-llm-cost instrumented: %s", [type(i).__name__ for i in installed])
+    return installed
+
+
+def install_processor(tracer_provider: TracerProvider | None = None) -> LLMCostSpanProcessor | None:
+    """Add the cost span processor to ``tracer_provider`` (the global one when omitted), once.
+
+    Returns:
+        The processor, or ``None`` when the provider is not an SDK provider (nothing to attach to).
+    """
+    provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
+    add = getattr(provider, "add_span_processor", None)
+    if add is None:
+        log_once(
+            "launch.no_sdk_provider",
+            "otel-llm-cost: the tracer provider %r is not an SDK provider; spans will not be priced "
+            "by the processor",
+            type(provider).__name__,
+        )
+        return None
+    from otel_llm_cost.processor import LLMCostSpanProcessor
+
+    with _processors_lock:
+        processor = _processors.get(provider)
+        if processor is None:
+            processor = LLMCostSpanProcessor()
+            add(processor)
+            _processors[provider] = processor
+    return processor
+
+
+class CostProcessorInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Loaded by ``opentelemetry-instrument`` as ``llm_cost_processor``: installs the span processor."""
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return ()
+
+    def _instrument(self, **kwargs: Any) -> None:
+        install_processor(kwargs.get("tracer_provider"))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        # The SDK has no public way to remove a processor; it stays, and is harmless.
+        pass

@@ -1,0 +1,78 @@
+"""The priced result of one call, and its span attributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from otel_llm_cost import attributes as attr
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What one LLM call cost, in USD, split by part.
+
+    The parts add up to ``amount`` for local prices (a per-request fee, rare, is in ``amount`` only).
+    With ``source == "provider"`` the amount is the provider's figure and the parts are our local
+    breakdown, when we could price the model.
+    """
+
+    status: str
+    """``"priced"``, ``"unpriced"`` (unknown model; ``amount`` is ``None``), or ``"estimated"``
+    (priced from estimated token counts)."""
+    amount: Decimal | None
+    input: Decimal
+    """Uncached input tokens."""
+    output: Decimal
+    """Output tokens other than reasoning."""
+    cache_read: Decimal
+    cache_write: Decimal
+    reasoning: Decimal
+    """Reasoning tokens (part of the output), at the reasoning price or else the output price."""
+    source: str = attr.COST_SOURCE_LOCAL
+    currency: str = "USD"
+    pricing_version: str = ""
+    """Where the prices came from, e.g. ``"genai-prices 0.2.3"`` or ``"overrides:/etc/prices.toml"``."""
+    model_ref: str | None = None
+    """The price-data model id that matched."""
+
+    @property
+    def is_priced(self) -> bool:
+        return self.amount is not None
+
+
+def unpriced_cost(source: str = attr.COST_SOURCE_LOCAL) -> Cost:
+    return Cost(attr.COST_UNPRICED, None, _ZERO, _ZERO, _ZERO, _ZERO, _ZERO, source)
+
+
+def cost_attributes(cost: Cost, *, mirror: bool = False) -> dict[str, str | float]:
+    """Span attributes for a cost: the proposed ``gen_ai.usage.cost.*`` and our ``llm_cost.*`` parts.
+
+    Args:
+        cost: the priced call.
+        mirror: also set ``gen_ai.usage.cost`` (the amount) for backends that read that name.
+
+    Returns:
+        Attribute names to values; the amount and parts are left out when the call is unpriced.
+    """
+    attributes: dict[str, str | float] = {
+        attr.GEN_AI_USAGE_COST_CURRENCY: cost.currency,
+        attr.GEN_AI_USAGE_COST_SOURCE: cost.source,
+        attr.LLM_COST_COST_STATUS: cost.status,
+    }
+    if cost.amount is not None:
+        attributes[attr.GEN_AI_USAGE_COST_AMOUNT] = float(cost.amount)
+        if mirror:
+            attributes[attr.GEN_AI_USAGE_COST] = float(cost.amount)
+        attributes[attr.LLM_COST_COST_INPUT] = float(cost.input)
+        attributes[attr.LLM_COST_COST_OUTPUT] = float(cost.output)
+        attributes[attr.LLM_COST_COST_CACHE_READ] = float(cost.cache_read)
+        attributes[attr.LLM_COST_COST_CACHE_WRITE] = float(cost.cache_write)
+        attributes[attr.LLM_COST_COST_REASONING] = float(cost.reasoning)
+    if cost.pricing_version:
+        attributes[attr.LLM_COST_PRICING_VERSION] = cost.pricing_version
+    if cost.model_ref:
+        attributes[attr.LLM_COST_PRICING_MODEL] = cost.model_ref
+    return attributes

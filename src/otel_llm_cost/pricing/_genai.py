@@ -1,0 +1,176 @@
+"""Resolve a model to a :class:`Schedule` from the active genai-prices snapshot.
+
+This is the slow path (100+ us), taken once per (provider, model, UTC day, service tier). It reuses
+genai-prices' own matching (``find_provider_model``) and price selection (``ModelInfo.get_prices``:
+price history, service-tier variants), then flattens the chosen ``ModelPrice`` into per-token rates.
+genai-prices is imported lazily so that importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from otel_llm_cost.pricing._providers import GENAI_PRICES_PROVIDER_IDS, LOCAL_PROVIDERS
+from otel_llm_cost.pricing._rates import ZERO, RateCard, Rates, Schedule, per_token
+
+if TYPE_CHECKING:
+    from genai_prices.data_snapshot import DataSnapshot
+    from genai_prices.types import ModelInfo, ModelPrice, Provider
+
+_PER_THOUSAND = Decimal(1000)
+
+_BATCH_CONTEXT: Mapping[str, str] = {"processing": "batch"}
+# Tier names meaning "no surcharge, no discount": no price variant to select.
+_STANDARD_TIERS = frozenset({"", "auto", "standard", "standard_only", "on_demand"})
+
+
+def version_label(snap: DataSnapshot) -> str:
+    from genai_prices import __version__
+
+    if snap.from_auto_update:
+        return f"genai-prices {__version__} (updated {snap.timestamp.isoformat(timespec='seconds')})"
+    return f"genai-prices {__version__}"
+
+
+def price_context(service_tier: str | None) -> Mapping[str, str] | None:
+    """The genai-prices ``price_context`` for a service tier (OpenAI or Anthropic spelling)."""
+    if service_tier is None:
+        return None
+    tier = service_tier.strip().lower()
+    if tier in _STANDARD_TIERS:
+        return None
+    if tier == "batch":
+        return _BATCH_CONTEXT
+    return {"service_tier": tier}
+
+
+def resolve(
+    snap: DataSnapshot, provider: str | None, model: str, day: int, service_tier: str | None
+) -> Schedule | None:
+    """The schedule of ``model`` on UTC ``day`` (days since the epoch), or ``None`` if unknown."""
+    found = _find(snap, provider, model)
+    if found is None:
+        return None
+    gp_provider, info = found
+    context = price_context(service_tier)
+    if context is not None and not any(info is candidate for candidate in gp_provider.models):
+        context = None  # as genai-prices does: variants belong to the provider that owns the model
+    midnight = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)
+    starts = _segment_starts(info)
+    cards: list[RateCard] = []
+    for start in starts:
+        card = _card(info.get_prices(midnight + timedelta(seconds=start), context))
+        if card is None:
+            return None
+        cards.append(card)
+    return Schedule(tuple(starts), tuple(cards), info.id, version_label(snap))
+
+
+def _find(snap: DataSnapshot, provider: str | None, model: str) -> tuple[Provider, ModelInfo] | None:
+    for provider_id, api_url in _lookups(provider, model):
+        try:
+            return snap.find_provider_model(model, None, provider_id, api_url)
+        except LookupError:
+            continue
+    return None
+
+
+def _lookups(provider: str | None, model: str) -> Iterator[tuple[str | None, str | None]]:
+    """(provider_id, provider_api_url) pairs to try, best first."""
+    name = (provider or "").strip().lower()
+    if name in LOCAL_PROVIDERS:
+        return
+    if mapped := GENAI_PRICES_PROVIDER_IDS.get(name):
+        yield mapped, None
+        return
+    # Unmapped: maybe a genai-prices id or a host; else let genai-prices infer from the model.
+    if name:
+        yield name, None
+    if "." in name and " " not in name and "/" not in name:
+        yield None, f"https://{name}"
+    yield None, None
+    if "/" in model:
+        yield "litellm", None  # "openai/gpt-4o" style refs: genai-prices splits off the provider
+
+
+def _segment_starts(info: ModelInfo) -> list[int]:
+    """Seconds after UTC midnight where a time-of-day constraint may switch prices."""
+    from genai_prices.types import TimeOfDateConstraint
+
+    conditional = info.prices if isinstance(info.prices, list) else []
+    constraints: list[Any] = [price.constraint for price in conditional]
+    constraints += [variant.constraint for variant in info.price_variants or ()]
+    starts = {0}
+    for constraint in constraints:
+        if isinstance(constraint, TimeOfDateConstraint):
+            starts.add(_utc_second(constraint.start_time))
+            starts.add(_utc_second(constraint.end_time))
+    return sorted(starts)
+
+
+def _utc_second(value: time) -> int:
+    moment = datetime.combine(date(1970, 1, 2), value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return (moment.hour * 60 + moment.minute) * 60 + moment.second
+
+
+def _card(price: ModelPrice) -> RateCard | None:
+    """Flatten a genai-prices ``ModelPrice`` into bands of rates.
+
+    ``None`` when the model is billed only in units a token usage cannot express (audio hours,
+    pages): $0 would be wrong there. An entirely empty price is the data saying "free".
+    """
+    raw = {key: getattr(price, key, None) for key in _PRICE_KEYS}
+    if raw["input_mtok"] is None and any(value is not None for value in vars(price).values()):
+        return None
+    thresholds = sorted({tier.start for value in raw.values() for tier in getattr(value, "tiers", ())})
+    # A representative input size for each band: 0 for the base band, just past each threshold.
+    probes = [0, *(threshold + 1 for threshold in thresholds)]
+    bands = tuple(_rates({key: _at(value, probe) for key, value in raw.items()}) for probe in probes)
+    return RateCard(tuple(thresholds), bands)
+
+
+_PRICE_KEYS = (
+    "input_mtok",
+    "output_mtok",
+    "cache_read_mtok",
+    "cache_write_mtok",
+    "cache_write_1h_mtok",
+    "output_reasoning_mtok",
+    "requests_kcount",
+)
+
+
+def _at(value: Any, input_tokens: int) -> Decimal | None:
+    """The price applying at ``input_tokens``, by genai-prices' cliff rule (``input > tier.start``)."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    applicable: Decimal = value.base
+    for tier in sorted(value.tiers, key=lambda tier: tier.start):
+        if input_tokens > tier.start:
+            applicable = tier.price
+    return applicable
+
+
+def _rates(per_million: dict[str, Decimal | None]) -> Rates:
+    input_ = per_million["input_mtok"] or ZERO
+    output = per_million["output_mtok"] or ZERO
+    cache_write = _or(per_million["cache_write_mtok"], input_)
+    per_request = per_million["requests_kcount"]
+    return Rates(
+        input=per_token(input_),
+        output=per_token(output),
+        cache_read=per_token(_or(per_million["cache_read_mtok"], input_)),
+        cache_write=per_token(cache_write),
+        cache_write_1h=per_token(_or(per_million["cache_write_1h_mtok"], cache_write)),
+        reasoning=per_token(_or(per_million["output_reasoning_mtok"], output)),
+        per_request=ZERO if per_request is None else per_request / _PER_THOUSAND,
+    )
+
+
+def _or(value: Decimal | None, default: Decimal) -> Decimal:
+    return default if value is None else value

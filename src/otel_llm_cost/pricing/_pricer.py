@@ -1,0 +1,264 @@
+"""The :class:`Pricer`: usage + model + provider -> :class:`Cost`, in a few microseconds."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from otel_llm_cost import attributes as attr
+from otel_llm_cost._log import log_once
+from otel_llm_cost.environment_variables import OTEL_LLM_COST_PRICES_FILE
+from otel_llm_cost.errors import PriceFileError
+from otel_llm_cost.pricing._cost import Cost, unpriced_cost
+from otel_llm_cost.pricing._overrides import PriceOverrides
+from otel_llm_cost.pricing._price_file import load_overrides
+from otel_llm_cost.pricing._rates import Schedule
+from otel_llm_cost.pricing._table import PriceTable
+from otel_llm_cost.usage import ESTIMATED, Usage
+
+UnpricedListener = Callable[[str | None, str | None], None]
+"""Called with (model, provider) for every call that could not be priced."""
+
+_SECONDS_PER_DAY = 86_400
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_ZERO = Decimal(0)
+
+
+class Pricer:
+    """Prices calls from genai-prices data and optional user overrides.
+
+    Example::
+
+        cost = Pricer().price(Usage.of(1200, 300, cache_read_tokens=1000), "gpt-4o", "openai")
+        cost.amount  # Decimal('0.00475000'): 200 x $2.50 + 1000 x $1.25 + 300 x $10 per MTok
+
+    Args:
+        overrides: user prices and aliases (see :func:`load_overrides`), consulted first.
+    """
+
+    def __init__(self, overrides: PriceOverrides | None = None) -> None:
+        self._table = PriceTable(overrides)
+        self._unpriced_count = 0
+        self._listeners: tuple[UnpricedListener, ...] = ()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls) -> Pricer:
+        """A pricer with the overrides named by ``OTEL_LLM_COST_PRICES_FILE``, if set.
+
+        Raises:
+            PriceFileError: the file named there is missing or invalid.
+        """
+        path = os.environ.get(OTEL_LLM_COST_PRICES_FILE, "").strip()
+        return cls(load_overrides(path) if path else None)
+
+    @property
+    def unpriced_count(self) -> int:
+        """Calls this pricer could not price (unknown model, or an internal failure)."""
+        return self._unpriced_count
+
+    @property
+    def resolutions(self) -> int:
+        """How many (provider, model, day, tier) keys were resolved on the slow path."""
+        return self._table.resolutions
+
+    def add_unpriced_listener(self, listener: UnpricedListener) -> None:
+        """Call ``listener(model, provider)`` for each unpriced call (e.g. to count it in a metric)."""
+        with self._lock:
+            self._listeners = (*self._listeners, listener)
+
+    def warm_up(self) -> None:
+        """Load the price data now instead of on the first priced call (it takes ~0.2 s)."""
+        self._table.warm_up()
+
+    def price(
+        self,
+        usage: Usage,
+        model: str | None,
+        provider: str | None,
+        *,
+        at: datetime | None = None,
+        service_tier: str | None = None,
+        provider_cost: Decimal | float | None = None,
+    ) -> Cost:
+        """Price one call. Never raises.
+
+        Args:
+            usage: the call's normalised token usage.
+            model: the model name as sent or returned (response model preferred).
+            provider: the ``gen_ai.provider.name`` value, or a host for unknown providers.
+            at: when the request was made (prices change over time); default now. Naive is UTC.
+            service_tier: ``"batch"``, ``"flex"``, ``"priority"``, ... when known.
+            provider_cost: a cost the provider or gateway reported (USD); it wins over local prices.
+
+        Returns:
+            The cost; ``status == "unpriced"`` and ``amount is None`` when the model is unknown.
+        """
+        try:
+            cost = self._local(usage, model, provider, at, service_tier)
+            if provider_cost is not None:
+                cost = _with_provider_cost(cost, provider_cost)
+        except Exception:
+            log_once(
+                "pricing.failure", "pricing failed for model %r; call left unpriced", model, exc_info=True
+            )
+            cost = unpriced_cost()
+        if cost.amount is None:
+            self._count_unpriced(model, provider)
+        return cost
+
+    def _local(
+        self, usage: Usage, model: str | None, provider: str | None, at: datetime | None, tier: str | None
+    ) -> Cost:
+        if not model or not isinstance(model, str):
+            log_once("pricing.no_model", "a call without a model name cannot be priced")
+            return unpriced_cost()
+        if provider is not None and not isinstance(provider, str):
+            provider = None
+        if tier is not None and not isinstance(tier, str):
+            tier = None
+        day, second = _day_and_second(at)
+        schedule = self._table.schedule(provider, model, day, tier)
+        if schedule is None:
+            return unpriced_cost()
+        return _cost(schedule, second, usage)
+
+    def _count_unpriced(self, model: str | None, provider: str | None) -> None:
+        with self._lock:
+            self._unpriced_count += 1
+            listeners = self._listeners
+        for listener in listeners:
+            try:
+                listener(model, provider)
+            except Exception:
+                log_once("pricing.listener", "unpriced-call listener %r failed", listener, exc_info=True)
+
+
+def _cost(schedule: Schedule, second: int, usage: Usage) -> Cost:
+    """The arithmetic of the hot path: pick the rates, multiply, add."""
+    input_tokens, output_tokens, cache_read, cache_write, write_1h, reasoning = _counts(usage)
+    rates = schedule.card_at(second).rates_for(input_tokens)
+    input_ = max(input_tokens - cache_read - cache_write, 0) * rates.input
+    output = max(output_tokens - reasoning, 0) * rates.output
+    read = cache_read * rates.cache_read
+    write = (cache_write - write_1h) * rates.cache_write + write_1h * rates.cache_write_1h
+    reason = reasoning * rates.reasoning
+    amount = input_ + output + read + write + reason + rates.per_request
+    status = attr.COST_ESTIMATED if usage.source == ESTIMATED else attr.COST_PRICED
+    return Cost(
+        status, amount, input_, output, read, write, reason, attr.COST_SOURCE_LOCAL, "USD",
+        schedule.version, schedule.model_ref,
+    )  # fmt: skip
+
+
+def _counts(usage: Usage) -> tuple[int, int, int, int, int, int]:
+    """Input, output, cache read, cache write, 1-hour cache write and reasoning token counts.
+
+    A :class:`Usage` built directly (not with ``Usage.of``) may hold negatives or non-integers; one
+    cheap check catches both, and only then is the record repaired.
+    """
+    counts = (
+        usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens,
+        usage.cache_write_1h_tokens or 0, usage.reasoning_tokens,
+    )  # fmt: skip
+    input_tokens, output_tokens, cache_read, cache_write, write_1h, reasoning = counts
+    try:
+        valid = (input_tokens | output_tokens | cache_read | cache_write | write_1h | reasoning) >= 0
+    except TypeError:
+        valid = False
+    if not valid:
+        return _counts(_repaired(usage))
+    if write_1h > cache_write:
+        return input_tokens, output_tokens, cache_read, cache_write, cache_write, reasoning
+    return counts
+
+
+def _repaired(usage: Usage) -> Usage:
+    return Usage.of(
+        usage.input_tokens,
+        usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        cache_write_5m_tokens=usage.cache_write_5m_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
+    )
+
+
+def _day_and_second(at: datetime | None) -> tuple[int, int]:
+    """UTC day number since the epoch and second of that day."""
+    if at is None:
+        now = time.time()
+        day = int(now // _SECONDS_PER_DAY)
+        return day, int(now - day * _SECONDS_PER_DAY)
+    try:
+        if at.tzinfo is None or at.tzinfo is UTC:  # the common cases, without a timestamp round trip
+            return at.toordinal() - _EPOCH_ORDINAL, (at.hour * 60 + at.minute) * 60 + at.second
+        now = at.timestamp()
+    except (AttributeError, TypeError, ValueError, OverflowError, OSError):
+        log_once("pricing.bad_time", "unusable request time %r; pricing at the current time", at)
+        return _day_and_second(None)
+    day = int(now // _SECONDS_PER_DAY)
+    return day, int(now - day * _SECONDS_PER_DAY)
+
+
+def _with_provider_cost(local: Cost, provider_cost: Decimal | float) -> Cost:
+    """The provider's figure as the amount; our breakdown kept when we had one."""
+    amount = _as_decimal(provider_cost)
+    if amount is None:
+        log_once("pricing.bad_provider_cost", "ignoring unusable provider-reported cost %r", provider_cost)
+        return local
+    return Cost(
+        attr.COST_PRICED, amount, local.input, local.output, local.cache_read, local.cache_write,
+        local.reasoning, attr.COST_SOURCE_PROVIDER, "USD", attr.COST_SOURCE_PROVIDER, local.model_ref,
+    )  # fmt: skip
+
+
+def _as_decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return Decimal(repr(value)) if math.isfinite(value) and value >= 0 else None
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() and number >= 0 else None
+
+
+_pricer: Pricer | None = None
+_pricer_lock = threading.Lock()
+
+
+def get_pricer() -> Pricer:
+    """The process-wide pricer; built on first use from ``OTEL_LLM_COST_PRICES_FILE``.
+
+    A bad price file is logged and ignored here (this may run inside an LLM call); call
+    :meth:`Pricer.from_environment` at startup to have it raise instead.
+    """
+    global _pricer
+    if _pricer is None:
+        with _pricer_lock:
+            if _pricer is None:
+                _pricer = _default_pricer()
+    return _pricer
+
+
+def set_pricer(pricer: Pricer) -> None:
+    """Replace the process-wide pricer (e.g. one built with your overrides)."""
+    global _pricer
+    with _pricer_lock:
+        _pricer = pricer
+
+
+def _default_pricer() -> Pricer:
+    try:
+        return Pricer.from_environment()
+    except PriceFileError as exc:
+        log_once("pricing.price_file", "price overrides not loaded: %s", exc)
+        return Pricer()

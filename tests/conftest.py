@@ -1,0 +1,39 @@
+"""Shared fixtures: the loopback replay server.
+
+def test_chat(replay_server):
+    with replay_server("traceloop+openllmetry/.../test_chat.yaml") as srv:
+        client = OpenAI(base_url=srv.base_url, api_key="k", max_retries=0)
+        ...
+    assert srv.requests[0].json()["model"] == "gpt-3.5-turbo"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import pytest
+
+from replay import Interaction, ReplayServer
+
+ReplayServerFactory = Callable[..., ReplayServer]
+
+
+@pytest.fixture
+def replay_server() -> Iterator[ReplayServerFactory]:
+    """Factory for `ReplayServer`s; each starts on ``with`` and is closed at teardown at the latest.
+
+    Call it with a recording path (relative to ``tests/cassettes``) or a list of interactions (recorded via
+    ``replay.load`` or scripted via ``replay.json_response`` / ``replay.sse_response``); ``prefix=""`` makes
+    ``base_url`` suit anthropic (default ``"/v1"`` suits openai).
+    """
+    servers: list[ReplayServer] = []
+
+    def factory(source: str | Path | Iterable[Interaction], *, prefix: str = "/v1") -> ReplayServer:
+        server = ReplayServer(source, prefix=prefix)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.close()
