@@ -14,13 +14,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import anthropic
+import openai
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-import anthropic
-import openai
 from otel_llm_cost import attributes as attr
 from otel_llm_cost.demo import _script as script
 from otel_llm_cost.demo.server import DemoServer

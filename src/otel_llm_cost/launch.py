@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import threading
 import weakref
 from collections.abc import Collection
@@ -40,6 +41,8 @@ _processors_lock = threading.Lock()
 def configure(
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
+    *,
+    prices: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> list[BaseInstrumentor]:
     """Instrument every installed SDK we support and install the cost span processor.
@@ -53,11 +56,21 @@ def configure(
     Args:
         tracer_provider: where spans go; the global provider when omitted.
         meter_provider: where metrics go; the global provider when omitted.
+        prices: a price override file (TOML or YAML) for models the price dataset does not know,
+            and aliases; overrides ``OTEL_LLM_COST_PRICES_FILE``.
         options: passed to each instrumentor's ``instrument()``.
 
     Returns:
         The instrumentors that were installed (call ``uninstrument()`` on them to undo).
+
+    Raises:
+        PriceFileError: ``prices`` cannot be read or holds an invalid entry (raised here, at
+            set-up, so that a bad file never surfaces inside an LLM call).
     """
+    if prices is not None:
+        from otel_llm_cost.pricing import Pricer, load_overrides, set_pricer
+
+        set_pricer(Pricer(load_overrides(prices)))
     install_processor(tracer_provider)
     installed: list[BaseInstrumentor] = []
     for module_name, target in _INSTRUMENTORS:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+import anthropic
 import pytest
 
-import anthropic
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens
 from otel_llm_cost.instrumentation.anthropic import _extract

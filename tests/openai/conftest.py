@@ -44,7 +44,8 @@ def no_instrumentation_faults() -> Iterator[_Collector]:
     faults = [
         r.getMessage()
         for r in collector.records
-        if r.getMessage().startswith("otel-llm-cost could not") or any(m in r.getMessage() for m in _SDK_MISUSE)
+        if r.getMessage().startswith("otel-llm-cost could not")
+        or any(m in r.getMessage() for m in _SDK_MISUSE)
     ]
     assert not faults, faults
 

@@ -6,13 +6,15 @@ Scripted bodies are for exit paths and edge cases only; usage numbers are checke
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import openai
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from replay import ReplayServer
+
+from replay import CASSETTES, Interaction, ReplayServer, load
 
 API_KEY = "test-key"  # what sdk_calls.openai_client uses
 MODEL = "gpt-4o-mini"
@@ -159,3 +161,20 @@ def token_attributes(span: ReadableSpan) -> dict[str, int]:
     )
     attributes = span.attributes or {}
     return {name: attributes[name] for name in names if name in attributes}
+
+
+# --- picking recordings --------------------------------------------------------------------------------
+
+
+def find_recording(predicate: Callable[[dict[str, Any]], bool]) -> tuple[Interaction, dict[str, Any]]:
+    """The first recorded interaction (with its index entry) whose entry satisfies ``predicate``."""
+    for recording in json.loads((CASSETTES / "index.json").read_text()):
+        for entry in recording["interactions"]:
+            if entry["replayable"] and entry["request"] == "recorded" and predicate(entry):
+                return load(recording["file"])[entry["index"]], entry
+    raise LookupError("no recording matches")
+
+
+def details(usage: Mapping[str, Any] | None, block: str, name: str) -> int:
+    value = _dig(usage, block, name)
+    return value if isinstance(value, int) else 0

@@ -95,3 +95,16 @@ def test_price_file_docstring_example_loads(tmp_path: Path):
     assert len(overrides.models) == 2
     assert len(overrides.aliases) == 2
     assert overrides.strip_prefixes == ("litellm_proxy/",)
+
+
+def test_cost_attributes_provider_total_without_breakdown(shared_pricer):
+    from otel_llm_cost.usage import Usage
+
+    cost = shared_pricer.price(Usage.of(10, 10), "acme/secret", "openrouter", provider_cost="0.25")
+    assert cost_attributes(cost) == {
+        attr.GEN_AI_USAGE_COST_AMOUNT: 0.25,
+        attr.GEN_AI_USAGE_COST_CURRENCY: "USD",
+        attr.GEN_AI_USAGE_COST_SOURCE: "provider",
+        attr.LLM_COST_COST_STATUS: "priced",
+        attr.LLM_COST_PRICING_VERSION: "provider",
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,12 +12,10 @@ from otel_llm_cost.demo._wire import (
     Reply,
     Session,
     StreamReply,
+    last_user_text,
     require_model,
     sse,
-    text_of,
 )
-
-_ARGUMENT_PIECES = re.compile(r"\w+|\W+")
 
 
 def chat_completions(body: Mapping[str, Any], session: Session) -> Reply:
@@ -38,7 +35,7 @@ def chat_completions(body: Mapping[str, Any], session: Session) -> Reply:
         raise BadRequest("'messages' must be a non-empty list")
     tools = body.get("tools") or []
     reply = script.choose_reply(
-        _last_user_text(messages), after_tool=_ends_with_tool_result(messages), tool_names=_tool_names(body)
+        last_user_text(messages), after_tool=_ends_with_tool_result(messages), tool_names=_tool_names(body)
     )
     usage = _usage(model, messages, tools, reply, session)
     completion_id = session.new_id("chatcmpl-")
@@ -46,14 +43,9 @@ def chat_completions(body: Mapping[str, Any], session: Session) -> Reply:
         options = body.get("stream_options") or {}
         include_usage = bool(options.get("include_usage")) if isinstance(options, Mapping) else False
         return StreamReply(_chunks(completion_id, model, reply, usage if include_usage else None, session))
-    return JsonReply(_completion(completion_id, model, reply, usage, session), chunks=_chunk_count(reply))
-
-
-def _last_user_text(messages: Sequence[Any]) -> str:
-    for message in reversed(messages):
-        if isinstance(message, Mapping) and message.get("role") == "user":
-            return text_of(message.get("content"))
-    return ""
+    return JsonReply(
+        _completion(completion_id, model, reply, usage, session), chunks=script.chunk_count(reply)
+    )
 
 
 def _ends_with_tool_result(messages: Sequence[Any]) -> bool:
@@ -132,12 +124,6 @@ def _finish_reason(reply: script.Reply) -> str:
     return "tool_calls" if reply.tool_call is not None else "stop"
 
 
-def _chunk_count(reply: script.Reply) -> int:
-    if reply.tool_call is not None:
-        return len(_ARGUMENT_PIECES.findall(reply.tool_call.arguments_json)) + 1
-    return len(script.split_chunks(reply.text))
-
-
 def _deltas(reply: script.Reply, session: Session) -> list[dict[str, Any]]:
     call = reply.tool_call
     if call is None:
@@ -146,7 +132,7 @@ def _deltas(reply: script.Reply, session: Session) -> list[dict[str, Any]]:
     opening = {"index": 0, "id": session.new_id("call_"), "type": "function"}
     opening["function"] = {"name": call.name, "arguments": ""}
     deltas: list[dict[str, Any]] = [{"role": "assistant", "content": None, "tool_calls": [opening]}]
-    for piece in _ARGUMENT_PIECES.findall(call.arguments_json):
+    for piece in script.argument_pieces(call.arguments_json):
         deltas.append({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
     return deltas
 

@@ -17,9 +17,9 @@ from otel_llm_cost.demo._wire import (
     Reply,
     Session,
     StreamReply,
+    last_user_text,
     require_model,
     sse,
-    text_of,
 )
 
 
@@ -38,7 +38,7 @@ def messages(body: Mapping[str, Any], session: Session) -> Reply:
     if not isinstance(conversation, list) or not conversation:
         raise BadRequest("messages: must be a non-empty list")
     reply = script.choose_reply(
-        _last_user_text(conversation),
+        last_user_text(conversation),
         after_tool=_ends_with_tool_result(conversation),
         tool_names=_names(body),
     )
@@ -46,17 +46,7 @@ def messages(body: Mapping[str, Any], session: Session) -> Reply:
     message = _message(session.new_id("msg_"), model, reply, usage, session)
     if body.get("stream"):
         return StreamReply(_events(message, usage))
-    return JsonReply(message, chunks=len(script.split_chunks(reply.text)) if reply.text else 3)
-
-
-def _last_user_text(conversation: Sequence[Any]) -> str:
-    for message in reversed(conversation):
-        if not isinstance(message, Mapping) or message.get("role") != "user":
-            continue
-        text = text_of(message.get("content"))
-        if text:  # a turn holding only tool results is not what the user asked
-            return text
-    return ""
+    return JsonReply(message, chunks=script.chunk_count(reply))
 
 
 def _ends_with_tool_result(conversation: Sequence[Any]) -> bool:
@@ -101,6 +91,8 @@ def _ttl(pieces: Sequence[Any], breakpoints: Sequence[int]) -> str:
     if not breakpoints:
         return "5m"
     piece = pieces[max(breakpoints)]
+    if not isinstance(piece, Mapping):
+        return "5m"
     blocks = piece.get("content") if isinstance(piece.get("content"), list) else [piece]
     controls = [b["cache_control"] for b in blocks if isinstance(b, Mapping) and "cache_control" in b]
     return str(controls[-1].get("ttl", "5m")) if controls and isinstance(controls[-1], Mapping) else "5m"

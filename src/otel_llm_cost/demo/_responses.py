@@ -12,9 +12,9 @@ from otel_llm_cost.demo._wire import (
     Reply,
     Session,
     StreamReply,
+    last_user_text,
     require_model,
     sse,
-    text_of,
 )
 
 
@@ -33,14 +33,14 @@ def responses(body: Mapping[str, Any], session: Session) -> Reply:
     items = _input_items(body.get("input"))
     tools = body.get("tools") or []
     reply = script.choose_reply(
-        _last_user_text(items), after_tool=_ends_with_tool_result(items), tool_names=_names(body)
+        last_user_text(items), after_tool=_ends_with_tool_result(items), tool_names=_names(body)
     )
     usage = _usage(model, body.get("instructions"), items, tools, reply, session)
     output = _output(model, reply, session)
     response = _response(session.new_id("resp_"), model, body, output, usage, session)
     if body.get("stream"):
         return StreamReply(_events(response, output))
-    return JsonReply(response, chunks=len(script.split_chunks(reply.text)) if reply.text else 3)
+    return JsonReply(response, chunks=script.chunk_count(reply))
 
 
 def _input_items(value: Any) -> list[Any]:
@@ -49,13 +49,6 @@ def _input_items(value: Any) -> list[Any]:
     if isinstance(value, list) and value:
         return value
     raise BadRequest("'input' must be a string or a non-empty list")
-
-
-def _last_user_text(items: Sequence[Any]) -> str:
-    for item in reversed(items):
-        if isinstance(item, Mapping) and item.get("role") == "user":
-            return text_of(item.get("content"))
-    return ""
 
 
 def _ends_with_tool_result(items: Sequence[Any]) -> bool:

@@ -29,6 +29,7 @@ _STRUCTURAL_KEYS = frozenset(
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
 _CITY = re.compile(r"\bin ([A-Z][a-zA-Z]+)")
 _CHUNK = re.compile(r"\s*\S+")
+_ARGUMENT_PIECES = re.compile(r"\w+|\W+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,18 @@ def reasoning_tokens(model: str, visible_tokens: int) -> int:
 def split_chunks(text: str) -> list[str]:
     """Word-sized stream deltas whose concatenation is ``text``."""
     return _CHUNK.findall(text) or [text]
+
+
+def argument_pieces(arguments_json: str) -> list[str]:
+    """Stream deltas of a tool call's JSON arguments (words and the punctuation between them)."""
+    return _ARGUMENT_PIECES.findall(arguments_json)
+
+
+def chunk_count(reply: Reply) -> int:
+    """How many deltas a reply streams in; a non-streamed answer takes as long to generate."""
+    if reply.tool_call is not None:
+        return len(argument_pieces(reply.tool_call.arguments_json)) + 1
+    return len(split_chunks(reply.text))
 
 
 def embedding_input_tokens(value: Any) -> int:

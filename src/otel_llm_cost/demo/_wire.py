@@ -6,7 +6,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,4 +75,14 @@ def text_of(content: Any) -> str:
     if isinstance(content, list):
         parts = (part.get("text") for part in content if isinstance(part, Mapping))
         return " ".join(part for part in parts if isinstance(part, str))
+    return ""
+
+
+def last_user_text(conversation: Sequence[Any]) -> str:
+    """The text of the last user turn that has any (a turn holding only tool results is skipped)."""
+    for message in reversed(conversation):
+        if isinstance(message, Mapping) and message.get("role") == "user":
+            text = text_of(message.get("content"))
+            if text:
+                return text
     return ""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -124,6 +125,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     demo: DemoServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that stops reading a stream early (an abandoned stream) is normal, not a server error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -55,22 +55,30 @@ def cost_attributes(cost: Cost, *, mirror: bool = False) -> dict[str, str | floa
         mirror: also set ``gen_ai.usage.cost`` (the amount) for backends that read that name.
 
     Returns:
-        Attribute names to values; the amount and parts are left out when the call is unpriced.
+        Attribute names to values; the amount and parts are left out when the call is unpriced,
+        the parts also when a provider-reported amount has no local breakdown.
     """
     attributes: dict[str, str | float] = {
         attr.GEN_AI_USAGE_COST_CURRENCY: cost.currency,
         attr.GEN_AI_USAGE_COST_SOURCE: cost.source,
         attr.LLM_COST_COST_STATUS: cost.status,
     }
-    if cost.amount is not None:
-        attributes[attr.GEN_AI_USAGE_COST_AMOUNT] = float(cost.amount)
-        if mirror:
-            attributes[attr.GEN_AI_USAGE_COST] = float(cost.amount)
+    if cost.amount is None:
+        return _with_provenance(attributes, cost)
+    attributes[attr.GEN_AI_USAGE_COST_AMOUNT] = float(cost.amount)
+    if mirror:
+        attributes[attr.GEN_AI_USAGE_COST] = float(cost.amount)
+    # A provider-reported total for a model we cannot price has no breakdown: omit, don't claim $0.
+    if cost.source != attr.COST_SOURCE_PROVIDER or cost.model_ref is not None:
         attributes[attr.LLM_COST_COST_INPUT] = float(cost.input)
         attributes[attr.LLM_COST_COST_OUTPUT] = float(cost.output)
         attributes[attr.LLM_COST_COST_CACHE_READ] = float(cost.cache_read)
         attributes[attr.LLM_COST_COST_CACHE_WRITE] = float(cost.cache_write)
         attributes[attr.LLM_COST_COST_REASONING] = float(cost.reasoning)
+    return _with_provenance(attributes, cost)
+
+
+def _with_provenance(attributes: dict[str, str | float], cost: Cost) -> dict[str, str | float]:
     if cost.pricing_version:
         attributes[attr.LLM_COST_PRICING_VERSION] = cost.pricing_version
     if cost.model_ref:

@@ -62,7 +62,11 @@ class PriceOverrides:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object], source: str = "<mapping>") -> PriceOverrides:
-        """Validate parsed file content. Raises :class:`OverrideError` naming the bad field."""
+        """Validate parsed file content (the layout :func:`load_overrides` reads).
+
+        Raises:
+            ValueError: an ``OverrideError`` whose ``path`` names the bad field.
+        """
         _require_mapping(data, ())
         unknown = sorted(set(data) - TOP_LEVEL_FIELDS)
         if unknown:

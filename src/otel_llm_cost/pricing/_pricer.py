@@ -17,7 +17,7 @@ from otel_llm_cost.errors import PriceFileError
 from otel_llm_cost.pricing._cost import Cost, unpriced_cost
 from otel_llm_cost.pricing._overrides import PriceOverrides
 from otel_llm_cost.pricing._price_file import load_overrides
-from otel_llm_cost.pricing._rates import Schedule
+from otel_llm_cost.pricing._rates import ZERO, Schedule
 from otel_llm_cost.pricing._table import PriceTable
 from otel_llm_cost.usage import ESTIMATED, Usage
 
@@ -26,7 +26,6 @@ UnpricedListener = Callable[[str | None, str | None], None]
 
 _SECONDS_PER_DAY = 86_400
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_ZERO = Decimal(0)
 
 
 class Pricer:
@@ -145,9 +144,14 @@ def _cost(schedule: Schedule, second: int, usage: Usage) -> Cost:
     rates = schedule.card_at(second).rates_for(input_tokens)
     input_ = max(input_tokens - cache_read - cache_write, 0) * rates.input
     output = max(output_tokens - reasoning, 0) * rates.output
-    read = cache_read * rates.cache_read
-    write = (cache_write - write_1h) * rates.cache_write + write_1h * rates.cache_write_1h
-    reason = reasoning * rates.reasoning
+    # Most calls have no cache writes or reasoning: skip multiplying zeros.
+    read = cache_read * rates.cache_read if cache_read else ZERO
+    write = (
+        (cache_write - write_1h) * rates.cache_write + write_1h * rates.cache_write_1h
+        if cache_write
+        else ZERO
+    )
+    reason = reasoning * rates.reasoning if reasoning else ZERO
     amount = input_ + output + read + write + reason + rates.per_request
     status = attr.COST_ESTIMATED if usage.source == ESTIMATED else attr.COST_PRICED
     return Cost(
@@ -220,12 +224,13 @@ def _with_provider_cost(local: Cost, provider_cost: Decimal | float) -> Cost:
 
 
 def _as_decimal(value: object) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
+    """A reported cost as Decimal (floats via their shortest repr), or ``None`` if unusable."""
     if isinstance(value, float):
         return Decimal(repr(value)) if math.isfinite(value) and value >= 0 else None
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
+        return None
     try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except ArithmeticError:
         return None
     return number if number.is_finite() and number >= 0 else None

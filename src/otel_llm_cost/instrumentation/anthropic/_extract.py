@@ -242,7 +242,9 @@ def _usage_from_fields(fields: Mapping[str, Any], source: UsageSource) -> Usage:
     write_5m = _get(split, "ephemeral_5m_input_tokens")
     write_1h = _get(split, "ephemeral_1h_input_tokens")
     # Additive counts: a split larger than its total raises the total *before* it joins the input.
-    cache_write = max(_tokens(fields.get("cache_creation_input_tokens")), _tokens(write_5m) + _tokens(write_1h))
+    cache_write = max(
+        _tokens(fields.get("cache_creation_input_tokens")), _tokens(write_5m) + _tokens(write_1h)
+    )
     return Usage.of(
         _tokens(fields.get("input_tokens")) + cache_read + cache_write,
         fields.get("output_tokens"),

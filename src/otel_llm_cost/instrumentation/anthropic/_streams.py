@@ -82,6 +82,13 @@ class AsyncMessagesStream(_EventsMixin, AsyncStreamProxy):
         self._self_events = []
         self._self_waiting = True
 
+    async def close(self) -> None:
+        """``AsyncStream.close()`` is a coroutine (the async helper's ``close()`` awaits it too)."""
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._finish(attr.STREAM_ABANDONED)
+
 
 def _attach(message_stream: Any, proxy_type: type[Any], invocation: LLMInvocation) -> Any:
     """Route the helper's raw stream through an event proxy; ``None`` if this SDK's helper lacks the seam."""

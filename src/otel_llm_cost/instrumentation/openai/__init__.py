@@ -30,6 +30,8 @@ from otel_llm_cost.version import __version__
 __all__ = ["OpenAIInstrumentor"]
 
 _SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
+# wrapt 2 wraps functions in proxies that derive from BaseObjectProxy, not ObjectProxy.
+_PROXY: Final = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
 
 # (module, class, method, wrapper factory in _patch); a row whose class or method is missing is skipped.
 _TARGETS: Final = (
@@ -76,7 +78,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         recorder = _patch.Recorder(tracer, bool(capture))
         for module_name, class_name, method, factory in _TARGETS:
             owner = _owner(module_name, class_name, method)
-            if owner is not None and not isinstance(getattr(owner, method), wrapt.ObjectProxy):
+            if owner is not None and not isinstance(vars(owner).get(method), _PROXY):
                 wrapt.wrap_function_wrapper(owner, method, getattr(_patch, factory)(recorder))
 
     def _uninstrument(self, **kwargs: Any) -> None:

@@ -1,0 +1,227 @@
+"""Per-call and per-chunk overhead of otel-llm-cost against the bare SDK, a hand-written floor and two anchors.
+
+Run: ``make bench`` (= ``.venv/bin/python benchmarks/run.py``). Options: ``--rounds N``, ``--quick`` (a smoke
+run, figures meaningless), ``--legacy`` (also the httpx-era SDKs), ``--no-memory``, ``--configs a,b``.
+
+Each configuration runs in a fresh process (``_worker.py``), ``rounds`` times, in an order rotated every
+round; see README.md for the method. Writes ``RESULTS.md`` next to this file and prints the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import _envs
+import _payloads
+import _report
+from _setups import CONFIGS
+from _stats import Row, timing_rows
+
+BENCH = Path(__file__).resolve().parent
+STREAM_CHUNKS = 200
+SURFACES = ("openai.chat", f"openai.chat.stream{STREAM_CHUNKS}", "anthropic.messages")
+SURFACES += (f"anthropic.messages.stream{STREAM_CHUNKS}",)
+CHUNKS = {s: STREAM_CHUNKS for s in SURFACES if ".stream" in s}
+# Per process: untimed warm-up calls, then timed calls (streams cost 10-50x a plain call).
+WARMUP = {"openai.chat": 100, "anthropic.messages": 100}
+CALLS = {"openai.chat": 600, "anthropic.messages": 600}
+for _surface in CHUNKS:
+    WARMUP[_surface] = 10
+    CALLS[_surface] = 60 if _surface.startswith("openai") else 150
+CHUNK_CALLS = 15  # whole streams whose every next() is timed: 3,000 chunk samples per process
+# Memory: (surface, calls for bare/floor/ours, calls for the anchors).
+MEMORY = (("openai.chat", 100_000, 20_000), ("anthropic.messages", 100_000, 20_000))
+MEMORY_WARMUP = 2_000
+_CLEAN_PREFIXES = ("OTEL_", "TRACELOOP_", "OPENAI_", "ANTHROPIC_")
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_CLEAN_PREFIXES)}
+    env.update(PYTHONHASHSEED="0", PYTHONWARNINGS="ignore")
+    return env
+
+
+def _worker(python: Path, plan: dict[str, Any]) -> dict[str, Any]:
+    proc = subprocess.run(
+        [str(python), str(BENCH / "_worker.py"), json.dumps(plan)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=BENCH,
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {**_tag(plan), "error": last[:200]}
+    return {**_tag(plan), **json.loads(proc.stdout)}
+
+
+def _tag(plan: dict[str, Any]) -> dict[str, Any]:
+    return {k: plan[k] for k in ("generation", "config", "round", "surface") if k in plan}
+
+
+def _rotated(items: tuple[str, ...], by: int) -> list[str]:
+    by %= len(items)
+    return list(items[by:] + items[:by])
+
+
+def _timing_plans(args: argparse.Namespace, generations: Iterable[str], payload_file: Path) -> list[dict]:
+    scale = 0.1 if args.quick else 1.0
+    plans = []
+    for r in range(args.rounds):
+        for generation in generations:
+            for config in _rotated(args.configs, r):
+                plans.append(
+                    {
+                        "mode": "timing",
+                        "generation": generation,
+                        "config": config,
+                        "round": r,
+                        "payloads": str(payload_file),
+                        "surfaces": _rotated(SURFACES, r),
+                        "warmup": {s: max(2, int(n * scale)) for s, n in WARMUP.items()},
+                        "calls": {s: max(5, int(n * scale)) for s, n in CALLS.items()},
+                        "chunk_calls": max(2, int(CHUNK_CALLS * scale)),
+                    }
+                )
+    return plans
+
+
+def _memory_plans(args: argparse.Namespace, generations: Iterable[str], payload_file: Path) -> list[dict]:
+    plans = []
+    for generation in generations:
+        for surface, ours_calls, anchor_calls in MEMORY:
+            for config in args.configs:
+                calls = anchor_calls if config in _report.ANCHORS else ours_calls
+                calls = calls // 50 if args.quick else calls
+                plans.append(
+                    {
+                        "mode": "memory",
+                        "generation": generation,
+                        "config": config,
+                        "surface": surface,
+                        "payloads": str(payload_file),
+                        "surfaces": [surface],
+                        "warmup": {surface: MEMORY_WARMUP // (50 if args.quick else 1)},
+                        "calls": {surface: calls},
+                    }
+                )
+    return plans
+
+
+def _run_timing(plans: list[dict], pythons: dict[str, Path]) -> list[dict[str, Any]]:
+    runs = []
+    for i, plan in enumerate(plans, 1):
+        started = time.monotonic()
+        run = _worker(pythons[plan["generation"]], plan)
+        status = run.get("error", "ok")
+        print(
+            f"[bench] timing {i}/{len(plans)} round {plan['round']} {plan['generation']}/{plan['config']}: "
+            f"{status} ({time.monotonic() - started:.1f}s)",
+            file=sys.stderr,
+        )
+        runs.append(run)
+    return runs
+
+
+def _run_memory(plans: list[dict], pythons: dict[str, Path]) -> list[dict[str, Any]]:
+    # Two at a time: memory figures do not depend on timing, and this phase is the long one.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(lambda p: _worker(pythons[p["generation"]], p), plans))
+    for run in runs:
+        print(f"[bench] memory {run['generation']}/{run['config']}/{run['surface']}: done", file=sys.stderr)
+    return runs
+
+
+def _versions(runs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    versions: dict[str, dict[str, str]] = {}
+    for run in runs:
+        versions.setdefault(run["generation"], {}).update(run.get("versions", {}))
+    return versions
+
+
+def _results_md(rows: list[Row], memory: list[dict], meta: dict[str, Any]) -> str:
+    versions = "\n".join(
+        f"- **{gen}**: " + ", ".join(f"{k} {v}" for k, v in sorted(pins.items()))
+        for gen, pins in meta["versions"].items()
+    )
+    machine = ", ".join(f"{k}: {v}" for k, v in meta["machine"].items())
+    parts = [
+        "# Benchmark results: instrumentation overhead per call and per streamed chunk",
+        f"Generated by `make bench` (`benchmarks/run.py {' '.join(meta['argv'])}`) on {meta['date']}; "
+        f"took {meta['minutes']:.1f} min. Method: see [README.md](README.md).",
+        f"Machine: {machine}. Load average (1/5/15 min) at start {meta['load_start']}, "
+        f"at end {meta['load_end']} (shared machine: read overheads, not absolute times).",
+        f"Versions:\n{versions}",
+        f"Rounds: {meta['rounds']}; each configuration a fresh process per round, order rotated. "
+        f"Streams: {STREAM_CHUNKS} content chunks plus the recorded opening/closing events.",
+        "## Targets (otel-llm-cost)\n\n" + _report.targets_table(rows),
+        "## Per call\n\nOverhead = median over rounds of (configuration's median − bare's median, same round).\n\n"
+        + _report.per_call_table(rows),
+        "## Per streamed chunk\n\nDirect = median over rounds of (median `next()` latency − bare's, same round); "
+        "the last column is (stream overhead − non-stream overhead) / chunks, which also charges the stream's "
+        "fixed costs (wrapper set-up, end-of-stream work) to the chunks.\n\n" + _report.per_chunk_table(rows),
+    ]
+    if memory:
+        parts.append(
+            "## Memory growth\n\nRSS and gc-tracked object count after warm-up vs after all calls "
+            "(`gc.collect()` before each reading); spans go to a dropping exporter, so nothing is retained "
+            "on purpose. The anchors ran fewer calls to keep `make bench` short.\n\n" + _report.memory_table(memory)
+        )
+    return "\n\n".join(parts) + "\n"
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="few calls: checks the harness, not the figures")
+    parser.add_argument("--legacy", action="store_true", help="also run on the httpx-era SDKs")
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--configs", default=",".join(CONFIGS), help=f"subset of {','.join(CONFIGS)}")
+    parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
+    args = parser.parse_args(argv)
+    args.configs = tuple(c for c in CONFIGS if c in args.configs.split(","))
+    if "bare" not in args.configs:
+        parser.error("--configs must include bare: every overhead is measured against it")
+    return args
+
+
+def main(argv: list[str]) -> None:
+    args = _parse(argv)
+    started, load_start = time.monotonic(), _report.load_average()
+    generations = ("latest", "legacy") if args.legacy else ("latest",)
+    pythons = {g: _envs.ensure(g) for g in generations}
+    payload_file = _envs.WORK / "payloads.json"
+    payload_file.write_text(json.dumps(_payloads.build((STREAM_CHUNKS,))))
+    runs = _run_timing(_timing_plans(args, generations, payload_file), pythons)
+    memory = [] if args.no_memory else _run_memory(_memory_plans(args, generations, payload_file), pythons)
+    (_envs.WORK / "raw.json").write_text(json.dumps({"timing": runs, "memory": memory}))
+    order = {name: i for i, name in enumerate((*generations, *SURFACES, *CONFIGS))}
+    rows = sorted(timing_rows(runs, CHUNKS), key=lambda r: (order[r.generation], order[r.surface], order[r.config]))
+    meta = {
+        "argv": argv,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "minutes": (time.monotonic() - started) / 60,
+        "machine": _report.machine(),
+        "load_start": load_start,
+        "load_end": _report.load_average(),
+        "versions": _versions(runs),
+        "rounds": args.rounds,
+    }
+    text = _results_md(rows, memory, meta)
+    args.output.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
