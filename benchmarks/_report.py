@@ -38,7 +38,7 @@ def per_call_table(rows: list[Row]) -> str:
         overhead = "0 (baseline)" if r.config == "bare" else _num(r.overhead_us) + spread
         lines.append(
             [r.generation, r.surface, NAMES.get(r.config, r.config), r.sdk, _num(r.median_us), _num(r.p95_us)]
-            + [overhead, _num(r.x_floor, 2), r.check]
+            + [overhead, "–" if r.config == "bare" else _num(r.x_floor, 2), r.check]
         )
     return _table(header, lines)
 
@@ -57,7 +57,7 @@ def per_chunk_table(rows: list[Row]) -> str:
 
 def memory_table(runs: list[dict[str, Any]]) -> str:
     header = ["gen", "surface", "configuration", "calls", "RSS growth KiB", "bytes/call", "live objects Δ"]
-    header += ["mean µs/call", "usage span"]
+    header += ["mean µs/call (2 in parallel)", "usage span"]
     lines = []
     for run in runs:
         if "error" in run:

@@ -273,3 +273,22 @@ def test_a_fault_at_start_leaves_the_call_untraced(
     assert completion.usage.total_tokens == USAGE["total_tokens"]
     assert exporter.get_finished_spans() == ()
     no_instrumentation_faults.records.clear()
+
+
+def test_span_nests_under_the_callers_span_and_over_the_http_request(
+    instrument: Any, exporter: Any, tracer_provider: Any
+) -> None:
+    tracer = tracer_provider.get_tracer("test")
+    inside: list[Any] = []
+
+    def on_request(request: Any) -> None:
+        with tracer.start_as_current_span("http request") as span:  # what an HTTP instrumentation would do
+            inside.append(span)
+
+    http_client = openai.DefaultHttpxClient(event_hooks={"request": [on_request]})
+    with ReplayServer([json_response(chat_completion())]) as srv, tracer.start_as_current_span("agent step"):
+        client(srv, http_client=http_client).chat.completions.create(model=MODEL, messages=MESSAGES)
+    llm = one_span(exporter)
+    (step,) = [s for s in exporter.get_finished_spans() if s.name == "agent step"]
+    assert llm.parent.span_id == step.context.span_id
+    assert inside[0].parent.span_id == llm.context.span_id

@@ -45,6 +45,7 @@ async def test_injected_usage_chunk_is_hidden_from_the_caller(
     assert span.attributes["gen_ai.usage.reasoning.output_tokens"] == 2
     assert span.attributes["llm_cost.usage.source"] == "provider"
     assert span.attributes["llm_cost.stream.outcome"] == "completed"
+    assert span.attributes["llm_cost.stream.chunks"] == 6  # the hidden usage chunk included
     assert list(span.attributes["gen_ai.response.finish_reasons"]) == ["stop"]
     assert span.attributes["gen_ai.response.id"] == "chatcmpl-scripted"
     assert (

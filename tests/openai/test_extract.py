@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from otel_llm_cost._estimate import estimate_tokens
-from otel_llm_cost.instrumentation.openai import _content, _extract
+from otel_llm_cost.instrumentation.openai import _chunks, _content, _extract
 from otel_llm_cost.usage import Usage
 
 SERVER = _extract.Server("openai", "api.openai.com", 443)
@@ -204,7 +204,7 @@ def test_chat_stream_fields_read_groq_usage_and_every_choice() -> None:
         _chunk(1, finish="length"),
         _chunk(0, finish="stop", x_groq={"usage": {"prompt_tokens": 12, "completion_tokens": 26}}),
     ]
-    fields = _extract.chat_stream_fields(chunks, [])
+    fields = _chunks.chat_stream_fields(chunks, {"n": 2})
     assert fields.usage == Usage(12, 26)
     assert fields.attributes["gen_ai.response.finish_reasons"] == ["stop", "length"]
     assert fields.model == "m"
@@ -213,25 +213,23 @@ def test_chat_stream_fields_read_groq_usage_and_every_choice() -> None:
 def test_chat_stream_without_usage_is_estimated() -> None:
     messages = [{"role": "user", "content": [{"type": "text", "text": "What is the weather like?"}]}]
     chunks = [_chunk(content="It is sunny"), _chunk(content=" today."), _chunk(finish="stop")]
-    usage = _extract.chat_stream_fields(chunks, messages).usage
+    usage = _chunks.chat_stream_fields(chunks, {"messages": messages}).usage
     assert usage is not None and usage.is_estimated
     assert usage.output_tokens == estimate_tokens("It is sunny today.")
     assert usage.input_tokens == 3 + 3 + estimate_tokens("What is the weather like?")
 
 
 def test_usage_only_chunk() -> None:
-    assert _extract.is_usage_only_chunk({"choices": [], "usage": {"prompt_tokens": 1}})
-    assert not _extract.is_usage_only_chunk(
-        {"choices": [], "usage": None}
-    )  # e.g. Azure's prompt filter chunk
-    assert not _extract.is_usage_only_chunk(_chunk(content="x", usage={"prompt_tokens": 1}))
+    assert _chunks.is_usage_only_chunk({"choices": [], "usage": {"prompt_tokens": 1}})
+    assert not _chunks.is_usage_only_chunk({"choices": [], "usage": None})  # e.g. Azure's prompt filter chunk
+    assert not _chunks.is_usage_only_chunk(_chunk(content="x", usage={"prompt_tokens": 1}))
 
 
 def test_content_detection() -> None:
-    assert not _extract.chat_chunk_has_content({"choices": [{"delta": {"role": "assistant", "content": ""}}]})
-    assert _extract.chat_chunk_has_content({"choices": [{"delta": {"reasoning_content": "hmm"}}]})
-    assert _extract.responses_event_has_content({"type": "response.output_text.delta"})
-    assert not _extract.responses_event_has_content({"type": "response.created"})
+    assert not _chunks.chat_chunk_has_content({"choices": [{"delta": {"role": "assistant", "content": ""}}]})
+    assert _chunks.chat_chunk_has_content({"choices": [{"delta": {"reasoning_content": "hmm"}}]})
+    assert _chunks.responses_event_has_content({"type": "response.output_text.delta"})
+    assert not _chunks.responses_event_has_content({"type": "response.created"})
 
 
 def test_responses_stream_without_final_event_is_estimated() -> None:
@@ -239,7 +237,7 @@ def test_responses_stream_without_final_event_is_estimated() -> None:
         {"type": "response.output_text.delta", "delta": "Once upon"},
         {"type": "response.output_text.delta", "delta": " a time"},
     ]
-    fields = _extract.responses_stream_fields(events, {"input": "Tell a story", "instructions": "Be brief"})
+    fields = _chunks.responses_stream_fields(events, {"input": "Tell a story", "instructions": "Be brief"})
     assert fields.usage == Usage(
         estimate_tokens("Be brief") + 3 + estimate_tokens("Tell a story"),
         estimate_tokens("Once upon a time"),

@@ -14,6 +14,7 @@ subclasses implement :meth:`_on_chunk` (first-content detection and keeping the 
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import TYPE_CHECKING, Any
 
 import wrapt
@@ -65,7 +66,8 @@ class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[misc]
     def __del__(self) -> None:
         # Abandoned without close(): keep what was seen. Never raise from a finaliser.
         try:
-            if not self._self_finished:
+            # At interpreter exit modules are half torn down; recording then would only log noise.
+            if not self._self_finished and not sys.is_finalizing():
                 self._finish(attr.STREAM_ABANDONED)
         except Exception:  # pragma: no cover - interpreter shutdown
             pass
@@ -152,6 +154,13 @@ class AsyncStreamProxy(_StreamProxyBase):
                 self._finish_with(exc)
             else:
                 self._finish(attr.STREAM_ABANDONED)
+
+    async def close(self) -> None:
+        """The SDKs' async streams close with a coroutine ``close()``."""
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._finish(attr.STREAM_ABANDONED)
 
     async def aclose(self) -> None:
         try:

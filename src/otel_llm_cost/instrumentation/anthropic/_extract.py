@@ -257,15 +257,19 @@ def _usage_from_fields(fields: Mapping[str, Any], source: UsageSource) -> Usage:
     )
 
 
+_MISSING = object()
+
+
 # --- small readers (SDK models and plain dicts alike; anything unexpected reads as absent) -----------------
 
 
 def _get(obj: object, name: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, Mapping):
+    if type(obj) is dict:
         return obj.get(name)
-    return getattr(obj, name, None)
+    value = getattr(obj, name, _MISSING)  # SDK models first: the common case, and cheap
+    if value is not _MISSING:
+        return value
+    return obj.get(name) if isinstance(obj, Mapping) else None
 
 
 def _tokens(value: object) -> int:

@@ -11,6 +11,8 @@ putting the event proxy there lets one proxy serve iteration, ``text_stream``, `
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import wrapt
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
 
 _CONTENT_DELTA = "content_block_delta"
+
+# Starts the call when a helper is entered: its invocation (None if it could not start) and the scope
+# to send the request in.
+Starter = Callable[[], "tuple[LLMInvocation | None, AbstractContextManager[None]]"]
 
 
 class StreamTruncatedError(Exception):
@@ -82,13 +88,6 @@ class AsyncMessagesStream(_EventsMixin, AsyncStreamProxy):
         self._self_events = []
         self._self_waiting = True
 
-    async def close(self) -> None:
-        """``AsyncStream.close()`` is a coroutine (the async helper's ``close()`` awaits it too)."""
-        try:
-            await self.__wrapped__.close()
-        finally:
-            self._finish(attr.STREAM_ABANDONED)
-
 
 def _attach(message_stream: Any, proxy_type: type[Any], invocation: LLMInvocation) -> Any:
     """Route the helper's raw stream through an event proxy; ``None`` if this SDK's helper lacks the seam."""
@@ -104,9 +103,9 @@ def _attach(message_stream: Any, proxy_type: type[Any], invocation: LLMInvocatio
 class MessageStreamManager(wrapt.ObjectProxy):  # type: ignore[misc]
     """Proxy of ``MessageStreamManager``: the call starts on ``__enter__`` and ends with its stream."""
 
-    def __init__(self, wrapped: Any, start: Any) -> None:
+    def __init__(self, wrapped: Any, start: Starter) -> None:
         super().__init__(wrapped)
-        self._self_start = start  # () -> (invocation | None, context manager for the SDK call)
+        self._self_start = start
         self._self_proxy: MessagesStream | None = None
         self._self_invocation: LLMInvocation | None = None
 
@@ -137,7 +136,7 @@ class MessageStreamManager(wrapt.ObjectProxy):  # type: ignore[misc]
 class AsyncMessageStreamManager(wrapt.ObjectProxy):  # type: ignore[misc]
     """Proxy of ``AsyncMessageStreamManager``."""
 
-    def __init__(self, wrapped: Any, start: Any) -> None:
+    def __init__(self, wrapped: Any, start: Starter) -> None:
         super().__init__(wrapped)
         self._self_start = start
         self._self_proxy: AsyncMessagesStream | None = None

@@ -77,11 +77,11 @@ def _number(value: object) -> int | float | None:
     return value if type(value) is int or type(value) is float else None
 
 
-def _int(value: object) -> int | None:
+def read_int(value: object) -> int | None:
     return value if type(value) is int else None
 
 
-def _str(value: object) -> str | None:
+def read_str(value: object) -> str | None:
     return value if type(value) is str and value else None
 
 
@@ -91,8 +91,8 @@ def _str(value: object) -> str | None:
 def get_server(client: object) -> Server:
     """Provider, host and port of an SDK client, from its base URL and class (Azure clients)."""
     url = getattr(client, "base_url", None)
-    host = _str(getattr(url, "host", None))
-    port = _int(getattr(url, "port", None))
+    host = read_str(getattr(url, "host", None))
+    port = read_int(getattr(url, "port", None))
     if port is None and host is not None:
         port = 80 if getattr(url, "scheme", "https") == "http" else 443
     if any(cls.__name__ == "BaseAzureClient" for cls in type(client).__mro__):
@@ -106,7 +106,7 @@ def get_server(client: object) -> Server:
 
 
 def get_request_model(kwargs: Mapping[str, Any]) -> str | None:
-    return _str(kwargs.get("model"))
+    return read_str(kwargs.get("model"))
 
 
 def is_streaming(kwargs: Mapping[str, Any]) -> bool:
@@ -133,10 +133,10 @@ def _output_type(response_format: object) -> str | None:
 def chat_request_attributes(kwargs: Mapping[str, Any], server: Server) -> dict[str, AttributeValue]:
     """Request attributes of ``chat.completions.create`` / ``.parse`` (known before the call)."""
     get = kwargs.get
-    max_tokens = _int(get("max_completion_tokens"))
+    max_tokens = read_int(get("max_completion_tokens"))
     if max_tokens is None:
-        max_tokens = _int(get("max_tokens"))
-    choices = _int(get("n"))
+        max_tokens = read_int(get("max_tokens"))
+    choices = read_int(get("n"))
     return drop_none(
         (
             (attr.SERVER_ADDRESS, server.address),
@@ -146,12 +146,12 @@ def chat_request_attributes(kwargs: Mapping[str, Any], server: Server) -> dict[s
             (attr.GEN_AI_REQUEST_TOP_P, _number(get("top_p"))),
             (attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, _number(get("frequency_penalty"))),
             (attr.GEN_AI_REQUEST_PRESENCE_PENALTY, _number(get("presence_penalty"))),
-            (attr.GEN_AI_REQUEST_SEED, _int(get("seed"))),
+            (attr.GEN_AI_REQUEST_SEED, read_int(get("seed"))),
             (attr.GEN_AI_REQUEST_CHOICE_COUNT, choices if choices != 1 else None),
             (attr.GEN_AI_REQUEST_STOP_SEQUENCES, _stop_sequences(get("stop"))),
             (attr.GEN_AI_REQUEST_STREAM, get("stream") is True),
             (attr.GEN_AI_OUTPUT_TYPE, _output_type(get("response_format"))),
-            (attr.OPENAI_REQUEST_SERVICE_TIER, _str(get("service_tier"))),
+            (attr.OPENAI_REQUEST_SERVICE_TIER, read_str(get("service_tier"))),
         )
     )
 
@@ -170,20 +170,20 @@ def responses_request_attributes(kwargs: Mapping[str, Any], server: Server) -> d
         (
             (attr.SERVER_ADDRESS, server.address),
             (attr.SERVER_PORT, server.port),
-            (attr.GEN_AI_REQUEST_MAX_TOKENS, _int(get("max_output_tokens"))),
+            (attr.GEN_AI_REQUEST_MAX_TOKENS, read_int(get("max_output_tokens"))),
             (attr.GEN_AI_REQUEST_TEMPERATURE, _number(get("temperature"))),
             (attr.GEN_AI_REQUEST_TOP_P, _number(get("top_p"))),
             (attr.GEN_AI_REQUEST_STREAM, get("stream") is True),
             (attr.GEN_AI_OUTPUT_TYPE, output_type),
-            (attr.GEN_AI_CONVERSATION_ID, _str(conversation)),
-            (attr.OPENAI_REQUEST_SERVICE_TIER, _str(get("service_tier"))),
+            (attr.GEN_AI_CONVERSATION_ID, read_str(conversation)),
+            (attr.OPENAI_REQUEST_SERVICE_TIER, read_str(get("service_tier"))),
         )
     )
 
 
 def embeddings_request_attributes(kwargs: Mapping[str, Any], server: Server) -> dict[str, AttributeValue]:
     """Request attributes of ``embeddings.create``."""
-    encoding = _str(kwargs.get("encoding_format"))
+    encoding = read_str(kwargs.get("encoding_format"))
     return drop_none(
         (
             (attr.SERVER_ADDRESS, server.address),
@@ -342,12 +342,12 @@ def chat_completion_fields(completion: object, messages: object = None) -> Respo
     usage = get_chat_usage(usage_block)
     if usage is None and messages is not None:
         usage = estimated(estimate_chat_input(messages), _chat_reply_text(choices))
-    return _fields(
+    return make_fields(
         usage=usage,
-        model=_str(field(completion, "model")),
-        response_id=_str(field(completion, "id")),
+        model=read_str(field(completion, "model")),
+        response_id=read_str(field(completion, "id")),
         finish_reasons=reasons,
-        service_tier=_str(field(completion, "service_tier")),
+        service_tier=read_str(field(completion, "service_tier")),
         provider_cost=get_provider_cost(usage_block),
     )
 
@@ -364,18 +364,18 @@ def _chat_reply_text(choices: Iterable[object]) -> str:
 
 
 def responses_fields(response: object, kwargs: Mapping[str, Any] | None = None) -> ResponseFields:
-    """Fields of a Responses API ``Response`` (or ``ParsedResponse``); estimated usage if none, given kwargs."""
+    """Fields of a Responses API ``Response``; usage estimated from ``kwargs`` when the server sent none."""
     usage_block = field(response, "usage")
     usage = get_responses_usage(usage_block)
     if usage is None and kwargs is not None:
         output = "".join(text_of(field(item, "content")) for item in field(response, "output") or ())
         usage = estimated(estimate_responses_input(kwargs), output)
-    return _fields(
+    return make_fields(
         usage=usage,
-        model=_str(field(response, "model")),
-        response_id=_str(field(response, "id")),
+        model=read_str(field(response, "model")),
+        response_id=read_str(field(response, "id")),
         finish_reasons=_responses_finish_reasons(response),
-        service_tier=_str(field(response, "service_tier")),
+        service_tier=read_str(field(response, "service_tier")),
         provider_cost=get_provider_cost(usage_block),
     )
 
@@ -385,7 +385,7 @@ def embeddings_fields(response: object, kwargs: Mapping[str, Any]) -> ResponseFi
     usage = get_embeddings_usage(field(response, "usage"))
     if usage is None:
         usage = Usage.of(estimate_embeddings_input(kwargs), 0, source=ESTIMATED)
-    return _fields(usage=usage, model=_str(field(response, "model")))
+    return make_fields(usage=usage, model=read_str(field(response, "model")))
 
 
 def _responses_finish_reasons(response: object) -> list[str]:
@@ -397,7 +397,7 @@ def _responses_finish_reasons(response: object) -> list[str]:
     return [reason] if reason else []
 
 
-def _fields(
+def make_fields(
     *,
     usage: Usage | None,
     model: str | None,
@@ -414,105 +414,3 @@ def _fields(
     if service_tier:
         attributes[attr.OPENAI_RESPONSE_SERVICE_TIER] = service_tier
     return ResponseFields(usage, model, attributes, service_tier, provider_cost)
-
-
-# --- streamed responses: read once, at the end ------------------------------------------------------
-
-
-def chat_chunk_has_content(chunk: object) -> bool:
-    """Whether a chunk carries generated output (text, tool call, refusal or reasoning)."""
-    for choice in field(chunk, "choices") or ():
-        delta = field(choice, "delta")
-        if delta is not None and (
-            field(delta, "content")
-            or field(delta, "tool_calls")
-            or field(delta, "refusal")
-            or field(delta, "function_call")
-            or field(delta, "reasoning_content")
-            or field(delta, "reasoning")
-        ):
-            return True
-    return False
-
-
-def is_usage_only_chunk(chunk: object) -> bool:
-    """The extra chunk ``include_usage`` adds: no choices, only usage."""
-    return not field(chunk, "choices") and field(chunk, "usage") is not None
-
-
-def _chunk_usage(chunk: object) -> object:
-    usage = field(chunk, "usage")
-    if usage is None:
-        usage = field(field(chunk, "x_groq"), "usage")  # Groq reports stream usage here
-    return usage
-
-
-def chat_stream_fields(chunks: Sequence[object], messages: object) -> ResponseFields:
-    """Fields of a chat stream from the chunks it delivered; usage estimated when none was reported."""
-    usage_block = None
-    for chunk in reversed(chunks):
-        usage_block = _chunk_usage(chunk)
-        if usage_block is not None:
-            break
-    usage = get_chat_usage(usage_block)
-    if usage is None:
-        usage = estimated(estimate_chat_input(messages), chat_stream_text(chunks))
-    reasons: dict[int, str] = {}
-    response_id = model = service_tier = None
-    for chunk in chunks:
-        response_id = response_id or _str(field(chunk, "id"))
-        model = model or _str(field(chunk, "model"))
-        service_tier = service_tier or _str(field(chunk, "service_tier"))
-        for choice in field(chunk, "choices") or ():
-            reason = field(choice, "finish_reason")
-            if reason:
-                reasons[field(choice, "index") or 0] = reason
-    return _fields(
-        usage=usage,
-        model=model,
-        response_id=response_id,
-        finish_reasons=[reasons[i] for i in sorted(reasons)],
-        service_tier=service_tier,
-        provider_cost=get_provider_cost(usage_block),
-    )
-
-
-def chat_stream_text(chunks: Iterable[object]) -> str:
-    """All generated text of a chat stream (content, reasoning, refusals, tool-call arguments)."""
-    parts: list[str] = []
-    for chunk in chunks:
-        for choice in field(chunk, "choices") or ():
-            delta = field(choice, "delta")
-            if delta is None:
-                continue
-            for name in ("content", "reasoning_content", "reasoning", "refusal"):
-                value = field(delta, name)
-                if isinstance(value, str):
-                    parts.append(value)
-            for call in field(delta, "tool_calls") or ():
-                function = field(call, "function")
-                parts.append((field(function, "name") or "") + (field(function, "arguments") or ""))
-    return "".join(parts)
-
-
-def responses_event_has_content(event: object) -> bool:
-    kind = field(event, "type")
-    return isinstance(kind, str) and kind.endswith(".delta")
-
-
-def responses_stream_fields(events: Sequence[object], kwargs: Mapping[str, Any]) -> ResponseFields:
-    """Fields of a Responses stream: from the final ``response.*`` snapshot, else estimated."""
-    snapshot = None
-    for event in reversed(events):
-        snapshot = field(event, "response")
-        if snapshot is not None:
-            break
-    fields = responses_fields(snapshot) if snapshot is not None else ResponseFields()
-    if fields.usage is None:
-        fields.usage = estimated(estimate_responses_input(kwargs), responses_stream_text(events))
-    return fields
-
-
-def responses_stream_text(events: Iterable[object]) -> str:
-    parts = [field(event, "delta") for event in events if responses_event_has_content(event)]
-    return "".join(part for part in parts if isinstance(part, str))

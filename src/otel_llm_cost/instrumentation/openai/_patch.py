@@ -5,7 +5,8 @@ the result to a :class:`_Call`, which records it, or wraps it (streams, raw resp
 ends where the body is finally read. The SDK call itself is never inside our ``try``: its exceptions
 reach the caller untouched, ours are logged once and swallowed.
 
-A context flag makes nested instrumented calls (a helper calling ``create``) record one span only.
+While the SDK sends the request our span is the current one (HTTP client spans nest under it), and a
+context flag makes nested instrumented calls (a helper calling ``create``) record one span only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from openai import BaseModel
 from openai._legacy_response import LegacyAPIResponse
 from openai._response import APIResponse, AsyncAPIResponse
 from openai._streaming import AsyncStream, Stream
+from opentelemetry import context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import set_span_in_context
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
@@ -178,12 +181,14 @@ def _sync_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
         if call is None:
             return wrapped(*args, **kwargs)
         token = _ACTIVE.set(True)
+        current = context.attach(set_span_in_context(call.invocation.span))  # HTTP spans nest under ours
         try:
             result = call.send(wrapped, args)
         except BaseException as error:
             call.failed(error)
             raise
         finally:
+            context.detach(current)
             _ACTIVE.reset(token)
         return call.returned(result)
 
@@ -200,12 +205,14 @@ def _async_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
         if call is None:
             return await wrapped(*args, **kwargs)
         token = _ACTIVE.set(True)
+        current = context.attach(set_span_in_context(call.invocation.span))  # HTTP spans nest under ours
         try:
             result = await call.send_async(wrapped, args)
         except BaseException as error:
             call.failed(error)
             raise
         finally:
+            context.detach(current)
             _ACTIVE.reset(token)
         return call.returned(result)
 

@@ -14,7 +14,7 @@ import wrapt
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost.instrumentation._stream import AsyncStreamProxy, SyncStreamProxy
-from otel_llm_cost.instrumentation.openai import _content, _extract
+from otel_llm_cost.instrumentation.openai import _chunks, _content
 
 if TYPE_CHECKING:
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
@@ -43,10 +43,24 @@ def record_end(
     invocation.fail(error, fields.usage, stream_outcome=outcome, response_attributes=fields.attributes)
 
 
-class _Hooks:
-    """State and end-of-stream logic shared by a surface's sync and async proxies (a mixin)."""
+class _State:
+    """A stream's per-chunk state, on a plain object: attribute access on a proxy costs several times more."""
 
-    _self_invocation: LLMInvocation
+    __slots__ = ("capture", "chunks", "hide_usage", "invocation", "request", "waiting")
+
+    def __init__(
+        self, invocation: LLMInvocation, request: Mapping[str, Any], hide_usage: bool, capture: bool
+    ) -> None:
+        self.invocation = invocation
+        self.chunks: list[Any] = []
+        self.request = request
+        self.hide_usage = hide_usage
+        self.capture = capture
+        self.waiting = True  # for the first content-bearing chunk
+
+
+class _Hooks:
+    """End-of-stream logic shared by a surface's sync and async proxies (a mixin)."""
 
     def __init__(
         self,
@@ -57,18 +71,16 @@ class _Hooks:
         capture: bool,
     ) -> None:
         super().__init__(wrapped, invocation)  # type: ignore[call-arg]
-        self._self_chunks: list[Any] = []
-        self._self_request = request
-        self._self_hide_usage = hide_usage
-        self._self_capture = capture
-        self._self_waiting = True  # for the first content-bearing chunk
+        self._self_state = _State(invocation, request, hide_usage, capture)
 
     def _on_stream_end(self, outcome: str, error: BaseException | None) -> None:
-        fields = self._fields()
+        state: _State = self._self_state
+        fields = self._fields(state)
+        fields.attributes[attr.LLM_COST_STREAM_CHUNKS] = len(state.chunks)
         cancelled = outcome == attr.STREAM_CANCELLED
-        record_end(self._self_invocation, fields, outcome, None if cancelled else error)
+        record_end(state.invocation, fields, outcome, None if cancelled else error)
 
-    def _fields(self) -> ResponseFields:
+    def _fields(self, state: _State) -> ResponseFields:
         raise NotImplementedError
 
     @property
@@ -79,35 +91,35 @@ class _Hooks:
 
 class _ChatHooks(_Hooks):
     def _on_chunk(self, chunk: Any) -> bool:
-        self._self_chunks.append(chunk)
-        if self._self_waiting and _extract.chat_chunk_has_content(chunk):
-            self._self_waiting = False
-            self._self_invocation.first_chunk()
+        state: _State = self._self_state
+        state.chunks.append(chunk)
+        if state.waiting and _chunks.chat_chunk_has_content(chunk):
+            state.waiting = False
+            state.invocation.first_chunk()
         # Only the chunk we asked for is hidden: no choices, only usage.
-        return not (self._self_hide_usage and not chunk.choices and chunk.usage is not None)
+        return not (state.hide_usage and not chunk.choices and chunk.usage is not None)
 
-    def _fields(self) -> ResponseFields:
-        chunks = self._self_chunks
-        fields = _extract.chat_stream_fields(chunks, self._self_request.get("messages"))
-        if self._self_capture:
-            fields.attributes.update(_content.chat_stream_output_attributes(chunks))
+    def _fields(self, state: _State) -> ResponseFields:
+        fields = _chunks.chat_stream_fields(state.chunks, state.request)
+        if state.capture:
+            fields.attributes.update(_content.chat_stream_output_attributes(state.chunks))
         return fields
 
 
 class _ResponsesHooks(_Hooks):
     def _on_chunk(self, chunk: Any) -> bool:
-        self._self_chunks.append(chunk)
-        if self._self_waiting and _extract.responses_event_has_content(chunk):
-            self._self_waiting = False
-            self._self_invocation.first_chunk()
+        state: _State = self._self_state
+        state.chunks.append(chunk)
+        if state.waiting and _chunks.responses_event_has_content(chunk):
+            state.waiting = False
+            state.invocation.first_chunk()
         return True
 
-    def _fields(self) -> ResponseFields:
-        events = self._self_chunks
-        fields = _extract.responses_stream_fields(events, self._self_request)
-        if self._self_capture:
-            text = _extract.responses_stream_text(events)
-            fields.attributes.update(_content.responses_stream_output_attributes(events, text))
+    def _fields(self, state: _State) -> ResponseFields:
+        fields = _chunks.responses_stream_fields(state.chunks, state.request)
+        if state.capture:
+            text = _chunks.responses_stream_text(state.chunks)
+            fields.attributes.update(_content.responses_stream_output_attributes(state.chunks, text))
         return fields
 
 
