@@ -49,8 +49,21 @@ def ensure(generation: str) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True)
     requirements = [arg for path in files for arg in ("-r", str(path))]
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-        + ["-c", str(_CONSTRAINTS), *requirements, "-r", str(_ANCHORS), "-e", str(ROOT)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-c",
+            str(_CONSTRAINTS),
+            *requirements,
+            "-r",
+            str(_ANCHORS),
+            "-e",
+            str(ROOT),
+        ],
         check=True,
     )
     marker.write_text(fingerprint)

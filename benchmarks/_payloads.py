@@ -24,7 +24,9 @@ _CONTRIB = (
     "open-telemetry+opentelemetry-python-contrib/instrumentation-genai/opentelemetry-instrumentation-openai-v2/"
     "tests/cassettes/"
 )
-_TRACELOOP = "traceloop+openllmetry/packages/opentelemetry-instrumentation-anthropic/tests/cassettes/test_messages/"
+_TRACELOOP = (
+    "traceloop+openllmetry/packages/opentelemetry-instrumentation-anthropic/tests/cassettes/test_messages/"
+)
 SOURCES = {
     "openai.chat": _CONTRIB + "test_chat_completion_no_content.yaml",
     "openai.chat.stream": _CONTRIB + "test_chat_completion_with_context_manager_streaming.yaml",

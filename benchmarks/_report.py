@@ -34,12 +34,13 @@ def per_call_table(rows: list[Row]) -> str:
     header += ["× floor", "usage span"]
     lines = []
     for r in rows:
-        spread = "" if r.overhead_range_us is None else f" ({r.overhead_range_us[0]:,.0f}–{r.overhead_range_us[1]:,.0f})"
+        low, high = r.overhead_range_us or (0.0, 0.0)
+        spread = "" if r.overhead_range_us is None else f" ({low:,.0f}–{high:,.0f})"
         overhead = "0 (baseline)" if r.config == "bare" else _num(r.overhead_us) + spread
-        lines.append(
-            [r.generation, r.surface, NAMES.get(r.config, r.config), r.sdk, _num(r.median_us), _num(r.p95_us)]
-            + [overhead, "–" if r.config == "bare" else _num(r.x_floor, 2), r.check]
-        )
+        x_floor = "–" if r.config == "bare" else _num(r.x_floor, 2)
+        name = NAMES.get(r.config, r.config)
+        figures = [_num(r.median_us), _num(r.p95_us), overhead, x_floor]
+        lines.append([r.generation, r.surface, name, r.sdk, *figures, r.check])
     return _table(header, lines)
 
 
@@ -47,12 +48,15 @@ def per_chunk_table(rows: list[Row]) -> str:
     header = ["gen", "surface", "configuration", "next() median µs", "per-chunk overhead µs (direct)"]
     header += ["(stream − call overhead)/chunks µs"]
     lines = [
-        [r.generation, r.surface, NAMES.get(r.config, r.config), _num(r.chunk_us, 2)]
-        + [_num(r.chunk_overhead_us, 2), _num(r.chunk_overhead_naive_us, 2)]
+        [r.generation, r.surface, NAMES.get(r.config, r.config), _num(r.chunk_us, 2), *_chunk_figures(r)]
         for r in rows
         if r.chunk_us is not None
     ]
     return _table(header, lines)
+
+
+def _chunk_figures(r: Row) -> list[str]:
+    return [_num(r.chunk_overhead_us, 2), _num(r.chunk_overhead_naive_us, 2)]
 
 
 def memory_table(runs: list[dict[str, Any]]) -> str:
@@ -60,16 +64,22 @@ def memory_table(runs: list[dict[str, Any]]) -> str:
     header += ["mean µs/call (2 in parallel)", "usage span"]
     lines = []
     for run in runs:
+        head = [run["generation"], run["surface"], NAMES[run["config"]]]
         if "error" in run:
-            lines.append([run["generation"], run["surface"], NAMES[run["config"]], "", "failed: " + run["error"]])
+            lines.append([*head, "", "failed: " + run["error"]])
             continue
-        for surface, m in run["results"].items():
-            check = m["check"]["status"]
-            lines.append(
-                [run["generation"], surface, NAMES[run["config"]], f"{m['calls']:,}", f"{m['rss_growth_kib']:,}"]
-                + [f"{m['rss_growth_kib'] * 1024 / m['calls']:,.1f}", f"{m['object_growth']:,}"]
-                + [_num(m["mean_ns"] / 1000), "n/a (no OTel)" if check == "n/a" else check]
-            )
+        m = run["results"][run["surface"]]
+        check = m["check"]["status"]
+        growth = m["rss_growth_kib"]
+        per_call = f"{growth * 1024 / m['calls']:,.1f}"
+        figures = [
+            f"{m['calls']:,}",
+            f"{growth:,}",
+            per_call,
+            f"{m['object_growth']:,}",
+            _num(m["mean_ns"] / 1000),
+        ]
+        lines.append([*head, *figures, "n/a (no OTel)" if check == "n/a" else check])
     return _table(header, lines)
 
 

@@ -1,4 +1,4 @@
-"""Per-call and per-chunk overhead of otel-llm-cost against the bare SDK, a hand-written floor and two anchors.
+"""Per-call and per-chunk overhead of otel-llm-cost against bare SDKs, a hand-written floor and two anchors.
 
 Run: ``make bench`` (= ``.venv/bin/python benchmarks/run.py``). Options: ``--rounds N``, ``--quick`` (a smoke
 run, figures meaningless), ``--legacy`` (also the httpx-era SDKs), ``--no-memory``, ``--configs a,b``.
@@ -166,17 +166,19 @@ def _results_md(rows: list[Row], memory: list[dict], meta: dict[str, Any]) -> st
         f"Rounds: {meta['rounds']}; each configuration a fresh process per round, order rotated. "
         f"Streams: {STREAM_CHUNKS} content chunks plus the recorded opening/closing events.",
         "## Targets (otel-llm-cost)\n\n" + _report.targets_table(rows),
-        "## Per call\n\nOverhead = median over rounds of (configuration's median − bare's median, same round).\n\n"
-        + _report.per_call_table(rows),
-        "## Per streamed chunk\n\nDirect = median over rounds of (median `next()` latency − bare's, same round); "
-        "the last column is (stream overhead − non-stream overhead) / chunks, which also charges the stream's "
-        "fixed costs (wrapper set-up, end-of-stream work) to the chunks.\n\n" + _report.per_chunk_table(rows),
+        "## Per call\n\nOverhead = median over rounds of (configuration's median − bare's median, "
+        "same round).\n\n" + _report.per_call_table(rows),
+        "## Per streamed chunk\n\nDirect = median over rounds of (median `next()` latency − bare's, same "
+        "round); the last column is (stream overhead − non-stream overhead) / chunks, which also charges the "
+        "stream's fixed costs (wrapper set-up, end-of-stream work) to the chunks.\n\n"
+        + _report.per_chunk_table(rows),
     ]
     if memory:
         parts.append(
             "## Memory growth\n\nRSS and gc-tracked object count after warm-up vs after all calls "
             "(`gc.collect()` before each reading); spans go to a dropping exporter, so nothing is retained "
-            "on purpose. The anchors ran fewer calls to keep `make bench` short.\n\n" + _report.memory_table(memory)
+            "on purpose. The anchors ran fewer calls to keep `make bench` short.\n\n"
+            + _report.memory_table(memory)
         )
     return "\n\n".join(parts) + "\n"
 
@@ -207,7 +209,8 @@ def main(argv: list[str]) -> None:
     memory = [] if args.no_memory else _run_memory(_memory_plans(args, generations, payload_file), pythons)
     (_envs.WORK / "raw.json").write_text(json.dumps({"timing": runs, "memory": memory}))
     order = {name: i for i, name in enumerate((*generations, *SURFACES, *CONFIGS))}
-    rows = sorted(timing_rows(runs, CHUNKS), key=lambda r: (order[r.generation], order[r.surface], order[r.config]))
+    rows = timing_rows(runs, CHUNKS)
+    rows.sort(key=lambda r: (order[r.generation], order[r.surface], order[r.config]))
     meta = {
         "argv": argv,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

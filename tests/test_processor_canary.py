@@ -102,7 +102,9 @@ def test_replaced_attributes_reach_exporters_before_and_after_ours(provider):
             "attributes swapped in _on_ending no longer reach on_end: the SDK stopped building the "
             "ReadableSpan from span._attributes after _on_ending"
         )
-        assert chat.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] == 100
+        assert chat.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] == 100, (
+            "the producer's attributes were lost: BoundedAttributes no longer stores its items in _dict"
+        )
         assert root.attributes[attr.LLM_COST_TOTAL_COST] == 0.25
     provider.shutdown()
 

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 
-import anthropic
 from replay import CASSETTES, Interaction, ReplayServer, endpoint, json_response, load, sse_response
 from sdk_calls import (
     acall_anthropic,

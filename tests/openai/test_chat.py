@@ -292,3 +292,10 @@ def test_span_nests_under_the_callers_span_and_over_the_http_request(
     (step,) = [s for s in exporter.get_finished_spans() if s.name == "agent step"]
     assert llm.parent.span_id == step.context.span_id
     assert inside[0].parent.span_id == llm.context.span_id
+
+
+def test_a_one_shot_messages_iterable_is_left_to_the_sdk(instrument_with_content: Any, exporter: Any) -> None:
+    with ReplayServer([json_response(chat_completion())]) as srv:
+        client(srv).chat.completions.create(model=MODEL, messages=(m for m in MESSAGES))
+    assert srv.requests[0].json()["messages"] == MESSAGES
+    assert one_span(exporter).attributes["gen_ai.usage.input_tokens"] == USAGE["prompt_tokens"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import openai
 import pytest
-from oai_helpers import MESSAGES, MODEL, USAGE, chat_stream, client, one_span
+from oai_helpers import MESSAGES, MODEL, USAGE, chat_chunk, chat_stream, client, one_span
 
 from otel_llm_cost._estimate import estimate_tokens
 from otel_llm_cost.instrumentation.openai import _patch
@@ -60,6 +60,16 @@ def test_injection_keeps_the_callers_other_stream_options(instrument: Any, expor
         ).close()
     assert srv.requests[0].json()["stream_options"] == {"include_obfuscation": False, "include_usage": True}
     assert one_span(exporter).attributes["llm_cost.stream.outcome"] == "abandoned"
+
+
+def test_chunks_without_choices_but_without_usage_are_delivered(instrument: Any, exporter: Any) -> None:
+    # Azure opens streams with a prompt-filter chunk that has no choices and no usage: not ours to hide.
+    prompt_filter = {**chat_chunk(choices=False), "prompt_filter_results": [{"prompt_index": 0}]}
+    with ReplayServer([sse_response([prompt_filter, *chat_stream()])]) as srv:
+        chunks = list(client(srv).chat.completions.create(model=MODEL, messages=MESSAGES, stream=True))
+    assert chunks[0].choices == [] and chunks[0].usage is None
+    assert all(chunk.choices for chunk in chunks[1:])
+    assert one_span(exporter).attributes["gen_ai.usage.input_tokens"] == USAGE["prompt_tokens"]
 
 
 def test_usage_chunk_the_caller_asked_for_is_kept(instrument: Any, exporter: Any) -> None:

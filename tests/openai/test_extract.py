@@ -219,12 +219,6 @@ def test_chat_stream_without_usage_is_estimated() -> None:
     assert usage.input_tokens == 3 + 3 + estimate_tokens("What is the weather like?")
 
 
-def test_usage_only_chunk() -> None:
-    assert _chunks.is_usage_only_chunk({"choices": [], "usage": {"prompt_tokens": 1}})
-    assert not _chunks.is_usage_only_chunk({"choices": [], "usage": None})  # e.g. Azure's prompt filter chunk
-    assert not _chunks.is_usage_only_chunk(_chunk(content="x", usage={"prompt_tokens": 1}))
-
-
 def test_content_detection() -> None:
     assert not _chunks.chat_chunk_has_content({"choices": [{"delta": {"role": "assistant", "content": ""}}]})
     assert _chunks.chat_chunk_has_content({"choices": [{"delta": {"reasoning_content": "hmm"}}]})

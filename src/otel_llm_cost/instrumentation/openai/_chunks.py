@@ -42,11 +42,6 @@ def chat_chunk_has_content(chunk: object) -> bool:
     return False
 
 
-def is_usage_only_chunk(chunk: object) -> bool:
-    """The extra chunk ``include_usage`` adds: no choices, only usage."""
-    return not field(chunk, "choices") and field(chunk, "usage") is not None
-
-
 def _chunk_usage(chunk: object) -> object:
     usage = field(chunk, "usage")
     if usage is None:

@@ -8,7 +8,7 @@ Only called when content capture is on, so clarity matters more than speed here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from otel_llm_cost import attributes as attr
@@ -53,7 +53,7 @@ def _content_parts(content: object) -> list[Part]:
 
 def chat_input_attributes(messages: object) -> dict[str, str]:
     """``gen_ai.input.messages`` of a chat request."""
-    if not isinstance(messages, Iterable) or isinstance(messages, str | bytes):
+    if not isinstance(messages, list | tuple):  # a one-shot iterable is the SDK's to consume
         return {}
     result = []
     for message in messages:

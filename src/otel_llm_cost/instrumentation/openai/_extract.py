@@ -1,8 +1,9 @@
-"""Pure functions from OpenAI SDK requests, responses and stream chunks to span fields and :class:`Usage`.
+"""Pure functions from OpenAI SDK requests and responses to span fields and :class:`Usage`.
 
-Nothing here touches a span. Every OpenAI-compatible provider's usage block (OpenAI, Azure, DeepSeek's
-``prompt_cache_hit_tokens``, Together's top-level ``cached_tokens``, Groq's ``x_groq.usage``, OpenRouter's
-``usage.cost``) is mapped into one :class:`Usage` here and nowhere else.
+Nothing here touches a span; streams are read at their end by ``_chunks.py`` with these helpers. Every
+OpenAI-compatible provider's usage block (OpenAI, Azure, DeepSeek's ``prompt_cache_hit_tokens``, Together's
+top-level ``cached_tokens``, Groq's ``x_groq.usage``, OpenRouter's ``usage.cost``) is mapped into one
+:class:`Usage` here and nowhere else.
 
 Values are read with :func:`field`, which looks in a model's ``__dict__`` and pydantic extras instead of
 ``getattr``: a missing attribute on a pydantic model costs an exception, and SDK versions differ in which
@@ -285,7 +286,7 @@ def text_of(content: object) -> str:
 
 def estimate_chat_input(messages: object) -> int:
     """Input tokens of a list of chat messages, estimated offline."""
-    if not isinstance(messages, Iterable) or isinstance(messages, str | bytes):
+    if not isinstance(messages, list | tuple):  # never iterate a caller's one-shot iterable
         return 0
     total = _REPLY_PRIMING_TOKENS
     for message in messages:
