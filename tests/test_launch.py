@@ -84,7 +84,7 @@ def test_configure_with_a_price_file_uses_its_prices(tmp_path):
 
 def test_configure_with_a_bad_price_file_raises_at_set_up(tmp_path):
     prices = tmp_path / "prices.toml"
-    prices.write_text('[models."acme-private-1"]\ninput = "cheap"\n')
+    prices.write_text('[models."acme-private-1"]\ninput = "cheap"\noutput = 2\n')
     previous = get_pricer()
     with pytest.raises(PriceFileError, match=r"prices\.toml:2: .*input"):
         otel_llm_cost.configure(tracer_provider=TracerProvider(), prices=prices)
