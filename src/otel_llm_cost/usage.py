@@ -14,8 +14,7 @@ numbers under one convention:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from otel_llm_cost._log import log_once
 
@@ -25,12 +24,13 @@ PROVIDER: Final = "provider"
 ESTIMATED: Final = "estimated"
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):
     """Token counts of one call, normalised and checked.
 
     Build it with :meth:`Usage.of`, which repairs impossible combinations (and logs them once)
-    instead of raising: a malformed usage block must never break the application.
+    instead of raising: a malformed usage block must never break the application. A named tuple
+    rather than a frozen dataclass because one is built on every call, and a tuple is built
+    several times faster.
     """
 
     input_tokens: int = 0
@@ -62,13 +62,13 @@ class Usage:
         by raising the inclusive totals, since a provider under-reporting a total is more likely than
         one inventing cache hits.
         """
-        inp = _count(input_tokens)
-        out = _count(output_tokens)
+        inp = input_tokens if type(input_tokens) is int and input_tokens >= 0 else _count(input_tokens)
+        out = output_tokens if type(output_tokens) is int and output_tokens >= 0 else _count(output_tokens)
         cache_read = _count(cache_read_tokens)
         cache_write = _count(cache_write_tokens)
         reasoning = _count(reasoning_tokens)
-        write_5m = _optional_count(cache_write_5m_tokens)
-        write_1h = _optional_count(cache_write_1h_tokens)
+        write_5m = None if cache_write_5m_tokens is None else _count(cache_write_5m_tokens)
+        write_1h = None if cache_write_1h_tokens is None else _count(cache_write_1h_tokens)
         if write_5m is not None or write_1h is not None:
             split_total = (write_5m or 0) + (write_1h or 0)
             if split_total > cache_write:
@@ -91,7 +91,7 @@ class Usage:
                 out,
             )
             out = reasoning
-        return cls(inp, out, cache_read, cache_write, reasoning, write_5m, write_1h, source)
+        return tuple.__new__(cls, (inp, out, cache_read, cache_write, reasoning, write_5m, write_1h, source))
 
     @property
     def uncached_input_tokens(self) -> int:
@@ -120,7 +120,3 @@ def _count(value: object) -> int:
     if not math.isfinite(number) or number < 0:
         return 0
     return int(number)
-
-
-def _optional_count(value: object) -> int | None:
-    return None if value is None else _count(value)
