@@ -92,6 +92,30 @@ LLM_COST_TOTAL_REASONING_TOKENS: Final = "llm_cost.total.reasoning.output_tokens
 LLM_COST_TOTAL_LLM_CALLS: Final = "llm_cost.total.llm_calls"
 LLM_COST_TOTAL_UNPRICED_CALLS: Final = "llm_cost.total.unpriced_calls"
 
+# --- Ours: latency phases of an agent step (seconds), and per-call generation --------------------
+LLM_COST_PHASE_PRE_PROCESSING: Final = "llm_cost.phase.pre_processing"
+LLM_COST_PHASE_TIME_TO_FIRST_TOKEN: Final = "llm_cost.phase.time_to_first_token"
+LLM_COST_PHASE_GENERATION: Final = "llm_cost.phase.generation"
+LLM_COST_PHASE_TOOL: Final = "llm_cost.phase.tool"
+LLM_COST_PHASE_POST_PROCESSING: Final = "llm_cost.phase.post_processing"
+LLM_COST_OUTPUT_TOKENS_PER_SECOND: Final = "llm_cost.output_tokens_per_second"
+LLM_COST_PHASE: Final = "llm_cost.phase"  # metric attribute: which phase
+LLM_COST_STEP_NAME: Final = "llm_cost.step.name"
+LLM_COST_SPAN_TYPE: Final = "llm_cost.span.type"  # "agent_step" | "tool" | "agent_run"
+
+# --- Ours: budgets and detectors ----------------------------------------------------------------
+LLM_COST_BUDGET_KEY: Final = "llm_cost.budget.key"
+LLM_COST_BUDGET_LIMIT: Final = "llm_cost.budget.limit"
+LLM_COST_BUDGET_SPENT: Final = "llm_cost.budget.spent"
+LLM_COST_BUDGET_WINDOW: Final = "llm_cost.budget.window"
+LLM_COST_BUDGET_ACTION: Final = "llm_cost.budget.action"
+LLM_COST_BUDGET_RESERVED: Final = "llm_cost.budget.reserved"
+EVENT_BUDGET_WARNING: Final = "llm_cost.budget.warning"
+EVENT_BUDGET_BLOCKED: Final = "llm_cost.budget.blocked"
+EVENT_LATENCY_DEGRADATION: Final = "llm_cost.anomaly.latency_degradation"
+EVENT_TOKEN_SPIKE: Final = "llm_cost.anomaly.token_spike"
+EVENT_LOOP_DETECTED: Final = "llm_cost.anomaly.loop"
+
 # --- Values ------------------------------------------------------------------------------------
 STREAM_COMPLETED: Final = "completed"
 STREAM_ABANDONED: Final = "abandoned"

@@ -46,6 +46,7 @@ class LLMInvocation:
 
     __slots__ = (
         "_ended",
+        "end_ns",
         "first_chunk_ns",
         "operation",
         "provider",
@@ -77,6 +78,7 @@ class LLMInvocation:
         self.provider = provider
         self.request_model = request_model
         self.first_chunk_ns: int | None = None
+        self.end_ns: int | None = None
         self._ended = False
         attributes[attr.GEN_AI_OPERATION_NAME] = operation
         attributes[attr.GEN_AI_PROVIDER_NAME] = provider
@@ -149,6 +151,7 @@ class LLMInvocation:
         self._end(usage, cost, error)
 
     def _end(self, usage: Usage | None, cost: Cost | None, error: BaseException | None) -> None:
+        self.end_ns = time.monotonic_ns()
         try:
             self.span.end()
         except Exception:
