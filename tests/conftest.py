@@ -13,8 +13,20 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from replay import Interaction, ReplayServer
+
+# One profile for every property test: reproducible (derandomized, no example database) and not
+# failed by a shared, loaded CI machine generating inputs slowly.
+settings.register_profile(
+    "otel-llm-cost",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("otel-llm-cost")
 
 ReplayServerFactory = Callable[..., ReplayServer]
 
