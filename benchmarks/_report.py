@@ -29,39 +29,48 @@ def _table(header: Sequence[str], lines: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+def _with_range(value: float | None, spread: tuple[float, float] | None, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    if spread is None:
+        return _num(value, digits)
+    return f"{value:,.{digits}f} ({spread[0]:,.{digits}f}…{spread[1]:,.{digits}f})"
+
+
 def per_call_table(rows: list[Row]) -> str:
-    header = ["gen", "surface", "configuration", "SDK", "median µs", "p95 µs", "overhead µs (rounds min–max)"]
-    header += ["× floor", "usage span"]
+    header = ["gen", "surface", "configuration", "SDK", "median µs", "p95 µs", "overhead vs bare µs"]
+    header += ["× floor", "A/B overhead µs", "A/B × floor", "usage span"]
     lines = []
     for r in rows:
-        low, high = r.overhead_range_us or (0.0, 0.0)
-        spread = "" if r.overhead_range_us is None else f" ({low:,.0f}–{high:,.0f})"
-        overhead = "0 (baseline)" if r.config == "bare" else _num(r.overhead_us) + spread
-        x_floor = "–" if r.config == "bare" else _num(r.x_floor, 2)
-        name = NAMES.get(r.config, r.config)
+        bare = r.config == "bare"
+        overhead = "0 (baseline)" if bare else _with_range(r.overhead_us, r.overhead_range_us)
+        x_floor = "–" if bare else _num(r.x_floor, 2)
         figures = [_num(r.median_us), _num(r.p95_us), overhead, x_floor]
-        lines.append([r.generation, r.surface, name, r.sdk, *figures, r.check])
+        figures += [_with_range(r.ab_us, r.ab_range_us), "–" if bare else _num(r.ab_x_floor, 2)]
+        lines.append([r.generation, r.surface, NAMES.get(r.config, r.config), r.sdk, *figures, r.check])
     return _table(header, lines)
 
 
+def _chunk_figures(r: Row) -> list[str]:
+    ab = _with_range(r.chunk_ab_us, r.chunk_ab_range_us, 2)
+    naive = [_num(r.chunk_ab_naive_us, 2), _num(r.chunk_naive_us, 2)]
+    return [_num(r.chunk_us, 2), ab, _num(r.chunk_vs_bare_us, 2), *naive]
+
+
 def per_chunk_table(rows: list[Row]) -> str:
-    header = ["gen", "surface", "configuration", "next() median µs", "per-chunk overhead µs (direct)"]
-    header += ["(stream − call overhead)/chunks µs"]
+    header = ["gen", "surface", "configuration", "next() median µs", "A/B per chunk µs"]
+    header += ["vs bare process µs", "(stream − call)/chunks, A/B µs", "(stream − call)/chunks, vs bare µs"]
     lines = [
-        [r.generation, r.surface, NAMES.get(r.config, r.config), _num(r.chunk_us, 2), *_chunk_figures(r)]
+        [r.generation, r.surface, NAMES.get(r.config, r.config), *_chunk_figures(r)]
         for r in rows
         if r.chunk_us is not None
     ]
     return _table(header, lines)
 
 
-def _chunk_figures(r: Row) -> list[str]:
-    return [_num(r.chunk_overhead_us, 2), _num(r.chunk_overhead_naive_us, 2)]
-
-
 def memory_table(runs: list[dict[str, Any]]) -> str:
     header = ["gen", "surface", "configuration", "calls", "RSS growth KiB", "bytes/call", "live objects Δ"]
-    header += ["mean µs/call (2 in parallel)", "usage span"]
+    header += ["usage span"]
     lines = []
     for run in runs:
         head = [run["generation"], run["surface"], NAMES[run["config"]]]
@@ -72,36 +81,41 @@ def memory_table(runs: list[dict[str, Any]]) -> str:
         check = m["check"]["status"]
         growth = m["rss_growth_kib"]
         per_call = f"{growth * 1024 / m['calls']:,.1f}"
-        figures = [
-            f"{m['calls']:,}",
-            f"{growth:,}",
-            per_call,
-            f"{m['object_growth']:,}",
-            _num(m["mean_ns"] / 1000),
-        ]
+        figures = [f"{m['calls']:,}", f"{growth:,}", per_call, f"{m['object_growth']:,}"]
         lines.append([*head, *figures, "n/a (no OTel)" if check == "n/a" else check])
     return _table(header, lines)
 
 
+def _below(value: float | None, anchors: list[tuple[str, float | None]]) -> str:
+    if value is None:
+        return "–"
+    verdicts = [f"{'yes' if value < a else 'NO'} ({name} {a:,.0f})" for name, a in anchors if a is not None]
+    return ", ".join(verdicts) or "–"
+
+
+def _at_most(value: float | None, limit: float, unit: str) -> str:
+    return "–" if value is None else f"{'yes' if value <= limit else 'NO'} ({value:.2f}{unit})"
+
+
 def targets_table(rows: list[Row]) -> str:
-    """otel-llm-cost against the three targets, per generation and surface."""
+    """otel-llm-cost against the three targets, by both estimates (cross-process; in-process A/B)."""
     by_key = {(r.generation, r.surface, r.config): r for r in rows}
-    header = ["gen", "surface", "ours overhead µs", "below every anchor", "≤ 2× floor", "< 1 µs/chunk"]
+    header = ["gen", "surface", "estimate", "ours overhead µs", "below every anchor", "≤ 2× floor"]
+    header += ["< 1 µs per chunk (A/B)"]
     lines = []
     for r in rows:
-        if r.config != "ours" or r.overhead_us is None:
+        if r.config != "ours":
             continue
         anchors = [by_key.get((r.generation, r.surface, a)) for a in ANCHORS]
-        measured = [a for a in anchors if a is not None and a.overhead_us is not None]
-        below = " ".join(
-            f"{'yes' if r.overhead_us < a.overhead_us else 'NO'} ({a.config} {a.overhead_us:,.0f})"  # type: ignore[operator]
-            for a in measured
+        chunk = (
+            "–" if r.chunk_ab_us is None else f"{'yes' if r.chunk_ab_us < 1 else 'NO'} ({r.chunk_ab_us:.2f})"
         )
-        two_x = "–" if r.x_floor is None else f"{'yes' if r.x_floor <= 2 else 'NO'} ({r.x_floor:.2f}×)"
-        chunk = "–"
-        if r.chunk_overhead_us is not None:
-            chunk = f"{'yes' if r.chunk_overhead_us < 1 else 'NO'} ({r.chunk_overhead_us:.2f})"
-        lines.append([r.generation, r.surface, _num(r.overhead_us), below or "–", two_x, chunk])
+        vs_bare = [(a.config, a.overhead_us) for a in anchors if a is not None]
+        ab = [(a.config, a.ab_us) for a in anchors if a is not None]
+        cross = [_num(r.overhead_us), _below(r.overhead_us, vs_bare), _at_most(r.x_floor, 2, "×")]
+        paired = [_num(r.ab_us), _below(r.ab_us, ab), _at_most(r.ab_x_floor, 2, "×")]
+        lines.append([r.generation, r.surface, "vs bare process", *cross, chunk])
+        lines.append([r.generation, r.surface, "in-process A/B", *paired, chunk])
     return _table(header, lines)
 
 

@@ -31,9 +31,15 @@ class Row:
     overhead_us: float | None = None
     overhead_range_us: tuple[float, float] | None = None
     x_floor: float | None = None
-    chunk_us: float | None = None  # median next() latency
-    chunk_overhead_us: float | None = None  # direct: difference of median next() latencies
-    chunk_overhead_naive_us: float | None = None  # (stream overhead - call overhead) / chunks
+    ab_us: float | None = None  # in-process: instrumented call vs the same call unwrapped
+    ab_range_us: tuple[float, float] | None = None
+    ab_x_floor: float | None = None
+    chunk_us: float | None = None  # median next() latency, instrumented stream
+    chunk_ab_us: float | None = None  # in-process: difference of median next() latencies
+    chunk_ab_range_us: tuple[float, float] | None = None
+    chunk_vs_bare_us: float | None = None  # the same against the bare process of the round
+    chunk_naive_us: float | None = None  # (stream overhead - call overhead) / chunks
+    chunk_ab_naive_us: float | None = None  # the same from the A/B overheads
     check: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -61,12 +67,27 @@ def _check_text(checks: list[dict[str, Any]]) -> str:
     return f"no usage span ({bad.get('spans_per_call', 0):.2g} spans/call)"
 
 
-def _per_round(runs: list[dict[str, Any]], surface: str, key: str) -> dict[int, float]:
-    return {
-        run["round"]: statistics.median(run["results"][surface][key])
-        for run in runs
-        if surface in run.get("results", {}) and key in run["results"][surface]
-    }
+def _per_round(
+    runs: list[dict[str, Any]], surface: str, key: str, side: int | None = None
+) -> dict[int, float]:
+    """Each round's median of ``results[surface][key]`` (``[side]`` of an A/B pair of lists)."""
+    out = {}
+    for run in runs:
+        result = run.get("results", {}).get(surface, {})
+        if key in result:
+            out[run["round"]] = statistics.median(result[key] if side is None else result[key][side])
+    return out
+
+
+def _ab_diffs(runs: list[dict[str, Any]], surface: str, key: str) -> list[float]:
+    a, b = _per_round(runs, surface, key, 0), _per_round(runs, surface, key, 1)
+    return _paired(a, b)
+
+
+def _summary(diffs: list[float]) -> tuple[float | None, tuple[float, float] | None]:
+    if not diffs:
+        return None, None
+    return statistics.median(diffs) / 1000, (min(diffs) / 1000, max(diffs) / 1000)
 
 
 def _paired(config: dict[int, float], bare: dict[int, float]) -> list[float]:
@@ -105,26 +126,36 @@ def _fill(row: Row, runs: list[dict[str, Any]], surface: str, bare: list[dict[st
     if not row.check:
         row.check = _check_text([run["results"][surface]["check"] for run in present])
     diffs = _paired(_per_round(present, surface, "samples_ns"), _per_round(bare, surface, "samples_ns"))
-    if diffs:
-        row.overhead_us = statistics.median(diffs) / 1000
-        row.overhead_range_us = (min(diffs) / 1000, max(diffs) / 1000)
-    chunk = _per_round(present, surface, "chunk_samples_ns")
+    row.overhead_us, row.overhead_range_us = _summary(diffs)
+    row.ab_us, row.ab_range_us = _summary(_ab_diffs(present, surface, "ab_ns"))
+    chunk = _per_round(present, surface, "ab_chunk_ns", 0)
     if chunk:
         row.chunk_us = statistics.median(chunk.values()) / 1000
-        chunk_diffs = _paired(chunk, _per_round(bare, surface, "chunk_samples_ns"))
-        if chunk_diffs:
-            row.chunk_overhead_us = statistics.median(chunk_diffs) / 1000
+        row.chunk_ab_us, row.chunk_ab_range_us = _summary(_ab_diffs(present, surface, "ab_chunk_ns"))
+        row.chunk_vs_bare_us, _ = _summary(_paired(chunk, _per_round(bare, surface, "ab_chunk_ns", 0)))
 
 
 def _relative(rows: list[Row], runs: list[dict[str, Any]], chunks: dict[str, int]) -> None:
-    """Fill x floor and the naive per-chunk figure, which need other rows."""
+    """Fill the x floor ratios and the naive per-chunk figure, which need other rows."""
     by_key = {(r.generation, r.surface, r.config): r for r in rows}
     for row in rows:
         floor = by_key.get((row.generation, row.surface, "floor"))
-        if row.overhead_us is not None and floor and floor.overhead_us and floor.overhead_us > 0:
-            row.x_floor = row.overhead_us / floor.overhead_us
+        if floor is not None:
+            row.x_floor = _ratio(row.overhead_us, floor.overhead_us)
+            row.ab_x_floor = _ratio(row.ab_us, floor.ab_us)
         n = chunks.get(row.surface, 0)
         call_surface = row.surface.removesuffix(f".stream{n}") if n else ""
         call_row = by_key.get((row.generation, call_surface, row.config))
-        if n and row.overhead_us is not None and call_row and call_row.overhead_us is not None:
-            row.chunk_overhead_naive_us = (row.overhead_us - call_row.overhead_us) / n
+        if n and call_row is not None:
+            row.chunk_naive_us = _per_chunk(row.overhead_us, call_row.overhead_us, n)
+            row.chunk_ab_naive_us = _per_chunk(row.ab_us, call_row.ab_us, n)
+
+
+def _per_chunk(stream: float | None, call: float | None, chunks: int) -> float | None:
+    return None if stream is None or call is None else (stream - call) / chunks
+
+
+def _ratio(value: float | None, floor: float | None) -> float | None:
+    if value is None or floor is None or floor <= 0:
+        return None
+    return value / floor

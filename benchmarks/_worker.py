@@ -70,9 +70,7 @@ def _clients(server: MockServer) -> dict[str, Any]:
 # What an application does with each surface; it reads usage as a user would, in every configuration.
 
 
-def _openai_call(client: Any, request: dict[str, Any]) -> Callable[[], Any]:
-    create = client.chat.completions.create
-
+def _openai_call(create: Callable[..., Any], request: dict[str, Any]) -> Callable[[], Any]:
     def call() -> Any:
         return create(**request).usage
 
@@ -86,9 +84,7 @@ def _openai_call(client: Any, request: dict[str, Any]) -> Callable[[], Any]:
     return stream if request.get("stream") else call
 
 
-def _anthropic_call(client: Any, request: dict[str, Any]) -> Callable[[], Any]:
-    create = client.messages.create
-
+def _anthropic_call(create: Callable[..., Any], request: dict[str, Any]) -> Callable[[], Any]:
     def call() -> Any:
         usage = create(**request).usage
         return usage, usage
@@ -142,19 +138,36 @@ def _floor(tracer: Any, name: str, call: Call, attributes: Callable[[Any], dict[
     return floor
 
 
-def make_call(config: str, surface: str, payload: dict[str, Any], clients: dict[str, Any], tracer: Any) -> Call:
-    """The call an application makes on ``surface``, with the floor's span around it for ``floor``."""
-    provider_name = surface.split(".")[0]
+def sdk_method(surface: str, clients: dict[str, Any], unwrapped: bool = False) -> Callable[..., Any]:
+    """The SDK method ``surface`` calls; ``unwrapped``: the original under an instrumentation's wrapper
+    (the method itself when nothing wraps it)."""
+    client = clients[surface.split(".")[0]]
+    resource = client.chat.completions if surface.startswith("openai") else client.messages
+    create = resource.create
+    if not unwrapped:
+        return create
+    # A wrapt wrapper's __wrapped__ is the original bound method; the SDK's own functools.wraps
+    # decorators also set __wrapped__, to an unbound function, which is not a wrapper to remove.
+    original = getattr(create, "__wrapped__", None)
+    if original is None or getattr(original, "__self__", None) is not resource:
+        return create
+    return original
+
+
+def make_call(
+    config: str, surface: str, payload: dict[str, Any], clients: dict[str, Any], tracer: Any, unwrapped: bool
+) -> Call | None:
+    """The call an application makes on ``surface``: with the floor's span for ``floor``, and, when
+    ``unwrapped``, without any instrumentation (the in-process reference of the A/B figures)."""
     request = payload["request"]
-    if surface.endswith("#raw"):  # the SDK's stream itself, for per-chunk timing
-        client = clients[provider_name]
-        create = client.chat.completions.create if provider_name == "openai" else client.messages.create
-        return lambda: create(**request)
-    if provider_name == "openai":
-        call, attributes = _openai_call(clients["openai"], request), _openai_attributes
+    create = sdk_method(surface, clients, unwrapped)
+    if create is None:
+        return None
+    if surface.startswith("openai"):
+        call, attributes = _openai_call(create, request), _openai_attributes
     else:
-        call, attributes = _anthropic_call(clients["anthropic"], request), _anthropic_attributes
-    if config == "floor":
+        call, attributes = _anthropic_call(create, request), _anthropic_attributes
+    if config == "floor" and not unwrapped:
         return _floor(tracer, f"chat {request['model']}", call, attributes)
     return call
 
@@ -194,47 +207,86 @@ def _rss_kib() -> int:
     return int(line.split()[1])
 
 
-def _chunk_samples(open_stream: Call, calls: int) -> list[int]:
-    """The time each ``next()`` on the stream takes, over ``calls`` whole streams."""
+def _paired(a: Call, b: Call, pairs: int) -> tuple[list[int], list[int]]:
+    """``pairs`` calls of each, interleaved (a b, b a, a b, ...) and timed one by one."""
+    a_samples, b_samples = _timed(a, 0), _timed(b, 0)
+    for i in range(pairs):
+        first, second = (a, b) if i % 2 == 0 else (b, a)
+        t1, t2 = _timed(first, 1)[0], _timed(second, 1)[0]
+        a_samples.append(t1 if i % 2 == 0 else t2)
+        b_samples.append(t2 if i % 2 == 0 else t1)
+    return a_samples, b_samples
+
+
+def _chunk_timer(open_stream: Callable[..., Any], request: dict[str, Any], samples: list[int]) -> Call:
+    """A call that consumes one stream, appending the time of each ``next()`` to ``samples``."""
     clock = time.perf_counter_ns
-    samples: list[int] = []
     append = samples.append
-    for _ in range(calls):
-        iterator = iter(open_stream())
+
+    def consume() -> None:
+        iterator = iter(open_stream(**request))
         while True:
             start = clock()
             try:
                 next(iterator)
             except StopIteration:
-                break
+                return
             append(clock() - start)
-    return samples
+
+    return consume
 
 
-def _timing(plan: dict, payloads: dict, server: MockServer, make: Callable[[str], Call], exporter: Any) -> dict:
+def _ab(plan: dict, surface: str, payload: dict, calls: tuple[Call, Call | None], clients: dict) -> dict:
+    """In-process A/B: the configuration's call against the same call without instrumentation."""
+    call, reference = calls
+    if reference is None:
+        return {}
+    gc.collect()
+    a, b = _paired(call, reference, plan["ab_pairs"][surface])
+    out = {"ab_ns": [a, b]}
+    if payload["chunks"]:
+        a_chunks: list[int] = []
+        b_chunks: list[int] = []
+        wrapped, original = sdk_method(surface, clients), sdk_method(surface, clients, unwrapped=True)
+        assert original is not None
+        gc.collect()
+        _paired(
+            _chunk_timer(wrapped, payload["request"], a_chunks),
+            _chunk_timer(original, payload["request"], b_chunks),
+            plan["chunk_pairs"],
+        )
+        out["ab_chunk_ns"] = [a_chunks, b_chunks]
+    return out
+
+
+def _timing(
+    plan: dict, payloads: dict, server: MockServer, make: Callable, exporter: Any, clients: dict
+) -> dict:
     results = {}
     for surface in plan["surfaces"]:
         payload = payloads[surface]
         server.payload = payload
-        call = make(surface)
+        call, reference = make(surface, False), make(surface, True)
         calls = plan["calls"][surface]
         _timed(call, plan["warmup"][surface])
+        if reference is not None:
+            _timed(reference, plan["warmup"][surface])
         gc.collect()
         before = (exporter.spans, exporter.usage_spans) if exporter else (0, 0)
         samples = _timed(call, calls)
         result = {"samples_ns": samples, "check": _check(exporter, before, calls, payload["expect"])}
-        if payload["chunks"] and plan.get("chunk_calls"):
-            gc.collect()
-            result["chunk_samples_ns"] = _chunk_samples(make(surface + "#raw"), plan["chunk_calls"])
+        result.update(_ab(plan, surface, payload, (call, reference), clients))
         results[surface] = result
     return results
 
 
-def _memory(plan: dict, payloads: dict, server: MockServer, make: Callable[[str], Call], exporter: Any) -> dict:
+def _memory(
+    plan: dict, payloads: dict, server: MockServer, make: Callable, exporter: Any, clients: dict
+) -> dict:
     (surface,) = plan["surfaces"]
     payload = payloads[surface]
     server.payload = payload
-    call = make(surface)
+    call = make(surface, False)
     calls = plan["calls"][surface]
     _timed(call, plan["warmup"][surface])
     gc.collect()
@@ -289,11 +341,11 @@ def main(argv: list[str]) -> None:
     clients = _clients(server)
     tracer = tracer_provider.get_tracer("benchmarks.floor") if tracer_provider else None
 
-    def make(surface: str) -> Call:
-        return make_call(config, surface, payloads[surface.split("#")[0]], clients, tracer)
+    def make(surface: str, unwrapped: bool) -> Call | None:
+        return make_call(config, surface, payloads[surface], clients, tracer, unwrapped)
 
     measure = _memory if plan["mode"] == "memory" else _timing
-    results = measure(plan, payloads, server, make, exporter)
+    results = measure(plan, payloads, server, make, exporter, clients)
     json.dump({"plan": plan, "versions": _versions(config), "results": results}, sys.stdout)
 
 

@@ -41,7 +41,8 @@ def main(argv: list[str]) -> None:
         INSTRUMENTATIONS[args.config](tracer_provider)
     clients = _worker._clients(server)
     tracer = tracer_provider.get_tracer("benchmarks.floor") if tracer_provider else None
-    call = _worker.make_call(args.config, args.surface, payloads[args.surface], clients, tracer)
+    call = _worker.make_call(args.config, args.surface, payloads[args.surface], clients, tracer, False)
+    assert call is not None
     for _ in range(min(200, args.calls)):
         call()
 

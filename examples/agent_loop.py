@@ -1,9 +1,11 @@
 """A small agent loop on the real ``openai`` SDK, priced call by call by otel-llm-cost.
 
-The loop: retrieve notes (a local step in a plain span) -> a streamed chat call that asks for a tool ->
-the tool, run locally -> a second, non-streamed chat call that answers -> an embeddings call (to file
-the answer) -> a Responses API call that summarises it. It ends with a table of every LLM call: tokens,
-time to first token, duration and cost.
+The loop, one ``agent_step`` span per step under an ``invoke_agent travel-helper`` run: ``retrieve``
+(notes from a local store) -> ``plan`` (a streamed chat call that asks for a tool) -> ``act`` (the tool,
+run locally in a ``tool_call`` span) -> ``answer`` (a second chat call, an embeddings call to file the
+answer, a Responses API call that summarises it). The cost processor rolls each step's calls up to it
+(``llm_cost.total.*``) and splits its time into phases. It ends with a table of every LLM call:
+tokens, time to first token, duration and cost.
 
 Run it::
 
@@ -52,7 +54,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import otel_llm_cost
-from otel_llm_cost import attributes as attr
+from otel_llm_cost.agent import agent_step, tool_call
 from otel_llm_cost.demo.server import DemoServer
 from otel_llm_cost.demo.table import format_rows, llm_calls
 
@@ -114,9 +116,9 @@ def _add_otlp_exporter(provider: TracerProvider) -> None:
 # --- the agent's local steps ----------------------------------------------------------------------
 
 
-def retrieve(tracer: trace.Tracer, question: str, limit: int = 2) -> list[str]:
+def retrieve(provider: TracerProvider, question: str, limit: int = 2) -> list[str]:
     """A stand-in for a vector store: the notes sharing the most words with the question."""
-    with tracer.start_as_current_span("retrieve notes") as span:
+    with agent_step("retrieve", tracer_provider=provider) as span:
         words = set(question.lower().replace("?", "").split())
         ranked = sorted(NOTES, key=lambda note: -len(words & set(note.lower().split())))
         found = ranked[:limit]
@@ -129,13 +131,10 @@ def get_weather(city: str) -> dict[str, Any]:
     return {"city": city, "forecast": "light rain, clearing by evening", "temperature_c": 14}
 
 
-def run_tool(tracer: trace.Tracer, call: dict[str, str]) -> str:
+def run_tool(provider: TracerProvider, call: dict[str, str]) -> str:
     """Run one tool call in an ``execute_tool`` span; returns the JSON result for the model."""
     name = call["name"]
-    with tracer.start_as_current_span(f"execute_tool {name}") as span:
-        span.set_attribute(attr.GEN_AI_OPERATION_NAME, "execute_tool")
-        span.set_attribute(attr.GEN_AI_TOOL_NAME, name)
-        span.set_attribute(attr.GEN_AI_TOOL_CALL_ID, call["id"])
+    with tool_call(name, call_id=call["id"], tool_type="function", tracer_provider=provider):
         arguments = json.loads(call["arguments"] or "{}")
         result = get_weather(**arguments) if name == "get_weather" else {"error": f"unknown tool {name}"}
         return json.dumps(result)
@@ -182,29 +181,35 @@ def tool_call_message(calls: list[dict[str, str]]) -> dict[str, Any]:
     }
 
 
-def run_agent(client: openai.OpenAI, tracer: trace.Tracer, question: str = QUESTION) -> tuple[str, str]:
+def run_agent(client: openai.OpenAI, provider: TracerProvider, question: str = QUESTION) -> tuple[str, str]:
     """Retrieve -> streamed call -> tool -> call -> embeddings -> Responses; returns (answer, summary)."""
-    with tracer.start_as_current_span("invoke_agent travel-helper") as span:
-        span.set_attribute(attr.GEN_AI_OPERATION_NAME, "invoke_agent")
-        span.set_attribute(attr.GEN_AI_AGENT_NAME, "travel-helper")
-        notes = retrieve(tracer, question)
+    with agent_step("run", agent="travel-helper", tracer_provider=provider):
+        notes = retrieve(provider, question)
         print(f"retrieved {len(notes)} notes")
         system = "You are a concise travel helper. Use the notes and tools.\nNotes:\n" + "\n".join(notes)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system},
             {"role": "user", "content": question},
         ]
-        answer, calls = stream_chat(client, messages)
+        with agent_step("plan", tracer_provider=provider):
+            answer, calls = stream_chat(client, messages)
         if calls:
             messages.append(tool_call_message(calls))
-            for call in calls:
-                result = run_tool(tracer, call)
-                print(f"tool {call['name']}({call['arguments']}) -> {result}")
-                messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
-            reply = client.chat.completions.create(model=CHAT_MODEL, messages=messages, tools=[WEATHER_TOOL])
-            answer = reply.choices[0].message.content or ""
-        client.embeddings.create(model=EMBEDDING_MODEL, input=[question, answer])
-        summary = client.responses.create(model=SUMMARY_MODEL, input=f"Summarise in one sentence: {answer}")
+            with agent_step("act", tracer_provider=provider):
+                for call in calls:
+                    result = run_tool(provider, call)
+                    print(f"tool {call['name']}({call['arguments']}) -> {result}")
+                    messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
+        with agent_step("answer", tracer_provider=provider):
+            if calls:
+                reply = client.chat.completions.create(
+                    model=CHAT_MODEL, messages=messages, tools=[WEATHER_TOOL]
+                )
+                answer = reply.choices[0].message.content or ""
+            client.embeddings.create(model=EMBEDDING_MODEL, input=[question, answer])
+            summary = client.responses.create(
+                model=SUMMARY_MODEL, input=f"Summarise in one sentence: {answer}"
+            )
         return answer, summary.output_text
 
 
@@ -230,10 +235,9 @@ def openai_client() -> Iterator[openai.OpenAI]:
 
 def main() -> int:
     provider, collector, owned = setup_tracing()
-    tracer = provider.get_tracer("otel_llm_cost.examples.agent_loop")
     with openai_client() as client:
         print(f"question: {QUESTION}")
-        answer, summary = run_agent(client, tracer)
+        answer, summary = run_agent(client, provider)
     print(f"answer: {answer}\nsummary: {summary}\n")
     provider.force_flush()
     rows = llm_calls(collector.get_finished_spans())

@@ -219,6 +219,7 @@ def test_spans_priced_by_our_instrumentation_are_not_priced_again(harness):
         attr.GEN_AI_USAGE_INPUT_TOKENS: 5,
         attr.LLM_COST_COST_STATUS: "priced",
         attr.GEN_AI_USAGE_COST_AMOUNT: 0.5,
+        attr.LLM_COST_PHASE_GENERATION: 0.25,  # set by our instrumentation before the end, too
     }
     exported = harness.span(ours)
     assert harness.pricer.calls == []
@@ -304,7 +305,8 @@ def test_attribute_count_limit_keeps_the_producers_attributes():
     span = h.exporter.get_finished_spans()[-1]
     assert len(exported) == 6
     assert producer.items() <= exported.items()
-    assert span.dropped_attributes == 8  # the stub's 10 cost attributes, 2 of which fitted
+    # The stub's 10 cost attributes and the generation time (no output tokens: no rate); 2 fitted.
+    assert span.dropped_attributes == 9
 
 
 def test_value_length_limit_applies_to_added_attributes():

@@ -8,6 +8,11 @@ its own. A span therefore pays for the roll-up once at its end, however deep the
 Two sibling spans with the same provider response id (two instrumentations of one call, neither
 the other's parent) count once.
 
+*Step* spans (agent steps, whose latency is decomposed into phases) also collect the clock intervals
+of the LLM calls and tool spans below them: each such interval is appended, when its span ends, to
+every still-open step above it (steps are linked to the step above them, so this walks steps, not
+every ancestor).
+
 Memory stays bounded three ways: a trace is forgotten when its last open local root ends; a trace
 older than ``trace_timeout`` seconds is forgotten (checked, a few at a time, whenever a new trace
 starts); and no more than ``max_spans`` spans are tracked at once (further spans are simply not
@@ -90,14 +95,17 @@ class Node:
     Outside this module it is an opaque handle, the way up from an ended span to its ancestors.
     """
 
-    __slots__ = ("is_root", "open", "parent", "totals", "trace")
+    __slots__ = ("activity", "is_root", "open", "parent", "step", "totals", "trace")
 
-    def __init__(self, parent: Node | None, trace: _Trace) -> None:
+    def __init__(self, parent: Node | None, trace: _Trace, is_step: bool = False) -> None:
         self.parent = parent
         self.trace = trace
         self.is_root = parent is None
         self.open = True
         self.totals: Totals | None = None
+        # The nearest step at or above this span, and (on steps) the intervals gathered below.
+        self.step: Node | None = self if is_step else (parent.step if parent is not None else None)
+        self.activity: list[object] | None = [] if is_step else None
 
 
 class _Trace:
@@ -142,8 +150,15 @@ class SpanTree:
     def tracked_traces(self) -> int:
         return len(self._traces)
 
-    def start(self, trace_id: int, span_id: int, parent_id: int | None) -> None:
-        """Track a started span under its parent (``None`` or an unknown parent make it a local root)."""
+    def start(self, trace_id: int, span_id: int, parent_id: int | None, is_step: bool = False) -> None:
+        """Track a started span under its parent (``None`` or an unknown parent make it a local root).
+
+        Args:
+            trace_id: The span's trace.
+            span_id: The span.
+            parent_id: Its parent, if any.
+            is_step: Whether the span collects the intervals of the calls and tools below it.
+        """
         with self._lock:
             trace = self._traces.get(trace_id)
             if trace is None:
@@ -156,7 +171,7 @@ class SpanTree:
                 self._refuse()
                 return
             parent = trace.nodes.get(parent_id) if parent_id is not None else None
-            node = Node(parent, trace)
+            node = Node(parent, trace, is_step)
             if node.is_root:
                 trace.open_roots += 1
             trace.nodes[span_id] = node
@@ -169,13 +184,20 @@ class SpanTree:
             The totals of the span's finished descendants (``None`` when none reported usage), and
             the way up to its ancestors for :meth:`add_call`.
         """
+        totals, up, _ = self.end_step(trace_id, span_id, parent_id)
+        return totals, up
+
+    def end_step(
+        self, trace_id: int, span_id: int, parent_id: int | None
+    ) -> tuple[Totals | None, Node | None, list[object] | None]:
+        """:meth:`end`, also returning the intervals a step span gathered (``None`` for other spans)."""
         with self._lock:
             trace = self._traces.get(trace_id)
             if trace is None:
-                return None, None
+                return None, None, None
             node = trace.nodes.pop(span_id, None)
             if node is None:  # not tracked (started before us, or over the cap): its parent may be
-                return None, trace.nodes.get(parent_id) if parent_id is not None else None
+                return None, trace.nodes.get(parent_id) if parent_id is not None else None, None
             self._tracked -= 1
             node.open = False
             totals = node.totals
@@ -185,7 +207,18 @@ class SpanTree:
                 trace.open_roots -= 1
                 if trace.open_roots <= 0:
                     self._drop(trace_id, trace)
-            return totals, node.parent
+            return totals, node.parent, node.activity
+
+    def add_interval(self, parent: Node | None, interval: object) -> None:
+        """Hand an ended call's or tool's interval to every open step at or above ``parent``."""
+        step = parent.step if parent is not None else None
+        if step is None:
+            return
+        with self._lock:
+            while step is not None:
+                if step.open and step.activity is not None:
+                    step.activity.append(interval)
+                step = step.parent.step if step.parent is not None else None
 
     def add_call(self, parent: Node | None, totals: Totals, call_id: str | None = None) -> bool:
         """Hand an ended LLM call's figures to ``parent`` (from :meth:`end`) or its nearest open ancestor.

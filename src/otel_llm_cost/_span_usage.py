@@ -31,7 +31,7 @@ from typing import Final, NamedTuple
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
-from otel_llm_cost.usage import ESTIMATED, PROVIDER, Usage, UsageSource
+from otel_llm_cost.usage import ESTIMATED, MAX_TOKENS, PROVIDER, Usage, UsageSource
 
 # Other producers' names, read only (see the module docstring for who writes them).
 _OPENLLMETRY_CACHE_READ: Final = "gen_ai.usage.cache_read_input_tokens"
@@ -153,7 +153,7 @@ def _valid_usage(
     for value in (inp, out, cache_read, cache_write, reasoning):
         if value is None:
             counts.append(0)
-        elif type(value) is int and value >= 0:
+        elif type(value) is int and 0 <= value <= MAX_TOKENS:
             counts.append(value)
         else:
             return None

@@ -29,6 +29,8 @@ GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
 GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
 GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
 GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"  # metric attribute: input | output
 
 # --- GenAI semantic conventions: response ------------------------------------------------------
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
@@ -115,6 +117,15 @@ EVENT_BUDGET_BLOCKED: Final = "llm_cost.budget.blocked"
 EVENT_LATENCY_DEGRADATION: Final = "llm_cost.anomaly.latency_degradation"
 EVENT_TOKEN_SPIKE: Final = "llm_cost.anomaly.token_spike"
 EVENT_LOOP_DETECTED: Final = "llm_cost.anomaly.loop"
+LLM_COST_BUDGET_UNIT: Final = "llm_cost.budget.unit"  # "usd" | "tokens" | "calls"
+LLM_COST_BUDGET_REQUESTED: Final = "llm_cost.budget.requested"  # the call's worst-case estimate
+LLM_COST_BUDGET_REPLACEMENT_MODEL: Final = "llm_cost.budget.replacement_model"  # a downgrade's model
+LLM_COST_ANOMALY_KIND: Final = "llm_cost.anomaly.kind"  # "latency_degradation" | "token_spike" | "loop"
+LLM_COST_ANOMALY_SIGNAL: Final = "llm_cost.anomaly.signal"  # ttft, duration, call_tokens, run_tokens, step
+LLM_COST_ANOMALY_SUBJECT: Final = "llm_cost.anomaly.subject"  # provider/model, or the repeated step
+LLM_COST_ANOMALY_OBSERVED: Final = "llm_cost.anomaly.observed"
+LLM_COST_ANOMALY_BASELINE: Final = "llm_cost.anomaly.baseline"
+LLM_COST_ANOMALY_THRESHOLD: Final = "llm_cost.anomaly.threshold"
 
 # --- Values ------------------------------------------------------------------------------------
 STREAM_COMPLETED: Final = "completed"

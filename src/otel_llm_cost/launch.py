@@ -36,6 +36,7 @@ _INSTRUMENTORS: tuple[tuple[str, str], ...] = (
 
 _processors: weakref.WeakKeyDictionary[Any, LLMCostSpanProcessor] = weakref.WeakKeyDictionary()
 _processors_lock = threading.Lock()
+_prometheus_endpoints: list[Any] = []
 
 
 def configure(
@@ -43,6 +44,8 @@ def configure(
     meter_provider: MeterProvider | None = None,
     *,
     prices: str | os.PathLike[str] | None = None,
+    prometheus_port: int | None = None,
+    prometheus_host: str = "127.0.0.1",
     **options: Any,
 ) -> list[BaseInstrumentor]:
     """Instrument every installed SDK we support and install the cost span processor.
@@ -55,15 +58,21 @@ def configure(
 
     Args:
         tracer_provider: where spans go; the global provider when omitted.
-        meter_provider: where metrics go; the global provider when omitted.
+        meter_provider: where metrics go (token, duration, cost and phase metrics, recorded for
+            every call even when its span is not sampled); the global provider when omitted.
         prices: a price override file (TOML or YAML) for models the price dataset does not know,
             and aliases; overrides ``OTEL_LLM_COST_PRICES_FILE``.
+        prometheus_port: serve the metrics for Prometheus at ``http://{prometheus_host}:{port}/metrics``
+            (a new meter provider; needs ``opentelemetry-exporter-prometheus``). Not with
+            ``meter_provider``. See :func:`otel_llm_cost.metrics.serve_prometheus`.
+        prometheus_host: the address the Prometheus endpoint binds; loopback by default.
         options: passed to each instrumentor's ``instrument()``.
 
     Returns:
         The instrumentors that were installed (call ``uninstrument()`` on them to undo).
 
     Raises:
+        ConfigurationError: both ``meter_provider`` and ``prometheus_port`` were given.
         PriceFileError: ``prices`` cannot be read or holds an invalid entry (raised here, at
             set-up, so that a bad file never surfaces inside an LLM call).
     """
@@ -71,7 +80,9 @@ def configure(
         from otel_llm_cost.pricing import Pricer, load_overrides, set_pricer
 
         set_pricer(Pricer(load_overrides(prices)))
-    install_processor(tracer_provider)
+    if prometheus_port is not None:
+        meter_provider = _serve_prometheus(meter_provider, prometheus_port, prometheus_host)
+    install_processor(tracer_provider, meter_provider)
     installed: list[BaseInstrumentor] = []
     for module_name, target in _INSTRUMENTORS:
         if importlib.util.find_spec(module_name) is None:
@@ -88,8 +99,12 @@ def configure(
     return installed
 
 
-def install_processor(tracer_provider: TracerProvider | None = None) -> LLMCostSpanProcessor | None:
+def install_processor(
+    tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+) -> LLMCostSpanProcessor | None:
     """Add the cost span processor to ``tracer_provider`` (the global one when omitted), once.
+
+    The processor records agent-step phases into ``meter_provider`` (the global one when omitted).
 
     Returns:
         The processor, or ``None`` when the provider is not an SDK provider (nothing to attach to).
@@ -104,15 +119,36 @@ def install_processor(tracer_provider: TracerProvider | None = None) -> LLMCostS
             type(provider).__name__,
         )
         return None
+    from otel_llm_cost.metrics import get_metrics
     from otel_llm_cost.processor import LLMCostSpanProcessor
 
     with _processors_lock:
         processor = _processors.get(provider)
         if processor is None:
-            processor = LLMCostSpanProcessor()
+            processor = LLMCostSpanProcessor(metrics=get_metrics(meter_provider))
             add(processor)
             _processors[provider] = processor
+        elif meter_provider is not None:
+            processor.metrics = get_metrics(meter_provider)
     return processor
+
+
+def _serve_prometheus(meter_provider: MeterProvider | None, port: int, host: str) -> MeterProvider:
+    from otel_llm_cost.errors import ConfigurationError
+    from otel_llm_cost.metrics import serve_prometheus
+
+    if meter_provider is not None:
+        raise ConfigurationError("configure(): give meter_provider or prometheus_port, not both")
+    try:
+        endpoint = serve_prometheus(port, host)
+    except ImportError as error:
+        raise ConfigurationError(
+            "configure(prometheus_port=...) needs opentelemetry-exporter-prometheus "
+            "(pip install 'otel-llm-cost[prometheus]')"
+        ) from error
+    _prometheus_endpoints.append(endpoint)  # served for the life of the process
+    logger.debug("otel-llm-cost metrics served at http://%s:%d/metrics", host, endpoint.port)
+    return endpoint.meter_provider
 
 
 class CostProcessorInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -122,7 +158,7 @@ class CostProcessorInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ()
 
     def _instrument(self, **kwargs: Any) -> None:
-        install_processor(kwargs.get("tracer_provider"))
+        install_processor(kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         # The SDK has no public way to remove a processor; it stays, and is harmless.

@@ -32,6 +32,15 @@ ancestor that ended first is skipped, and the figures go on to the next open one
 is dropped when its last local root ends, after ``trace_timeout`` seconds, or never created past
 ``max_tracked_spans`` open spans.
 
+**Phases.** A step span (``llm_cost.span.type`` = ``agent_step`` or ``agent_run``, or
+``gen_ai.operation.name`` = ``invoke_agent``, known at its start) collects the clock intervals of the
+LLM calls and tool spans (``execute_tool``) below it; at its end it gets the five
+``llm_cost.phase.*`` attributes of :mod:`otel_llm_cost.phases`, which add up to its duration, and
+they are recorded in the phase histogram when the processor has metrics. Each LLM span gets
+``llm_cost.phase.generation`` (from its first chunk, or its start when it was not streamed, to its
+end) and ``llm_cost.output_tokens_per_second`` (output tokens over that time). A call's first chunk
+is its start plus ``gen_ai.response.time_to_first_chunk``.
+
 **How attributes are added.** The SDK freezes a span's attributes in ``Span.end()`` before it calls
 any processor, so ``set_attribute`` in a processor is a logged no-op. ``Span.end()`` then calls every
 processor's ``_on_ending(span)`` (SDK 1.40+) and only after that builds the ``ReadableSpan`` handed
@@ -54,7 +63,8 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
-from otel_llm_cost._rollup import SpanTree, Totals
+from otel_llm_cost._rollup import Node, SpanTree, Totals
+from otel_llm_cost._span_timing import activity_of, call_timing, is_step, phase_attributes, step_phases
 from otel_llm_cost._span_usage import SpanUsage, read_span_usage
 from otel_llm_cost.pricing import Cost, cost_attributes, get_pricer
 from otel_llm_cost.usage import Usage
@@ -63,6 +73,8 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.sdk.trace import ReadableSpan, Span
     from opentelemetry.util.types import AttributeValue
+
+    from otel_llm_cost.metrics import LLMMetrics
 
 
 __all__ = ["LLMCall", "LLMCostSpanProcessor", "OnLLMSpan"]
@@ -119,6 +131,7 @@ class LLMCostSpanProcessor(SpanProcessor):
     Args:
         pricer: The pricing engine; default :func:`otel_llm_cost.pricing.get_pricer`.
         on_llm_span: Called with each LLM span and its :class:`LLMCall` (for metrics); default none.
+        metrics: Where step phases are recorded (:func:`otel_llm_cost.metrics.get_metrics`); default none.
         trace_timeout: Seconds after which the roll-up state of a trace whose root never ended is dropped.
         max_tracked_spans: Most open spans tracked for roll-ups at once.
         clock: Monotonic seconds for the timeout; replaceable in tests.
@@ -129,12 +142,14 @@ class LLMCostSpanProcessor(SpanProcessor):
         pricer: _Pricer | None = None,
         *,
         on_llm_span: OnLLMSpan | None = None,
+        metrics: LLMMetrics | None = None,
         trace_timeout: float = 1800.0,
         max_tracked_spans: int = 100_000,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self._pricer: _Pricer = pricer if pricer is not None else get_pricer()
         self._on_llm_span = on_llm_span
+        self.metrics = metrics
         tree_options: dict[str, Any] = {"trace_timeout": trace_timeout, "max_spans": max_tracked_spans}
         if clock is not None:
             tree_options["clock"] = clock
@@ -153,7 +168,12 @@ class LLMCostSpanProcessor(SpanProcessor):
         try:
             context = span.get_span_context()
             parent = span.parent
-            self._tree.start(context.trace_id, context.span_id, parent.span_id if parent else None)
+            self._tree.start(
+                context.trace_id,
+                context.span_id,
+                parent.span_id if parent else None,
+                is_step(span.attributes),
+            )
         except Exception:
             log_once("processor.on_start", "LLM cost processor failed on a span start", exc_info=True)
 
@@ -192,21 +212,71 @@ class LLMCostSpanProcessor(SpanProcessor):
     def _finish(self, span: ReadableSpan, *, writable: bool) -> None:
         context = span.get_span_context()
         parent = span.parent
-        gathered, up = self._tree.end(context.trace_id, context.span_id, parent.span_id if parent else None)
+        gathered, up, activity = self._tree.end_step(
+            context.trace_id, context.span_id, parent.span_id if parent else None
+        )
+        attributes = _snapshot(span.attributes)
+        added: dict[str, AttributeValue] = {}
+        if activity is not None:
+            added.update(self._phases(span, attributes, activity))
         if gathered is not None:
-            if writable:
-                _add_frozen_attributes(span, _totals_attributes(gathered))
-            return
-        found = read_span_usage(_snapshot(span.attributes))
-        if found is None:
-            return
-        status, amount, cost, added = self._cost_of(found, span.start_time)
+            added.update(_totals_attributes(gathered))
+            self._note_activity(span, attributes, up, is_call=False, wrapper=True)
+        else:
+            self._finish_call(span, attributes, up, added)
         if added and writable:
             _add_frozen_attributes(span, added)
+
+    def _finish_call(
+        self,
+        span: ReadableSpan,
+        attributes: Mapping[str, object],
+        up: Node | None,
+        added: dict[str, AttributeValue],
+    ) -> None:
+        """A span with no usage below it: price it and hand it up if it is an LLM call."""
+        found = read_span_usage(attributes)
+        self._note_activity(span, attributes, up, is_call=found is not None)
+        if found is None:
+            return
+        status, amount, cost, priced = self._cost_of(found, span.start_time)
+        added.update(priced)
+        timed = attr.LLM_COST_PHASE_GENERATION in attributes  # our instrumentation sets it before the end
+        if not timed and span.start_time is not None and span.end_time is not None:
+            added.update(call_timing(span.start_time, span.end_time, attributes, found.usage.output_tokens))
         first = self._tree.add_call(up, _totals_of(found.usage, status, amount), found.response_id)
         if first and self._on_llm_span is not None:
             call = LLMCall(found.usage, found.model, found.provider, status, amount, cost)
             _notify(self._on_llm_span, span, call)
+
+    def _note_activity(
+        self,
+        span: ReadableSpan,
+        attributes: Mapping[str, object],
+        up: Node | None,
+        *,
+        is_call: bool,
+        wrapper: bool = False,
+    ) -> None:
+        """Hand an LLM call's or tool's interval to the steps above it (for their phases)."""
+        if up is None or span.start_time is None or span.end_time is None:
+            return
+        interval = activity_of(span.start_time, span.end_time, attributes, is_call=is_call, wrapper=wrapper)
+        if interval is not None:
+            self._tree.add_interval(up, interval)
+
+    def _phases(
+        self, span: ReadableSpan, attributes: Mapping[str, object], activity: list[object]
+    ) -> dict[str, float]:
+        if span.start_time is None or span.end_time is None:
+            return {}
+        seconds = step_phases(span.start_time, span.end_time, activity)
+        if self.metrics is not None:
+            agent, step = attributes.get(attr.GEN_AI_AGENT_NAME), attributes.get(attr.LLM_COST_STEP_NAME)
+            self.metrics.record_phases(
+                seconds, agent if isinstance(agent, str) else None, step if isinstance(step, str) else None
+            )
+        return phase_attributes(seconds)
 
     def _cost_of(
         self, found: SpanUsage, start_time: int | None

@@ -22,6 +22,8 @@ UsageSource = Literal["provider", "estimated"]
 
 PROVIDER: Final = "provider"
 ESTIMATED: Final = "estimated"
+# No call has 2**53 tokens; larger counts are garbage, and once summed they would not fit OTLP's int64.
+MAX_TOKENS: Final = 2**53
 
 
 class Usage(NamedTuple):
@@ -57,13 +59,22 @@ class Usage(NamedTuple):
     ) -> Usage:
         """Build a checked record from raw, possibly malformed numbers.
 
-        Non-numeric, negative or non-finite values count as 0 (or ``None`` for the TTL split).
+        Non-numeric, negative, non-finite or absurd (over :data:`MAX_TOKENS`) values count as 0 (or
+        ``None`` for the TTL split).
         The invariants ``cache_read + cache_write <= input`` and ``reasoning <= output`` are enforced
         by raising the inclusive totals, since a provider under-reporting a total is more likely than
         one inventing cache hits.
         """
-        inp = input_tokens if type(input_tokens) is int and input_tokens >= 0 else _count(input_tokens)
-        out = output_tokens if type(output_tokens) is int and output_tokens >= 0 else _count(output_tokens)
+        inp = (
+            input_tokens
+            if type(input_tokens) is int and 0 <= input_tokens <= MAX_TOKENS
+            else _count(input_tokens)
+        )
+        out = (
+            output_tokens
+            if type(output_tokens) is int and 0 <= output_tokens <= MAX_TOKENS
+            else _count(output_tokens)
+        )
         cache_read = _count(cache_read_tokens)
         cache_write = _count(cache_write_tokens)
         reasoning = _count(reasoning_tokens)
@@ -108,15 +119,22 @@ class Usage(NamedTuple):
 
 
 def _count(value: object) -> int:
-    """A token count from untrusted input: a non-negative int, 0 when unusable."""
+    """A token count from untrusted input: a non-negative int up to :data:`MAX_TOKENS`, 0 when unusable."""
     if type(value) is int:  # the overwhelmingly common case, kept first and cheap
-        return value if value >= 0 else 0
+        if 0 <= value <= MAX_TOKENS:
+            return value
+        return _absurd(value) if value > 0 else 0
     if value is None or isinstance(value, bool):
         return 0
     try:
         number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 0
     if not math.isfinite(number) or number < 0:
         return 0
-    return int(number)
+    return int(number) if number <= MAX_TOKENS else _absurd(value)
+
+
+def _absurd(value: object) -> int:
+    log_once("usage.absurd_count", "ignoring an impossible token count (over %d)", MAX_TOKENS)
+    return 0

@@ -28,17 +28,25 @@ if TYPE_CHECKING:
 InvocationListener = Callable[["LLMInvocation", "Usage | None", "Cost | None", "BaseException | None"], None]
 
 _listeners: list[InvocationListener] = []
+# Called just before the span ends, while it can still take events (anomaly detectors).
+_ending_listeners: list[InvocationListener] = []
 
 
-def add_invocation_listener(listener: InvocationListener) -> None:
-    """Register a callback run when any instrumented call finishes (metrics, budgets)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
+def add_invocation_listener(listener: InvocationListener, *, before_end: bool = False) -> None:
+    """Register a callback run when any instrumented call finishes (metrics, budgets).
+
+    With ``before_end=True`` it runs just before the span ends (``end_ns`` is set, the span still
+    takes events); otherwise just after.
+    """
+    target = _ending_listeners if before_end else _listeners
+    if listener not in target:
+        target.append(listener)
 
 
 def remove_invocation_listener(listener: InvocationListener) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
+    for target in (_listeners, _ending_listeners):
+        if listener in target:
+            target.remove(listener)
 
 
 class LLMInvocation:
@@ -46,9 +54,11 @@ class LLMInvocation:
 
     __slots__ = (
         "_ended",
+        "budget_ticket",
         "end_ns",
         "first_chunk_ns",
         "operation",
+        "output_chunks",
         "provider",
         "request_model",
         "span",
@@ -79,7 +89,10 @@ class LLMInvocation:
         self.request_model = request_model
         self.first_chunk_ns: int | None = None
         self.end_ns: int | None = None
+        # Items a stream delivered, set by the stream proxy when it ends (None: not streamed).
+        self.output_chunks: int | None = None
         self._ended = False
+        self.budget_ticket: Any = None  # the budget guard's reservation for this call, settled at the end
         attributes[attr.GEN_AI_OPERATION_NAME] = operation
         attributes[attr.GEN_AI_PROVIDER_NAME] = provider
         if request_model:
@@ -152,6 +165,11 @@ class LLMInvocation:
 
     def _end(self, usage: Usage | None, cost: Cost | None, error: BaseException | None) -> None:
         self.end_ns = time.monotonic_ns()
+        for listener in _ending_listeners:
+            try:
+                listener(self, usage, cost, error)
+            except Exception:
+                log_once(f"invocation.listener.{listener!r}", "an invocation listener failed", exc_info=True)
         try:
             self.span.end()
         except Exception:
@@ -192,8 +210,13 @@ class LLMInvocation:
             attributes[attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (self.first_chunk_ns - self.start_ns) / 1e9
         if stream_outcome is not None:
             attributes[attr.LLM_COST_STREAM_OUTCOME] = stream_outcome
+        # Generation: from the first chunk (a call not streamed has none: from its start) to now.
+        generation = (time.monotonic_ns() - (self.first_chunk_ns or self.start_ns)) / 1e9
+        attributes[attr.LLM_COST_PHASE_GENERATION] = generation
         if usage is not None:
             attributes.update(usage_attributes(usage))
+            if generation > 0 and usage.output_tokens > 0:
+                attributes[attr.LLM_COST_OUTPUT_TOKENS_PER_SECOND] = usage.output_tokens / generation
         if cost is not None:
             from otel_llm_cost.pricing import cost_attributes
 

@@ -7,7 +7,8 @@
 Instrumented: ``messages.create`` (with and without ``stream=True``), ``messages.parse``,
 ``messages.stream(...)`` (sync and async), and their ``beta.messages`` twins, including those of the
 ``AnthropicBedrock`` / ``AnthropicVertex`` clients. Each call is one ``chat {model}`` span, whether or
-not the SDK's own tracing is on (see :mod:`._native`).
+not the SDK's own tracing is on (see :mod:`._native`). ``instrument(budget_guard=...)`` checks each call
+against a :class:`~otel_llm_cost.budget.BudgetGuard` before it is sent (default: ``OTEL_LLM_COST_BUDGETS``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from wrapt import wrap_function_wrapper
 from otel_llm_cost._log import logger
 from otel_llm_cost.instrumentation.anthropic import _native, _patch
 from otel_llm_cost.instrumentation.anthropic.package import _instruments
+from otel_llm_cost.metrics import install_metrics, uninstall_metrics
 from otel_llm_cost.version import __version__
 
 __all__ = ["AnthropicInstrumentor"]
@@ -36,12 +38,12 @@ _RESOURCE_MODULES = (
     "anthropic.lib.bedrock._beta_messages",
     "anthropic.lib.vertex._beta_messages",
 )
-_SYNC_METHODS: dict[str, Callable[[trace.Tracer], Any]] = {
+_SYNC_METHODS: dict[str, Callable[..., Any]] = {
     "create": _patch.messages_create,
     "parse": _patch.messages_create,
     "stream": _patch.messages_stream,
 }
-_ASYNC_METHODS: dict[str, Callable[[trace.Tracer], Any]] = {
+_ASYNC_METHODS: dict[str, Callable[..., Any]] = {
     "create": _patch.async_messages_create,
     "parse": _patch.async_messages_create,
     "stream": _patch.async_messages_stream,
@@ -59,28 +61,33 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         self._wrapped = []
+        from otel_llm_cost.budget._config import guard_for
+
         tracer = trace.get_tracer(__name__, __version__, tracer_provider=kwargs.get("tracer_provider"))
+        guard = guard_for(kwargs)  # budget_guard=..., else OTEL_LLM_COST_BUDGETS, else none
+        self._metrics = install_metrics(kwargs.get("meter_provider"))  # exact under sampling
         for module_name in _RESOURCE_MODULES:
             module = _import(module_name)
-            self._wrap_class(getattr(module, "Messages", None), _SYNC_METHODS, tracer)
-            self._wrap_class(getattr(module, "AsyncMessages", None), _ASYNC_METHODS, tracer)
+            self._wrap_class(getattr(module, "Messages", None), _SYNC_METHODS, tracer, guard)
+            self._wrap_class(getattr(module, "AsyncMessages", None), _ASYNC_METHODS, tracer, guard)
         hook_module = _import(_native.SDK_HOOK_MODULE)
         if hasattr(hook_module, _native.SDK_HOOK):  # SDKs with their own tracing (1.x and later)
             self._wrap(hook_module, _native.SDK_HOOK, _native.start_api_call_span)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        uninstall_metrics(self._metrics)
         for owner, name in reversed(getattr(self, "_wrapped", [])):
             unwrap(owner, name)
         self._wrapped = []
 
     def _wrap_class(
-        self, cls: type | None, methods: dict[str, Callable[[trace.Tracer], Any]], tracer: trace.Tracer
+        self, cls: type | None, methods: dict[str, Callable[..., Any]], tracer: trace.Tracer, guard: Any
     ) -> None:
         if cls is None:
             return
         for name, factory in methods.items():
             if hasattr(cls, name):
-                self._wrap(cls, name, factory(tracer))
+                self._wrap(cls, name, factory(tracer, guard))
 
     def _wrap(self, owner: Any, name: str, wrapper: Any) -> None:
         wrap_function_wrapper(owner, name, wrapper)

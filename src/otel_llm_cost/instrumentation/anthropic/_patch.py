@@ -14,22 +14,28 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from otel_llm_cost._log import log_once
+from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.anthropic import _extract, _native, _streams
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
+    from otel_llm_cost.budget import BudgetGuard, Ticket
+
 Args = tuple[Any, ...]
 Kwargs = dict[str, Any]
 Wrapper = Callable[[Callable[..., Any], Any, Args, Kwargs], Any]
 
 
-def messages_create(tracer: Tracer) -> Wrapper:
+def messages_create(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
     """``Messages.create`` (and ``parse``): a ``Message``, or a ``Stream`` of events with ``stream=True``."""
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        invocation = start_invocation(tracer, instance, kwargs)
+        ticket = None
+        if guard is not None:  # may raise BudgetExceeded: refused before anything is sent
+            ticket, kwargs = admit(guard, instance, kwargs)
+        invocation = start_invocation(tracer, instance, kwargs, ticket=ticket)
         if invocation is None:
             return wrapped(*args, **kwargs)
         with _native.instrumented_call(invocation):
@@ -43,11 +49,14 @@ def messages_create(tracer: Tracer) -> Wrapper:
     return wrapper
 
 
-def async_messages_create(tracer: Tracer) -> Wrapper:
+def async_messages_create(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
     """``AsyncMessages.create`` (and ``parse``)."""
 
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
-        invocation = start_invocation(tracer, instance, kwargs)
+        ticket = None
+        if guard is not None:
+            ticket, kwargs = admit(guard, instance, kwargs)
+        invocation = start_invocation(tracer, instance, kwargs, ticket=ticket)
         if invocation is None:
             return await wrapped(*args, **kwargs)
         with _native.instrumented_call(invocation):
@@ -61,22 +70,25 @@ def async_messages_create(tracer: Tracer) -> Wrapper:
     return wrapper
 
 
-def messages_stream(tracer: Tracer) -> Wrapper:
+def messages_stream(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
     """``Messages.stream``: the request is sent, and the call starts, when its manager is entered."""
-    return _stream_helper(tracer, _streams.MessageStreamManager)
+    return _stream_helper(tracer, _streams.MessageStreamManager, guard)
 
 
-def async_messages_stream(tracer: Tracer) -> Wrapper:
+def async_messages_stream(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
     """``AsyncMessages.stream`` (a plain method returning an async context manager)."""
-    return _stream_helper(tracer, _streams.AsyncMessageStreamManager)
+    return _stream_helper(tracer, _streams.AsyncMessageStreamManager, guard)
 
 
-def _stream_helper(tracer: Tracer, manager_type: type[Any]) -> Wrapper:
+def _stream_helper(tracer: Tracer, manager_type: type[Any], guard: BudgetGuard | None) -> Wrapper:
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        ticket = None
+        if guard is not None:  # checked here, where the model can still be replaced
+            ticket, kwargs = admit(guard, instance, kwargs)
         manager = wrapped(*args, **kwargs)
 
         def start() -> tuple[LLMInvocation | None, AbstractContextManager[None]]:
-            invocation = start_invocation(tracer, instance, kwargs, stream=True)
+            invocation = start_invocation(tracer, instance, kwargs, stream=True, ticket=ticket)
             if invocation is None:
                 return None, nullcontext()
             return invocation, _native.instrumented_call(invocation)
@@ -93,8 +105,25 @@ def _stream_helper(tracer: Tracer, manager_type: type[Any]) -> Wrapper:
 # --- the steps every wrapper shares ------------------------------------------------------------------------
 
 
+def admit(guard: BudgetGuard, instance: Any, kwargs: Kwargs) -> tuple[Ticket | None, Kwargs]:
+    """Reserve the call's worst case (kwargs back, maybe downgraded) or raise ``BudgetExceeded``."""
+    try:
+        provider = _extract.get_provider(getattr(instance, "_client", None))
+    except Exception:
+        log_once(
+            "anthropic.budget", "otel-llm-cost could not check an Anthropic call's budget", exc_info=True
+        )
+        return None, kwargs
+    return admit_request(guard, provider, _extract.OPERATION, kwargs)
+
+
 def start_invocation(
-    tracer: Tracer, instance: Any, kwargs: Mapping[str, Any], *, stream: bool | None = None
+    tracer: Tracer,
+    instance: Any,
+    kwargs: Mapping[str, Any],
+    *,
+    stream: bool | None = None,
+    ticket: Ticket | None = None,
 ) -> LLMInvocation | None:
     """Start the call's span from its request; ``None`` (call left uninstrumented) if that fails."""
     try:
@@ -102,15 +131,20 @@ def start_invocation(
         params = _extract.request_params(kwargs)
         streaming = _extract.is_streaming(params) if stream is None else stream
         attributes = _extract.request_attributes(params, stream=streaming, server=_extract.get_server(client))
-        return LLMInvocation(
+        invocation = LLMInvocation(
             tracer,
             operation=_extract.OPERATION,
             provider=_extract.get_provider(client),
             request_model=_extract.get_request_model(params),
             attributes=attributes,
         )
+        if ticket is not None:
+            ticket.bind(invocation)
+        return invocation
     except Exception:
         log_once("anthropic.start", "otel-llm-cost could not start an Anthropic span", exc_info=True)
+        if ticket is not None:
+            ticket.abandon()
         return None
 
 

@@ -57,6 +57,7 @@ class _EventsMixin:
             summary.response_id, summary.finish_reason, _extract.get_request_id(self.__wrapped__)
         )
         invocation = self._self_invocation
+        invocation.output_chunks = len(self._self_events)
         if outcome == attr.STREAM_COMPLETED and not summary.stopped:
             outcome, error = attr.STREAM_ERROR, StreamTruncatedError("stream ended before message_stop")
         if error is not None:

@@ -8,8 +8,9 @@ Usage::
 
 Instrumented: ``chat.completions.create`` / ``.parse`` / ``.stream``, ``responses.create`` / ``.parse`` /
 ``.stream`` and ``embeddings.create``, sync and async, including ``with_raw_response`` and
-``with_streaming_response``. ``instrument()`` accepts ``tracer_provider`` and ``capture_message_content``
-(default: the ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` environment variable).
+``with_streaming_response``. ``instrument()`` accepts ``tracer_provider``, ``capture_message_content``
+(default: the ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` environment variable) and
+``budget_guard`` (a :class:`~otel_llm_cost.budget.BudgetGuard`; default: ``OTEL_LLM_COST_BUDGETS``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from opentelemetry.instrumentation.utils import unwrap
 
 from otel_llm_cost._config import settings_from_env
 from otel_llm_cost.instrumentation.openai.package import _instruments
+from otel_llm_cost.metrics import install_metrics, uninstall_metrics
 from otel_llm_cost.version import __version__
 
 __all__ = ["OpenAIInstrumentor"]
@@ -75,13 +77,17 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         capture = kwargs.get("capture_message_content")
         if capture is None:
             capture = settings_from_env().capture_message_content
-        recorder = _patch.Recorder(tracer, bool(capture))
+        from otel_llm_cost.budget._config import guard_for
+
+        recorder = _patch.Recorder(tracer, bool(capture), guard_for(kwargs))
+        self._metrics = install_metrics(kwargs.get("meter_provider"))  # exact under sampling
         for module_name, class_name, method, factory in _TARGETS:
             owner = _owner(module_name, class_name, method)
             if owner is not None and not isinstance(vars(owner).get(method), _PROXY):
                 wrapt.wrap_function_wrapper(owner, method, getattr(_patch, factory)(recorder))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        uninstall_metrics(self._metrics)
         for module_name, class_name, method, _ in _TARGETS:
             owner = _owner(module_name, class_name, method)
             if owner is not None:

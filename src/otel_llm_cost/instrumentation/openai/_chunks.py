@@ -17,6 +17,7 @@ from otel_llm_cost.instrumentation.openai._extract import (
     field,
     get_chat_usage,
     get_provider_cost,
+    items,
     make_fields,
     read_int,
     read_str,
@@ -28,7 +29,7 @@ _TAIL: Final = 8  # how many final chunks of a stream may carry its usage
 
 def chat_chunk_has_content(chunk: object) -> bool:
     """Whether a chunk carries generated output (text, tool call, refusal or reasoning)."""
-    for choice in field(chunk, "choices") or ():
+    for choice in items(chunk, "choices"):
         delta = field(choice, "delta")
         if delta is not None and (
             field(delta, "content")
@@ -81,7 +82,7 @@ def chat_stream_fields(chunks: Sequence[object], kwargs: Mapping[str, Any]) -> R
 def _stream_finish_reasons(chunks: Sequence[object], choice_count: int) -> list[str]:
     reasons: dict[int, str] = {}
     for chunk in reversed(chunks):
-        for choice in field(chunk, "choices") or ():
+        for choice in items(chunk, "choices"):
             reason = field(choice, "finish_reason")
             if reason:
                 reasons.setdefault(field(choice, "index") or 0, reason)
@@ -94,7 +95,7 @@ def chat_stream_text(chunks: Iterable[object]) -> str:
     """All generated text of a chat stream (content, reasoning, refusals, tool-call arguments)."""
     parts: list[str] = []
     for chunk in chunks:
-        for choice in field(chunk, "choices") or ():
+        for choice in items(chunk, "choices"):
             delta = field(choice, "delta")
             if delta is None:
                 continue
@@ -102,7 +103,7 @@ def chat_stream_text(chunks: Iterable[object]) -> str:
                 value = field(delta, name)
                 if isinstance(value, str):
                     parts.append(value)
-            for call in field(delta, "tool_calls") or ():
+            for call in items(delta, "tool_calls"):
                 function = field(call, "function")
                 parts.append((field(function, "name") or "") + (field(function, "arguments") or ""))
     return "".join(parts)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost.instrumentation.openai._extract import field, text_of
+from otel_llm_cost.instrumentation.openai._extract import field, items, text_of
 
 Part = dict[str, Any]
 
@@ -64,7 +64,7 @@ def chat_input_attributes(messages: object) -> dict[str, str]:
             parts = [{**response, "response": text_of(content)}]
         else:
             parts = _content_parts(content)
-        parts.extend(_tool_call_part(call) for call in field(message, "tool_calls") or ())
+        parts.extend(_tool_call_part(call) for call in items(message, "tool_calls"))
         result.append({"role": role, "parts": parts})
     return {attr.GEN_AI_INPUT_MESSAGES: _dumps(result)}
 
@@ -72,13 +72,13 @@ def chat_input_attributes(messages: object) -> dict[str, str]:
 def chat_output_attributes(completion: object) -> dict[str, str]:
     """``gen_ai.output.messages`` of a ``ChatCompletion``."""
     result = []
-    for choice in field(completion, "choices") or ():
+    for choice in items(completion, "choices"):
         message = field(choice, "message")
         parts = _content_parts(field(message, "content"))
         refusal = field(message, "refusal")
         if isinstance(refusal, str):
             parts.append({"type": "refusal", "content": refusal})
-        parts.extend(_tool_call_part(call) for call in field(message, "tool_calls") or ())
+        parts.extend(_tool_call_part(call) for call in items(message, "tool_calls"))
         result.append({"role": "assistant", "parts": parts, "finish_reason": field(choice, "finish_reason")})
     return {attr.GEN_AI_OUTPUT_MESSAGES: _dumps(result)}
 
@@ -89,13 +89,13 @@ def chat_stream_output_attributes(chunks: Sequence[object]) -> dict[str, str]:
     calls: dict[int, dict[int, Part]] = {}
     reasons: dict[int, object] = {}
     for chunk in chunks:
-        for choice in field(chunk, "choices") or ():
+        for choice in items(chunk, "choices"):
             index = field(choice, "index") or 0
             delta = field(choice, "delta")
             content = field(delta, "content")
             if isinstance(content, str):
                 texts.setdefault(index, []).append(content)
-            for call in field(delta, "tool_calls") or ():
+            for call in items(delta, "tool_calls"):
                 _merge_call(calls.setdefault(index, {}), call)
             if field(choice, "finish_reason"):
                 reasons[index] = field(choice, "finish_reason")
@@ -147,14 +147,14 @@ def _responses_input_item(item: object) -> dict[str, Any]:
 def responses_output_attributes(response: object) -> dict[str, str]:
     """``gen_ai.output.messages`` of a Responses API ``Response``."""
     parts: list[Part] = []
-    for item in field(response, "output") or ():
+    for item in items(response, "output"):
         kind = field(item, "type")
         if kind == "message":
             parts.extend(_content_parts(field(item, "content")))
         elif kind == "function_call":
             parts.append(_tool_call_part(item))
         elif kind == "reasoning":
-            summary = "".join(text_of(field(s, "text")) for s in field(item, "summary") or ())
+            summary = "".join(text_of(field(s, "text")) for s in items(item, "summary"))
             if summary:
                 parts.append({"type": "reasoning", "content": summary})
     status = field(response, "status")

@@ -74,6 +74,12 @@ def field(obj: object, name: str) -> Any:
     return value
 
 
+def items(obj: object, name: str) -> Sequence[Any]:
+    """``field(obj, name)`` when it is a list or tuple, else empty: a malformed value is never iterated."""
+    value = field(obj, name)
+    return value if isinstance(value, list | tuple) else ()
+
+
 def _number(value: object) -> int | float | None:
     return value if type(value) is int or type(value) is float else None
 
@@ -291,7 +297,7 @@ def estimate_chat_input(messages: object) -> int:
     total = _REPLY_PRIMING_TOKENS
     for message in messages:
         total += _TOKENS_PER_MESSAGE + estimate_tokens(text_of(field(message, "content")))
-        for call in field(message, "tool_calls") or ():
+        for call in items(message, "tool_calls"):
             function = field(call, "function")
             total += estimate_tokens((field(function, "name") or "") + (field(function, "arguments") or ""))
     return total
@@ -338,7 +344,7 @@ def chat_completion_fields(completion: object, messages: object = None) -> Respo
     A server that sent no usage gets an estimate from ``messages`` and the reply, when messages are given.
     """
     usage_block = field(completion, "usage")
-    choices = field(completion, "choices") or ()
+    choices = items(completion, "choices")
     reasons = [r for r in (field(c, "finish_reason") for c in choices) if r]
     usage = get_chat_usage(usage_block)
     if usage is None and messages is not None:
@@ -358,7 +364,7 @@ def _chat_reply_text(choices: Iterable[object]) -> str:
     for choice in choices:
         message = field(choice, "message")
         parts.append(text_of(field(message, "content")))
-        for call in field(message, "tool_calls") or ():
+        for call in items(message, "tool_calls"):
             function = field(call, "function")
             parts.append((field(function, "name") or "") + (field(function, "arguments") or ""))
     return "".join(parts)
@@ -369,7 +375,7 @@ def responses_fields(response: object, kwargs: Mapping[str, Any] | None = None) 
     usage_block = field(response, "usage")
     usage = get_responses_usage(usage_block)
     if usage is None and kwargs is not None:
-        output = "".join(text_of(field(item, "content")) for item in field(response, "output") or ())
+        output = "".join(text_of(field(item, "content")) for item in items(response, "output"))
         usage = estimated(estimate_responses_input(kwargs), output)
     return make_fields(
         usage=usage,

@@ -26,6 +26,7 @@ from opentelemetry.trace import set_span_in_context
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.openai import _content, _extract
 from otel_llm_cost.instrumentation.openai._extract import ResponseFields, Server
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
     from opentelemetry.util.types import AttributeValue
 
+    from otel_llm_cost.budget import BudgetGuard, Ticket
     from otel_llm_cost.instrumentation._stream import _StreamProxyBase
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
@@ -65,6 +67,7 @@ class Recorder:
 
     tracer: Tracer
     capture_content: bool
+    guard: BudgetGuard | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +226,9 @@ def _async_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
 
 
 def _start(recorder: Recorder, surface: Surface, instance: Any, kwargs: dict[str, Any]) -> _Call | None:
+    ticket = None
+    if recorder.guard is not None:  # may raise BudgetExceeded: refused before anything is sent
+        ticket, kwargs = _admit(recorder.guard, surface, instance, kwargs)
     try:
         server = _server_of(getattr(instance, "_client", None))
         attributes = surface.request_attributes(kwargs, server)
@@ -238,10 +244,25 @@ def _start(recorder: Recorder, surface: Surface, instance: Any, kwargs: dict[str
             request_model=_extract.get_request_model(kwargs),
             attributes=attributes,
         )
+        if ticket is not None:
+            ticket.bind(invocation)
     except Exception:
         log_once("openai.start", "otel-llm-cost could not start recording an OpenAI call", exc_info=True)
+        if ticket is not None:
+            ticket.abandon()
         return None
     return _Call(invocation, surface, server, kwargs, sent, recorder.capture_content)
+
+
+def _admit(
+    guard: BudgetGuard, surface: Surface, instance: Any, kwargs: dict[str, Any]
+) -> tuple[Ticket | None, dict[str, Any]]:
+    try:
+        provider = _server_of(getattr(instance, "_client", None)).provider
+    except Exception:
+        log_once("openai.budget", "otel-llm-cost could not check an OpenAI call's budget", exc_info=True)
+        return None, kwargs
+    return admit_request(guard, provider, surface.operation, kwargs)
 
 
 def _server_of(client: object) -> Server:

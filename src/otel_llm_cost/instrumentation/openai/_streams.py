@@ -77,6 +77,7 @@ class _Hooks:
         state: _State = self._self_state
         fields = self._fields(state)
         fields.attributes[attr.LLM_COST_STREAM_CHUNKS] = len(state.chunks)
+        state.invocation.output_chunks = len(state.chunks)
         cancelled = outcome == attr.STREAM_CANCELLED
         record_end(state.invocation, fields, outcome, None if cancelled else error)
 

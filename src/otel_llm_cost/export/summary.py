@@ -1,0 +1,171 @@
+"""A one-screen summary of the LLM calls a process made, printed when its tracer provider shuts down.
+
+``SummarySpanProcessor`` collects, from each ending LLM span (a span the cost processor or our
+instrumentation priced: it has ``llm_cost.cost.status``), its model, tokens and cost; the SDK shuts
+the provider down at exit, and ``shutdown()`` prints::
+
+    otel-llm-cost: 4 LLM calls, 2,310 input tokens (1,024 cache read), 412 output tokens, $0.004210
+      model                              calls      input     output     cost USD
+      gpt-4o-mini                            3      1,286        300     0.000373
+      claude-sonnet-4-5                      1      1,024        112     0.003837
+      spans: otel-llm-cost-spans.jsonl (otel-llm-cost report otel-llm-cost-spans.jsonl)
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from opentelemetry.sdk.trace import SpanProcessor
+
+from otel_llm_cost import attributes as attr
+from otel_llm_cost._log import log_once
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
+
+__all__ = ["CallSummary", "ModelLine", "SummarySpanProcessor"]
+
+_MAX_MODELS = 10
+_MAX_RESPONSE_IDS = 100_000
+
+
+@dataclass(slots=True)
+class ModelLine:
+    """Totals of one model's calls."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    unpriced: int = 0
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+class CallSummary:
+    """Per-model totals of LLM spans; thread-safe, one small update per LLM span."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[str, ModelLine] = {}
+        self._seen: set[tuple[int, str]] = set()
+
+    def add(self, span: ReadableSpan) -> None:
+        """Count ``span`` if it is a priced (or unpriceable) LLM call not counted yet."""
+        attributes = span.attributes or {}
+        status = attributes.get(attr.LLM_COST_COST_STATUS)
+        if status is None:
+            return
+        model = str(
+            attributes.get(attr.GEN_AI_RESPONSE_MODEL) or attributes.get(attr.GEN_AI_REQUEST_MODEL) or "?"
+        )
+        amount = attributes.get(attr.GEN_AI_USAGE_COST_AMOUNT)
+        with self._lock:
+            if not self._first_sighting(span, attributes.get(attr.GEN_AI_RESPONSE_ID)):
+                return
+            line = self._models.setdefault(model, ModelLine())
+            line.calls += 1
+            line.input_tokens += _int(attributes.get(attr.GEN_AI_USAGE_INPUT_TOKENS))
+            line.output_tokens += _int(attributes.get(attr.GEN_AI_USAGE_OUTPUT_TOKENS))
+            line.cache_read_tokens += _int(attributes.get(attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS))
+            if isinstance(amount, int | float) and status != attr.COST_UNPRICED:
+                line.cost += Decimal(str(amount))
+            else:
+                line.unpriced += 1
+
+    def _first_sighting(self, span: ReadableSpan, response_id: Any) -> bool:
+        # Two instrumentations of one SDK call make two priced spans with one response id: count once.
+        context = span.get_span_context()
+        if not response_id or context is None or len(self._seen) >= _MAX_RESPONSE_IDS:
+            return True
+        key = (context.trace_id, str(response_id))
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+    def models(self) -> dict[str, ModelLine]:
+        """A copy of the per-model totals, most expensive first."""
+        with self._lock:
+            lines = {name: ModelLine(**_fields(line)) for name, line in self._models.items()}
+        return dict(sorted(lines.items(), key=lambda item: (-item[1].cost, -item[1].calls, item[0])))
+
+    def render(self, jsonl_path: Path | None = None) -> str:
+        """The summary text (empty when no LLM call was seen)."""
+        models = self.models()
+        if not models:
+            return ""
+        total = ModelLine()
+        for line in models.values():
+            for name, value in _fields(line).items():
+                setattr(total, name, getattr(total, name) + value)
+        head = (
+            f"otel-llm-cost: {total.calls:,} LLM call{'s' if total.calls != 1 else ''}, "
+            f"{total.input_tokens:,} input tokens ({total.cache_read_tokens:,} cache read), "
+            f"{total.output_tokens:,} output tokens, ${total.cost:.6f}"
+        )
+        rows = [head, f"  {'model':<32} {'calls':>7} {'input':>10} {'output':>10} {'cost USD':>12}"]
+        shown = list(models.items())[:_MAX_MODELS]
+        rows += [_row(name, line) for name, line in shown]
+        if len(models) > len(shown):
+            rows.append(f"  ... {len(models) - len(shown)} more models")
+        if total.unpriced:
+            rows.append(f"  {total.unpriced} call(s) could not be priced (unknown model): no cost counted")
+        if jsonl_path is not None:
+            rows.append(f"  spans: {jsonl_path} (otel-llm-cost report {jsonl_path})")
+        return "\n".join(rows)
+
+
+def _fields(line: ModelLine) -> dict[str, Any]:
+    return {name: getattr(line, name) for name in ModelLine.__slots__}
+
+
+def _row(name: str, line: ModelLine) -> str:
+    cost = f"{line.cost:.6f}" if line.calls > line.unpriced else "unpriced"
+    shown = name if len(name) <= 32 else name[:31] + "…"
+    return f"  {shown:<32} {line.calls:>7,} {line.input_tokens:>10,} {line.output_tokens:>10,} {cost:>12}"
+
+
+class SummarySpanProcessor(SpanProcessor):
+    """Collects LLM spans into a :class:`CallSummary` and prints it once, at shutdown.
+
+    Args:
+        stream: Where to print; default ``sys.stderr`` (looked up at shutdown).
+        jsonl_path: The JSONL file to point at in the last line, if spans also go there.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, jsonl_path: Path | None = None) -> None:
+        self.summary = CallSummary()
+        self._stream = stream
+        self._jsonl_path = jsonl_path
+        self._printed = False
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            self.summary.add(span)
+        except Exception:
+            log_once("summary.add", "otel-llm-cost: could not add a span to the summary", exc_info=True)
+
+    def shutdown(self) -> None:
+        if self._printed:
+            return
+        self._printed = True
+        try:
+            text = self.summary.render(self._jsonl_path)
+            if text:
+                stream = self._stream if self._stream is not None else sys.stderr
+                stream.write(text + "\n")
+                stream.flush()
+        except Exception:
+            log_once("summary.print", "otel-llm-cost: could not print the summary", exc_info=True)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True

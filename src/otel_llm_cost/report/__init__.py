@@ -1,0 +1,67 @@
+"""Reports from span files: what the LLM calls cost, how long they took, where the tokens went.
+
+Reads our JSONL span files and the OpenTelemetry Collector's file-exporter output (OTLP/JSON), plain
+or gzip, in one streaming pass with constant memory. Used by the ``otel-llm-cost report`` and
+``otel-llm-cost tail`` commands; usable from Python::
+
+    from otel_llm_cost.report import build_report, render_table
+
+    report = build_report(["spans.jsonl"])
+    print(render_table(report))
+    print(report.totals.cost, report.latency.duration.quantile(0.95))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from otel_llm_cost.report._aggregate import Aggregator
+from otel_llm_cost.report._filters import Filters, parse_time
+from otel_llm_cost.report._formats import to_csv, to_json
+from otel_llm_cost.report._html import to_html
+from otel_llm_cost.report._read import ReadStats, read_spans
+from otel_llm_cost.report._result import Report
+from otel_llm_cost.report.render import render_table
+
+__all__ = [
+    "Filters",
+    "Report",
+    "build_report",
+    "parse_time",
+    "render_table",
+    "to_csv",
+    "to_html",
+    "to_json",
+]
+
+
+def build_report(
+    paths: Iterable[str | Path],
+    *,
+    filters: Filters | None = None,
+    by: Iterable[str] = (),
+    top: int = 10,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Read ``paths`` and add up their LLM calls.
+
+    Args:
+        paths: span files (our JSONL or OTLP/JSON lines), plain or gzip.
+        filters: which calls to count (time range, service, model).
+        by: extra attributes to break cost down by (span attributes, else resource attributes).
+        top: how many of the most expensive traces to list.
+        progress: called now and then with the number of bytes read so far.
+
+    Returns:
+        The report; malformed lines are skipped and counted in ``report.stats``.
+
+    Raises:
+        OSError: a file cannot be opened.
+    """
+    stats = ReadStats()
+    aggregator = Aggregator(filters, by, top)
+    add = aggregator.add
+    for span in read_spans(paths, stats, progress):
+        add(span)
+    return aggregator.report(stats)

@@ -1,0 +1,54 @@
+"""Our own JSON-lines span format (``otel-llm-cost/span/v1``): one span object per line."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from otel_llm_cost.report._span import MalformedSpan, SpanRecord
+
+SCHEMA: Final = "otel-llm-cost/span/v1"
+
+
+def jsonl_span(obj: dict[str, Any]) -> SpanRecord:
+    """The span one line of our JSONL holds.
+
+    Raises:
+        MalformedSpan: a required field is missing or of the wrong type.
+    """
+    try:
+        trace_id = obj["trace_id"]
+        span_id = obj["span_id"]
+        start = obj["start_time_unix_nano"]
+        end = obj["end_time_unix_nano"]
+        attributes = obj.get("attributes") or {}
+        status = obj.get("status") or {}
+    except (KeyError, TypeError) as exc:
+        raise MalformedSpan(f"missing field {exc}") from None
+    if not isinstance(trace_id, str) or not isinstance(span_id, str):
+        raise MalformedSpan("trace_id and span_id must be strings")
+    if type(start) is not int or type(end) is not int:
+        raise MalformedSpan("start/end times must be integers")
+    if not isinstance(attributes, dict):
+        raise MalformedSpan("attributes must be an object")
+    parent = obj.get("parent_span_id")
+    name = obj.get("name")
+    error = isinstance(status, dict) and status.get("code") == "ERROR"
+    return SpanRecord(
+        trace_id,
+        span_id,
+        parent if isinstance(parent, str) and parent else None,
+        name if isinstance(name, str) else "",
+        start,
+        end,
+        error,
+        attributes,
+        _resource(obj.get("resource")),
+    )
+
+
+def _resource(resource: object) -> dict[str, Any]:
+    # Accept both {"service.name": ...} and {"attributes": {...}} shapes.
+    if not isinstance(resource, dict):
+        return {}
+    inner = resource.get("attributes")
+    return inner if isinstance(inner, dict) else resource

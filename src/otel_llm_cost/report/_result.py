@@ -1,0 +1,103 @@
+"""The finished report: every figure the renderers show, and its JSON-ready form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from otel_llm_cost.report._dict import report_dict
+from otel_llm_cost.report._read import ReadStats
+from otel_llm_cost.report._stats import LogHistogram, Quantiles
+from otel_llm_cost.report._steps import StepStats
+from otel_llm_cost.report._timeline import Timeline
+from otel_llm_cost.report._totals import Totals
+from otel_llm_cost.report._traces import TraceCost
+
+if TYPE_CHECKING:
+    from otel_llm_cost.report._aggregate import Aggregator
+
+
+class Latency(NamedTuple):
+    """Per-call latency distributions, in seconds (tokens per second for the last)."""
+
+    duration: Quantiles
+    ttft: Quantiles
+    generation: Quantiles
+    tokens_per_second: Quantiles
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the input adds up to.
+
+    Attributes:
+        stats: files, lines, spans and malformed lines read.
+        totals: all counted calls.
+        cost_status: calls per ``llm_cost.cost.status`` (``missing``: no cost attributes at all).
+        latency: duration, TTFT, generation time and output tokens per second of the calls.
+        groups: cost breakdowns, each a list of ``(label, totals)``, most expensive first: ``provider``,
+            ``model``, ``agent``, ``step``, then one per ``--by`` attribute.
+        steps: agent steps by name, most total time first.
+        top_traces: the most expensive traces.
+        traces: how many traces had calls.
+        unpriced: ``(provider, model, calls)`` of calls without a cost, most calls first.
+        timeline: calls, tokens, cost and latency per time bucket.
+        histogram: call durations on a log scale.
+    """
+
+    stats: ReadStats
+    totals: Totals
+    cost_status: dict[str, int]
+    latency: Latency
+    groups: dict[str, list[tuple[str, Totals]]]
+    steps: list[tuple[str, StepStats]]
+    top_traces: list[TraceCost]
+    traces: int
+    unpriced: list[tuple[str, str, int]]
+    timeline: Timeline
+    histogram: LogHistogram
+
+    @classmethod
+    def build(cls, agg: Aggregator, stats: ReadStats) -> Report:
+        """Freeze an aggregator's sums (after its traces are settled)."""
+        groups = {
+            "provider": agg.by_provider.rows(),
+            "model": agg.by_model.rows(),
+            "agent": agg.traces.by_agent.rows(),
+            "step": agg.traces.by_step.rows(),
+        }
+        for name, table in agg.by_attribute.items():
+            groups[name] = table.rows()
+        steps = sorted(agg.steps.stats.items(), key=lambda item: (-item[1].durations.total, item[0]))
+        unpriced = sorted(
+            ((p, m, n) for (p, m), n in agg.unpriced.items()), key=lambda r: (-r[2], r[0], r[1])
+        )
+        return cls(
+            stats,
+            agg.totals,
+            dict(sorted(agg.cost_status.items())),
+            agg.latency,
+            groups,
+            steps,
+            agg.traces.top(),
+            agg.traces.count,
+            unpriced,
+            agg.timeline,
+            agg.histogram,
+        )
+
+    @property
+    def success_rate(self) -> float | None:
+        """Share of calls without an error; ``None`` when there were no calls."""
+        calls = self.totals.calls
+        return None if not calls else (calls - self.totals.errors) / calls
+
+    @property
+    def cache_hit_ratio(self) -> float | None:
+        """Cache-read tokens over all input tokens; ``None`` when no input tokens."""
+        tokens = self.totals.input_tokens
+        return None if not tokens else self.totals.cache_read_tokens / tokens
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything as JSON-ready values (money as ``Decimal``: serialise it as a string)."""
+        return report_dict(self)

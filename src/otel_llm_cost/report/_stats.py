@@ -1,0 +1,117 @@
+"""Constant-memory summaries of a stream of numbers: quantiles (DDSketch) and a log-scale histogram.
+
+Percentiles come from `ddsketch <https://github.com/DataDog/sketches-py>`_: every quantile it returns
+is within ``RELATIVE_ACCURACY`` (1%) of the true value at that rank, and its size depends on the range
+of the values, not their number (bounded at ``_BIN_LIMIT`` bins, which covers ten decades at 1%).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+from ddsketch import LogCollapsingLowestDenseDDSketch
+
+RELATIVE_ACCURACY: Final = 0.01
+_BIN_LIMIT: Final = 2048
+PERCENTILES: Final = (0.5, 0.95, 0.99)
+
+# Histogram bins: 4 per doubling (each about 19% wide), so 1 ms .. 10 min takes ~80 bins at most.
+_BINS_PER_DOUBLING: Final = 4
+_LOG_BASE: Final = math.log(2) / _BINS_PER_DOUBLING
+
+
+class Quantiles:
+    """Count, mean, exact min and max, and approximate quantiles of the values added."""
+
+    __slots__ = ("_sketch", "count", "maximum", "minimum", "total")
+
+    def __init__(self) -> None:
+        self._sketch = LogCollapsingLowestDenseDDSketch(RELATIVE_ACCURACY, bin_limit=_BIN_LIMIT)
+        self.count = 0
+        self.total = 0.0
+        self.minimum = math.inf
+        self.maximum = -math.inf
+
+    def add(self, value: float) -> None:
+        """Add one value (non-finite values are ignored)."""
+        if value != value or value in (math.inf, -math.inf):
+            return
+        self._sketch.add(value)
+        self.count += 1
+        self.total += value
+        if value < self.minimum:
+            self.minimum = value
+        if value > self.maximum:
+            self.maximum = value
+
+    def merge(self, other: Quantiles) -> None:
+        """Add every value ``other`` summarises."""
+        if not other.count:
+            return
+        self._sketch.merge(other._sketch)
+        self.count += other.count
+        self.total += other.total
+        self.minimum = min(self.minimum, other.minimum)
+        self.maximum = max(self.maximum, other.maximum)
+
+    def quantile(self, q: float) -> float | None:
+        """The value at quantile ``q`` (0..1), within 1%; ``None`` when empty."""
+        if not self.count:
+            return None
+        value = self._sketch.get_quantile_value(q)
+        if value is None:
+            return None
+        # A bin's representative value may lie just outside the values actually seen.
+        return min(max(value, self.minimum), self.maximum)
+
+    def summary(self) -> dict[str, float | int | None]:
+        """``count``, ``mean``, ``p50``, ``p95``, ``p99``, ``min``, ``max`` (``None`` when empty)."""
+        empty = not self.count
+        result: dict[str, float | int | None] = {
+            "count": self.count,
+            "mean": None if empty else self.total / self.count,
+            "min": None if empty else self.minimum,
+        }
+        for q in PERCENTILES:
+            result[f"p{round(q * 100)}"] = self.quantile(q)
+        result["max"] = None if empty else self.maximum
+        return result
+
+
+class LogHistogram:
+    """Counts of positive values in log-spaced bins; zero and negative values are counted apart."""
+
+    __slots__ = ("bins", "zeros")
+
+    def __init__(self) -> None:
+        self.bins: dict[int, int] = {}
+        self.zeros = 0
+
+    def add(self, value: float) -> None:
+        """Count one value."""
+        if value > 0.0 and value != math.inf:
+            key = math.floor(math.log(value) / _LOG_BASE)
+            self.bins[key] = self.bins.get(key, 0) + 1
+        elif value == value:
+            self.zeros += 1
+
+    @staticmethod
+    def edge(key: int) -> float:
+        """The lower bound of bin ``key`` (the upper bound of bin ``key - 1``)."""
+        return math.exp(key * _LOG_BASE)
+
+    def rows(self, max_rows: int) -> list[tuple[float, float, int]]:
+        """``(low, high, count)`` per row, adjacent bins merged so at most ``max_rows`` remain.
+
+        Zero values, if any, come first as a ``(0, 0, count)`` row.
+        """
+        rows: list[tuple[float, float, int]] = [(0.0, 0.0, self.zeros)] if self.zeros else []
+        if not self.bins:
+            return rows
+        low, high = min(self.bins), max(self.bins)
+        per_row = max(1, math.ceil((high - low + 1) / max(1, max_rows - len(rows))))
+        for start in range(low, high + 1, per_row):
+            count = sum(self.bins.get(k, 0) for k in range(start, start + per_row))
+            rows.append((self.edge(start), self.edge(start + per_row), count))
+        return rows
