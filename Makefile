@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 VENV_LEGACY := .venv-legacy
+VENV_MLFLOW := .venv-mlflow
 
 .PHONY: demo test test-latest test-legacy lint bench clean
 
@@ -15,7 +16,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check src tests benchmarks examples
 
 # The whole suite on the newest SDKs (httpx2).
-test-latest: $(VENV)/.installed
+test-latest: $(VENV)/.installed $(VENV_MLFLOW)/.installed
 	$(VENV)/bin/python -m pytest -q
 
 # The SDK-facing suites again on the last httpx-era SDK releases.
@@ -35,5 +36,11 @@ $(VENV_LEGACY)/.installed: pyproject.toml requirements/test.txt requirements/sdk
 	$(VENV_LEGACY)/bin/pip install -q -r requirements/test.txt -r requirements/sdk-legacy.txt -e .
 	touch $@
 
+# A real OTLP backend (MLflow's tracing server) for the export round trip; its pins clash with ours.
+$(VENV_MLFLOW)/.installed: requirements/otlp-backend.txt
+	$(PYTHON) -m venv $(VENV_MLFLOW)
+	$(VENV_MLFLOW)/bin/pip install -q -r requirements/otlp-backend.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) $(VENV_LEGACY) build dist src/*.egg-info
+	rm -rf $(VENV) $(VENV_LEGACY) $(VENV_MLFLOW) build dist src/*.egg-info

@@ -109,7 +109,10 @@ def mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MLflow]:
         str(home),
     ]
     log = (home / "server.log").open("w")
-    process = subprocess.Popen(command, cwd=home, stdout=log, stderr=subprocess.STDOUT)
+    # Its background job runner (evaluation jobs, archival) starts worker processes that keep a
+    # small machine busy for a minute after start-up; the tests need only the tracking API.
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    process = subprocess.Popen(command, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = MLflow(f"http://127.0.0.1:{port}")
     try:
         _wait_until_ready(server, process, home / "server.log")

@@ -267,6 +267,7 @@ TOLERANCE = 0.1  # generous: a shared CI machine adds scheduling noise to each s
 def test_phases_of_a_real_streamed_call_match_the_server_delays():
     t = Traced()
     instrumentor = OpenAIInstrumentor()
+    instrumentor.uninstrument()  # a singleton: undo any earlier instrument() so this one takes effect
     instrumentor.instrument(tracer_provider=t.provider)
     try:
         with DemoServer(first_token_delay=0, chunk_delay=0) as server:

@@ -153,6 +153,7 @@ def test_prometheus_scrapes_cost_by_model_and_time_to_first_chunk(prometheus):
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     instrumentor = OpenAIInstrumentor()
+    instrumentor.uninstrument()  # a singleton: undo any earlier instrument() so this one takes effect
     instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=endpoint.meter_provider)
     try:
         with DemoServer(first_token_delay=0, chunk_delay=0.002) as demo:

@@ -51,13 +51,13 @@ def setup(export_timeout: float) -> tuple[InMemorySpanExporter, UsageEchoServer]
 
 def warm_up_export(server: UsageEchoServer) -> None:
     """One finished call, so that the batch processor's worker is inside a stuck export."""
-    client = openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0)
+    client = openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0, timeout=120)
     client.chat.completions.create(model=OPENAI_MODEL, messages=MESSAGES, max_tokens=1)
 
 
 def sync_streams(server: UsageEchoServer) -> None:
-    oai = openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0)
-    ant = anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0)
+    oai = openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0, timeout=120)
+    ant = anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0, timeout=120)
     stream = oai.chat.completions.create(model=OPENAI_MODEL, messages=MESSAGES, max_tokens=2, stream=True)
     next(iter(stream))
     events = ant.messages.create(model=ANTHROPIC_MODEL, messages=MESSAGES, max_tokens=3, stream=True)
@@ -75,8 +75,8 @@ def sync_streams(server: UsageEchoServer) -> None:
 
 
 async def async_streams(server: UsageEchoServer) -> None:
-    oai = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0)
-    ant = anthropic.AsyncAnthropic(base_url=server.url, api_key="k", max_retries=0)
+    oai = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0, timeout=120)
+    ant = anthropic.AsyncAnthropic(base_url=server.url, api_key="k", max_retries=0, timeout=120)
     first = [asyncio.Event(), asyncio.Event()]
 
     async def read_openai() -> None:

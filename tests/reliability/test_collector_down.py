@@ -138,7 +138,7 @@ class Pipeline:
         self.provider.add_span_processor(self.processor)
         self.instrumentor = OpenAIInstrumentor()
         self.instrumentor.instrument(tracer_provider=self.provider)
-        self.client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
+        self.client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0, timeout=120)
         self.produced = 0
 
     def call(self, key: int) -> float:

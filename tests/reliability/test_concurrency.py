@@ -36,6 +36,7 @@ THREADS = 32
 CALLS_PER_THREAD = 8
 _GATHER_TIMEOUT_S = 180.0
 MESSAGES = [{"role": "user", "content": "count"}]
+# Clients get timeout=120 everywhere: on a loaded 2-core runner the SDKs' 5 s connect timeout trips.
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -98,7 +99,7 @@ async def _all_at_once(call: Callable[[int], Any], keys: list[int]) -> list[str]
 async def test_openai_async_streams(spans: Recording) -> None:
     keys = list(range(1, STREAMS + 1))
     with UsageEchoServer(hold_until=STREAMS) as server:
-        client = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0)
+        client = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0, timeout=120)
         texts = await _all_at_once(lambda k: _openai_stream(client, k), keys)
         await client.close()
     assert not server.errors, server.errors[:3]
@@ -110,7 +111,7 @@ async def test_openai_async_streams(spans: Recording) -> None:
 async def test_anthropic_async_streams(spans: Recording) -> None:
     keys = list(range(1, STREAMS + 1))
     with UsageEchoServer(hold_until=STREAMS) as server:
-        client = anthropic.AsyncAnthropic(base_url=server.url, api_key="k", max_retries=0)
+        client = anthropic.AsyncAnthropic(base_url=server.url, api_key="k", max_retries=0, timeout=120)
         texts = await _all_at_once(lambda k: _anthropic_stream(client, k), keys)
         await client.close()
     assert not server.errors, server.errors[:3]
@@ -141,7 +142,7 @@ def _in_threads(call: Callable[[int], str], keys: list[int]) -> list[str]:
 def test_openai_threads(spans: Recording) -> None:
     keys = list(range(1, THREADS * CALLS_PER_THREAD + 1))
     with UsageEchoServer(hold_until=THREADS) as server:
-        client = openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0)
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0, timeout=120)
 
         def call(key: int) -> str:
             stream = client.chat.completions.create(
@@ -160,7 +161,7 @@ def test_openai_threads(spans: Recording) -> None:
 def test_anthropic_threads(spans: Recording) -> None:
     keys = list(range(1, THREADS * CALLS_PER_THREAD + 1))
     with UsageEchoServer(hold_until=THREADS) as server:
-        client = anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0)
+        client = anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0, timeout=120)
 
         def call(key: int) -> str:
             with client.messages.stream(model=ANTHROPIC_MODEL, messages=MESSAGES, max_tokens=key) as stream:

@@ -128,7 +128,7 @@ def diff(server: ReplayServer, instrumented: Recording) -> Differential:
 
 @pytest.fixture(scope="module")
 def client(server: ReplayServer) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=server.base_url, api_key="test-key", max_retries=0)
+    return anthropic.Anthropic(base_url=server.base_url, api_key="test-key", max_retries=0, timeout=120)
 
 
 @FUZZ
@@ -170,7 +170,9 @@ def test_stream_helper_sequences(diff: Differential, client: anthropic.Anthropic
 @settings(FUZZ, max_examples=30)
 @given(reply=stream_reply())
 async def test_async_event_sequences(diff: Differential, server: ReplayServer, reply: Interaction):
-    client = anthropic.AsyncAnthropic(base_url=server.base_url, api_key="test-key", max_retries=0)
+    client = anthropic.AsyncAnthropic(
+        base_url=server.base_url, api_key="test-key", max_retries=0, timeout=120
+    )
     bare, instrumented = await diff.abare_and_instrumented(
         reply, client.messages.create, lambda m: m(**REQUEST, stream=True)
     )

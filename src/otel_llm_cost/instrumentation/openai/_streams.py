@@ -98,7 +98,12 @@ class _ChatHooks(_Hooks):
             state.waiting = False
             state.invocation.first_chunk()
         # Only the chunk we asked for is hidden: no choices, only usage.
-        return not (state.hide_usage and not chunk.choices and chunk.usage is not None)
+        # getattr: a ``data: null`` event reaches us as ``None``, and it must reach the caller too.
+        return not (
+            state.hide_usage
+            and not getattr(chunk, "choices", None)
+            and getattr(chunk, "usage", None) is not None
+        )
 
     def _fields(self, state: _State) -> ResponseFields:
         fields = _chunks.chat_stream_fields(state.chunks, state.request)
