@@ -4,7 +4,7 @@ VENV := .venv
 VENV_LEGACY := .venv-legacy
 VENV_MLFLOW := .venv-mlflow
 
-.PHONY: demo test test-latest test-legacy lint bench clean
+.PHONY: demo test test-latest test-legacy test-canary lint bench clean
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/python examples/demo.py
@@ -22,6 +22,10 @@ test-latest: $(VENV)/.installed $(VENV_MLFLOW)/.installed
 # The SDK-facing suites again on the last httpx-era SDK releases.
 test-legacy: $(VENV_LEGACY)/.installed
 	$(VENV_LEGACY)/bin/python -m pytest -q tests/openai tests/anthropic tests/test_replay_infra.py
+
+# The replay suites against the newest openai and anthropic on PyPI; names the versions when they break.
+test-canary:
+	PYTHON=$(PYTHON) scripts/canary.sh
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py

@@ -6,22 +6,13 @@ cleared per example (:meth:`Recording.clear`); nothing sets a global provider.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from reliability_checks import Recording
 
-# The suite's helper modules (reliability_*.py) sit next to this file; pyproject's pythonpath may not
-# list this folder yet.
-_HERE = str(Path(__file__).parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from reliability_checks import Recording  # noqa: E402
-
-from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor  # noqa: E402
-from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor  # noqa: E402
+from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor
+from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor
 
 
 @pytest.fixture(scope="module")

@@ -94,9 +94,16 @@ def _numbers(value: object) -> Iterable[int | float]:
     return ()
 
 
+# The names we write. Others on our spans are the SDK's own (anthropic's native tracing, folded into our
+# span, copies e.g. ``anthropic.message.stop_reason`` as the provider sent it) and are not ours to repair.
+OWN_PREFIXES = ("gen_ai.", "llm_cost.")
+
+
 def assert_sane_numbers(attributes: Mapping[str, object]) -> None:
-    """No numeric attribute (token counts, cost parts, durations) negative, non-finite or over int64."""
+    """No numeric attribute of ours (tokens, cost parts, durations) negative, non-finite or over int64."""
     for key, value in attributes.items():
+        if not key.startswith(OWN_PREFIXES):
+            continue
         for number in _numbers(value):
             assert math.isfinite(number), f"{key} = {number!r} is not finite"
             assert number >= 0, f"{key} = {number!r} is negative"
