@@ -261,7 +261,7 @@ def test_processor_gives_each_llm_span_its_generation_and_output_rate():
 FIRST_TOKEN_DELAY = 0.3
 CHUNK_DELAY = 0.02
 BEFORE, AFTER = 0.2, 0.15
-TOLERANCE = 0.1  # generous: a shared CI machine adds scheduling noise to each sleep
+SLACK = 0.25  # generous: a shared, loaded CI machine adds scheduling noise to every sleep
 
 
 def test_phases_of_a_real_streamed_call_match_the_server_delays():
@@ -287,14 +287,14 @@ def test_phases_of_a_real_streamed_call_match_the_server_delays():
     step, call = spans["invoke_agent answer"], spans["chat gpt-4o-mini"]
     phases = t.phases("invoke_agent answer")
     ttfc = call.attributes[attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]
-    # The first content-bearing chunk follows the role-only chunk by one chunk delay.
-    assert ttfc == pytest.approx(FIRST_TOKEN_DELAY + CHUNK_DELAY, abs=TOLERANCE)
-    assert phases[attr.LLM_COST_PHASE_PRE_PROCESSING] == pytest.approx(BEFORE, abs=TOLERANCE)
-    assert phases[attr.LLM_COST_PHASE_TIME_TO_FIRST_TOKEN] == pytest.approx(ttfc, abs=0.005)
-    streaming = (len(chunks) - 2) * CHUNK_DELAY  # chunks after the first content-bearing one
-    assert phases[attr.LLM_COST_PHASE_GENERATION] == pytest.approx(streaming, abs=TOLERANCE)
+    streaming = (len(chunks) - 2) * CHUNK_DELAY  # the server paces every chunk after the first content one
+    # Sleeps never end early, so each phase is at least its delay; SLACK absorbs a loaded machine.
+    assert BEFORE <= phases[attr.LLM_COST_PHASE_PRE_PROCESSING] <= BEFORE + SLACK
+    assert FIRST_TOKEN_DELAY <= ttfc <= FIRST_TOKEN_DELAY + SLACK
+    assert phases[attr.LLM_COST_PHASE_TIME_TO_FIRST_TOKEN] == pytest.approx(ttfc, abs=1e-6)
+    assert streaming <= phases[attr.LLM_COST_PHASE_GENERATION] <= streaming + SLACK
     assert phases[attr.LLM_COST_PHASE_TOOL] == 0
-    assert phases[attr.LLM_COST_PHASE_POST_PROCESSING] == pytest.approx(AFTER, abs=TOLERANCE)
+    assert AFTER <= phases[attr.LLM_COST_PHASE_POST_PROCESSING] <= AFTER + SLACK
     duration = (step.end_time - step.start_time) / 1e9
     assert sum(phases.values()) == pytest.approx(duration, rel=1e-12, abs=1e-12)
     assert step.attributes[attr.LLM_COST_TOTAL_LLM_CALLS] == 1

@@ -240,3 +240,25 @@ def test_otel_metrics_exporter_prometheus_under_opentelemetry_instrument(tmp_pat
         "llm_cost_client_cost_USD_total",
         "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
     } <= names
+
+
+def test_configure_prometheus_port_serves_the_metrics():
+    from otel_llm_cost import configure, launch
+    from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor
+
+    port = free_port()
+    OpenAIInstrumentor().uninstrument()
+    AnthropicInstrumentor().uninstrument()
+    installed = configure(tracer_provider=TracerProvider(), prometheus_port=port)
+    try:
+        with DemoServer(first_token_delay=0, chunk_delay=0) as demo:
+            client = openai.OpenAI(base_url=demo.base_url, api_key="demo", max_retries=0)
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    finally:
+        for instrumentor in installed:
+            instrumentor.uninstrument()
+        launch._prometheus_endpoints.pop().shutdown()
+    assert 'llm_cost_client_cost_USD_total{gen_ai_operation_name="chat"' in text
+    assert "gen_ai_client_operation_duration_seconds_count{" in text

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import otel_llm_cost.pricing as pricing
 from otel_llm_cost import attributes as attr
-from otel_llm_cost.pricing import Cost, cost_attributes
+from otel_llm_cost.pricing import Cost, Pricer, cost_attributes
+from otel_llm_cost.usage import Usage
 
 
 def test_exported_members():
@@ -108,3 +109,15 @@ def test_cost_attributes_provider_total_without_breakdown(shared_pricer):
         attr.LLM_COST_COST_STATUS: "priced",
         attr.LLM_COST_PRICING_VERSION: "provider",
     }
+
+
+def test_unknown_host_prices_a_model_by_the_provider_that_lists_it() -> None:
+    """A gateway or proxy host: the model id alone finds OpenAI's embedding price ($0.02 / MTok)."""
+    cost = Pricer().price(Usage.of(1_000_000, 0), "text-embedding-3-small", "llm-gateway.internal")
+    assert cost.status == "priced"
+    assert cost.amount == Decimal("0.02")
+
+
+def test_local_servers_are_not_priced_from_public_data_even_for_a_listed_model() -> None:
+    cost = Pricer().price(Usage.of(1_000_000, 0), "text-embedding-3-small", "ollama")
+    assert cost.status == "unpriced"

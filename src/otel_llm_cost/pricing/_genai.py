@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost.pricing._providers import GENAI_PRICES_PROVIDER_IDS, LOCAL_PROVIDERS
 from otel_llm_cost.pricing._rates import ZERO, RateCard, Rates, Schedule, per_token
@@ -75,6 +75,34 @@ def _find(snap: DataSnapshot, provider: str | None, model: str) -> tuple[Provide
             return snap.find_provider_model(model, None, provider_id, api_url)
         except LookupError:
             continue
+    if _is_unmapped(provider):
+        return _model_owner(snap, model)
+    return None
+
+
+def _is_unmapped(provider: str | None) -> bool:
+    name = (provider or "").strip().lower()
+    return name not in LOCAL_PROVIDERS and name not in GENAI_PRICES_PROVIDER_IDS
+
+
+# Model makers before resellers, so a model listed by both is priced at its maker's rate.
+_FIRST_PARTY: Final = ("openai", "anthropic", "google", "mistral", "cohere", "deepseek", "x-ai", "moonshotai")
+
+
+def _first_party_first(provider: Provider) -> int:
+    return _FIRST_PARTY.index(provider.id) if provider.id in _FIRST_PARTY else len(_FIRST_PARTY)
+
+
+def _model_owner(snap: DataSnapshot, model: str) -> tuple[Provider, ModelInfo] | None:
+    """The provider listing ``model`` among its own models, for calls through gateways and proxies.
+
+    genai-prices infers a provider from a model name only by each provider's name patterns, which miss
+    some first-party models (OpenAI's ``text-embedding-3-small``). Runs once per resolution, then cached.
+    """
+    for candidate in sorted(snap.providers, key=_first_party_first):
+        for info in candidate.models:
+            if info.is_match(model):
+                return candidate, info
     return None
 
 
