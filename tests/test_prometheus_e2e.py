@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from bare_openai import unwrap_openai
 from otel_llm_cost import attributes as attr
 from otel_llm_cost import serve_prometheus
 from otel_llm_cost.demo import DemoServer
@@ -134,6 +135,11 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[[int], Prometheus]]:
         server.stop()
 
 
+@pytest.fixture
+def bare_openai() -> None:
+    unwrap_openai()
+
+
 def histogram_quantile(q: float, values: list[float], bounds: tuple[float, ...]) -> float:
     """What PromQL's ``histogram_quantile`` returns for these observations in these buckets."""
     counts = [sum(1 for v in values if v <= bound) for bound in bounds]
@@ -146,14 +152,13 @@ def histogram_quantile(q: float, values: list[float], bounds: tuple[float, ...])
     return bounds[-1]
 
 
-def test_prometheus_scrapes_cost_by_model_and_time_to_first_chunk(prometheus):
+def test_prometheus_scrapes_cost_by_model_and_time_to_first_chunk(prometheus, bare_openai):
     endpoint = serve_prometheus(0)
     server = prometheus(endpoint.port)
     exporter = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     instrumentor = OpenAIInstrumentor()
-    instrumentor.uninstrument()  # a singleton: undo any earlier instrument() so this one takes effect
     instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=endpoint.meter_provider)
     try:
         with DemoServer(first_token_delay=0, chunk_delay=0.002) as demo:
@@ -242,12 +247,11 @@ def test_otel_metrics_exporter_prometheus_under_opentelemetry_instrument(tmp_pat
     } <= names
 
 
-def test_configure_prometheus_port_serves_the_metrics():
+def test_configure_prometheus_port_serves_the_metrics(bare_openai):
     from otel_llm_cost import configure, launch
     from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor
 
     port = free_port()
-    OpenAIInstrumentor().uninstrument()
     AnthropicInstrumentor().uninstrument()
     installed = configure(tracer_provider=TracerProvider(), prometheus_port=port)
     try:

@@ -16,6 +16,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost.pricing import get_pricer
+from otel_llm_cost.pricing._cost import add_cost_attributes
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -57,6 +59,7 @@ class LLMInvocation:
         "budget_ticket",
         "end_ns",
         "first_chunk_ns",
+        "late_attributes",
         "operation",
         "output_chunks",
         "provider",
@@ -82,7 +85,7 @@ class LLMInvocation:
             provider: ``gen_ai.provider.name``.
             request_model: the model the caller asked for.
             attributes: request attributes known before the call (server address, parameters);
-                passed at start so that samplers can see them.
+                passed at start so that samplers can see them. Taken over: the span starts with this dict.
         """
         self.operation = operation
         self.provider = provider
@@ -93,6 +96,8 @@ class LLMInvocation:
         self.output_chunks: int | None = None
         self._ended = False
         self.budget_ticket: Any = None  # the budget guard's reservation for this call, settled at the end
+        # What other sources learn during the call (e.g. response headers), recorded with the outcome.
+        self.late_attributes: dict[str, AttributeValue] | None = None
         attributes[attr.GEN_AI_OPERATION_NAME] = operation
         attributes[attr.GEN_AI_PROVIDER_NAME] = provider
         if request_model:
@@ -110,26 +115,42 @@ class LLMInvocation:
     def ended(self) -> bool:
         return self._ended
 
+    def add_attributes(self, attributes: Mapping[str, AttributeValue]) -> None:
+        """Attributes learnt during the call, set on the span (with the outcome, in one pass) at its end.
+
+        The outcome wins over them where both name an attribute. Ignored once the call has ended.
+        """
+        if self._ended or not attributes:
+            return
+        if self.late_attributes is None:
+            self.late_attributes = dict(attributes)
+        else:
+            self.late_attributes.update(attributes)
+
     def stop(
         self,
         usage: Usage | None,
         *,
         response_model: str | None = None,
-        response_attributes: Mapping[str, AttributeValue] | None = None,
+        response_attributes: dict[str, AttributeValue] | None = None,
         service_tier: str | None = None,
         provider_cost: object = None,
         stream_outcome: str | None = None,
     ) -> None:
-        """Record the outcome of a successful (or abandoned) call and end the span."""
+        """Record the outcome of a successful (or abandoned) call and end the span.
+
+        ``response_attributes`` is taken over (extended in place): pass a dict made for this call.
+        """
         if self._ended:
             return
         self._ended = True
         cost = None
         try:
             span = self.span
-            if span.is_recording() or _listeners:
+            recording = span.is_recording()
+            if recording or _listeners:
                 cost = self._price(usage, response_model, service_tier, provider_cost)
-            if span.is_recording():
+            if recording:
                 span.set_attributes(
                     self._outcome_attributes(usage, response_model, response_attributes, stream_outcome, cost)
                 )
@@ -143,7 +164,7 @@ class LLMInvocation:
         usage: Usage | None = None,
         *,
         stream_outcome: str | None = None,
-        response_attributes: Mapping[str, AttributeValue] | None = None,
+        response_attributes: dict[str, AttributeValue] | None = None,
     ) -> None:
         """Record a failed call (the SDK's exception is re-raised by the caller, untouched)."""
         if self._ended:
@@ -185,8 +206,6 @@ class LLMInvocation:
     ) -> Cost | None:
         if usage is None:
             return None
-        from otel_llm_cost.pricing import get_pricer  # deferred: pricing data loads on first use
-
         return get_pricer().price(
             usage,
             response_model or self.request_model,
@@ -199,11 +218,14 @@ class LLMInvocation:
         self,
         usage: Usage | None,
         response_model: str | None,
-        response_attributes: Mapping[str, AttributeValue] | None,
+        response_attributes: dict[str, AttributeValue] | None,
         stream_outcome: str | None,
         cost: Cost | None,
     ) -> dict[str, Any]:
-        attributes: dict[str, Any] = dict(response_attributes) if response_attributes else {}
+        """Everything the span learns at its end, in one dict (one pass of the SDK's attribute checks)."""
+        attributes: dict[str, Any] = self.late_attributes or response_attributes or {}
+        if response_attributes and attributes is not response_attributes:
+            attributes.update(response_attributes)
         if response_model:
             attributes[attr.GEN_AI_RESPONSE_MODEL] = response_model
         if self.first_chunk_ns is not None:
@@ -214,33 +236,36 @@ class LLMInvocation:
         generation = (time.monotonic_ns() - (self.first_chunk_ns or self.start_ns)) / 1e9
         attributes[attr.LLM_COST_PHASE_GENERATION] = generation
         if usage is not None:
-            attributes.update(usage_attributes(usage))
+            add_usage_attributes(attributes, usage)
             if generation > 0 and usage.output_tokens > 0:
                 attributes[attr.LLM_COST_OUTPUT_TOKENS_PER_SECOND] = usage.output_tokens / generation
         if cost is not None:
-            from otel_llm_cost.pricing import cost_attributes
-
-            attributes.update(cost_attributes(cost))
+            add_cost_attributes(attributes, cost)
         return attributes
 
 
 def usage_attributes(usage: Usage) -> dict[str, AttributeValue]:
     """The span attributes of a usage record (semantic-convention names, inclusive totals)."""
-    attributes: dict[str, AttributeValue] = {
-        attr.GEN_AI_USAGE_INPUT_TOKENS: usage.input_tokens,
-        attr.GEN_AI_USAGE_OUTPUT_TOKENS: usage.output_tokens,
-        attr.LLM_COST_USAGE_SOURCE: usage.source,
-    }
-    if usage.cache_read_tokens:
-        attributes[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-    if usage.cache_write_tokens:
-        attributes[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
-    if usage.reasoning_tokens:
-        attributes[attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
-    if usage.cache_write_5m_tokens is not None:
-        attributes[attr.LLM_COST_USAGE_CACHE_WRITE_5M] = usage.cache_write_5m_tokens
-    if usage.cache_write_1h_tokens is not None:
-        attributes[attr.LLM_COST_USAGE_CACHE_WRITE_1H] = usage.cache_write_1h_tokens
+    return add_usage_attributes({}, usage)
+
+
+def add_usage_attributes(attributes: dict[str, Any], usage: Usage) -> dict[str, Any]:
+    """Add :func:`usage_attributes` to ``attributes`` (in place, and returned): input and output
+    tokens always, the other counts only when not zero."""
+    input_tokens, output_tokens, cache_read, cache_write, reasoning, write_5m, write_1h, source = usage
+    attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+    attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+    attributes[attr.LLM_COST_USAGE_SOURCE] = source
+    if cache_read:
+        attributes[attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
+    if cache_write:
+        attributes[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = cache_write
+    if reasoning:
+        attributes[attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
+    if write_5m is not None:
+        attributes[attr.LLM_COST_USAGE_CACHE_WRITE_5M] = write_5m
+    if write_1h is not None:
+        attributes[attr.LLM_COST_USAGE_CACHE_WRITE_1H] = write_1h
     return attributes
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from otel_llm_cost import attributes as attr
 
@@ -56,31 +57,41 @@ def cost_attributes(cost: Cost, *, mirror: bool = False) -> dict[str, str | floa
 
     Returns:
         Attribute names to values; the amount and parts are left out when the call is unpriced,
-        the parts also when a provider-reported amount has no local breakdown.
+        the parts also when a provider-reported amount has no local breakdown, and parts that are zero
+        always (most calls have no cache or reasoning tokens).
     """
-    attributes: dict[str, str | float] = {
-        attr.GEN_AI_USAGE_COST_CURRENCY: cost.currency,
-        attr.GEN_AI_USAGE_COST_SOURCE: cost.source,
-        attr.LLM_COST_COST_STATUS: cost.status,
-    }
-    if cost.amount is None:
-        return _with_provenance(attributes, cost)
-    attributes[attr.GEN_AI_USAGE_COST_AMOUNT] = float(cost.amount)
-    if mirror:
-        attributes[attr.GEN_AI_USAGE_COST] = float(cost.amount)
-    # A provider-reported total for a model we cannot price has no breakdown: omit, don't claim $0.
-    if cost.source != attr.COST_SOURCE_PROVIDER or cost.model_ref is not None:
-        attributes[attr.LLM_COST_COST_INPUT] = float(cost.input)
-        attributes[attr.LLM_COST_COST_OUTPUT] = float(cost.output)
-        attributes[attr.LLM_COST_COST_CACHE_READ] = float(cost.cache_read)
-        attributes[attr.LLM_COST_COST_CACHE_WRITE] = float(cost.cache_write)
-        attributes[attr.LLM_COST_COST_REASONING] = float(cost.reasoning)
-    return _with_provenance(attributes, cost)
+    return add_cost_attributes({}, cost, mirror=mirror)
 
 
-def _with_provenance(attributes: dict[str, str | float], cost: Cost) -> dict[str, str | float]:
+def add_cost_attributes(attributes: dict[str, Any], cost: Cost, *, mirror: bool = False) -> dict[str, Any]:
+    """Add :func:`cost_attributes` to ``attributes`` in place (and return it): one dict per span end."""
+    attributes[attr.GEN_AI_USAGE_COST_CURRENCY] = cost.currency
+    attributes[attr.GEN_AI_USAGE_COST_SOURCE] = cost.source
+    attributes[attr.LLM_COST_COST_STATUS] = cost.status
+    amount = cost.amount
+    if amount is not None:
+        attributes[attr.GEN_AI_USAGE_COST_AMOUNT] = float(amount)
+        if mirror:
+            attributes[attr.GEN_AI_USAGE_COST] = float(amount)
+        # A provider-reported total for a model we cannot price has no breakdown: omit, don't claim $0.
+        if cost.source != attr.COST_SOURCE_PROVIDER or cost.model_ref is not None:
+            _add_parts(attributes, cost)
     if cost.pricing_version:
         attributes[attr.LLM_COST_PRICING_VERSION] = cost.pricing_version
     if cost.model_ref:
         attributes[attr.LLM_COST_PRICING_MODEL] = cost.model_ref
     return attributes
+
+
+def _add_parts(attributes: dict[str, Any], cost: Cost) -> None:
+    # Zero parts are left out: each attribute costs the SDK's checks on every span, and absent reads as $0.
+    if cost.input:
+        attributes[attr.LLM_COST_COST_INPUT] = float(cost.input)
+    if cost.output:
+        attributes[attr.LLM_COST_COST_OUTPUT] = float(cost.output)
+    if cost.cache_read:
+        attributes[attr.LLM_COST_COST_CACHE_READ] = float(cost.cache_read)
+    if cost.cache_write:
+        attributes[attr.LLM_COST_COST_CACHE_WRITE] = float(cost.cache_write)
+    if cost.reasoning:
+        attributes[attr.LLM_COST_COST_REASONING] = float(cost.reasoning)

@@ -19,10 +19,9 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
-from wrapt import wrap_function_wrapper
 
 from otel_llm_cost._log import logger
+from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.anthropic import _native, _patch
 from otel_llm_cost.instrumentation.anthropic.package import _instruments
 from otel_llm_cost.metrics import install_metrics, uninstall_metrics
@@ -90,8 +89,8 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 self._wrap(cls, name, factory(tracer, guard))
 
     def _wrap(self, owner: Any, name: str, wrapper: Any) -> None:
-        wrap_function_wrapper(owner, name, wrapper)
-        self._wrapped.append((owner, name))
+        if wrap(owner, name, wrapper):
+            self._wrapped.append((owner, name))
 
 
 def _import(name: str) -> Any:

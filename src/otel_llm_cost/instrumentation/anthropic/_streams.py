@@ -19,7 +19,7 @@ import wrapt
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
-from otel_llm_cost.instrumentation._stream import AsyncStreamProxy, SyncStreamProxy
+from otel_llm_cost.instrumentation._stream import AsyncStreamProxy, StreamState, SyncStreamProxy
 from otel_llm_cost.instrumentation.anthropic import _extract
 
 if TYPE_CHECKING:
@@ -36,28 +36,28 @@ class StreamTruncatedError(Exception):
     """The event stream ended without ``message_stop``: the server cut it short (recorded, never raised)."""
 
 
-class _EventsMixin:
-    """The hooks shared by the sync and async event-stream proxies."""
+def _is_content_delta(event: Any) -> bool:
+    return getattr(event, "type", None) == _CONTENT_DELTA
 
-    _self_invocation: LLMInvocation
-    _self_events: list[Any]
-    _self_waiting: bool
+
+class _EventsMixin:
+    """The end-of-stream hook shared by the sync and async event-stream proxies."""
+
+    _self_state: StreamState
     __wrapped__: Any
 
-    def _on_chunk(self, chunk: Any) -> bool:
-        self._self_events.append(chunk)
-        if self._self_waiting and getattr(chunk, "type", None) == _CONTENT_DELTA:
-            self._self_waiting = False
-            self._self_invocation.first_chunk()
-        return True
+    def __init__(self, wrapped: Any, invocation: LLMInvocation) -> None:
+        super().__init__(wrapped, StreamState(invocation, _is_content_delta))  # type: ignore[call-arg]
 
     def _on_stream_end(self, outcome: str, error: BaseException | None) -> None:
-        summary = _extract.summarise_stream(self._self_events)
+        state = self._self_state
+        events = state.chunks
+        summary = _extract.summarise_stream(events)
         response = _extract.response_attributes(
             summary.response_id, summary.finish_reason, _extract.get_request_id(self.__wrapped__)
         )
-        invocation = self._self_invocation
-        invocation.output_chunks = len(self._self_events)
+        invocation = state.invocation
+        invocation.output_chunks = len(events)
         if outcome == attr.STREAM_COMPLETED and not summary.stopped:
             outcome, error = attr.STREAM_ERROR, StreamTruncatedError("stream ended before message_stop")
         if error is not None:
@@ -75,19 +75,9 @@ class _EventsMixin:
 class MessagesStream(_EventsMixin, SyncStreamProxy):
     """A ``Stream`` of raw message events (``create(stream=True)``, or the helper's underlying stream)."""
 
-    def __init__(self, wrapped: Any, invocation: LLMInvocation) -> None:
-        super().__init__(wrapped, invocation)
-        self._self_events = []
-        self._self_waiting = True
-
 
 class AsyncMessagesStream(_EventsMixin, AsyncStreamProxy):
     """An ``AsyncStream`` of raw message events."""
-
-    def __init__(self, wrapped: Any, invocation: LLMInvocation) -> None:
-        super().__init__(wrapped, invocation)
-        self._self_events = []
-        self._self_waiting = True
 
 
 def _attach(message_stream: Any, proxy_type: type[Any], invocation: LLMInvocation) -> Any:

@@ -19,12 +19,11 @@ import importlib
 from collections.abc import Collection
 from typing import Any, Final
 
-import wrapt
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
 
 from otel_llm_cost._config import settings_from_env
+from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.openai.package import _instruments
 from otel_llm_cost.metrics import install_metrics, uninstall_metrics
 from otel_llm_cost.version import __version__
@@ -32,8 +31,6 @@ from otel_llm_cost.version import __version__
 __all__ = ["OpenAIInstrumentor"]
 
 _SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
-# wrapt 2 wraps functions in proxies that derive from BaseObjectProxy, not ObjectProxy.
-_PROXY: Final = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
 
 # (module, class, method, wrapper factory in _patch); a row whose class or method is missing is skipped.
 _TARGETS: Final = (
@@ -83,8 +80,8 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._metrics = install_metrics(kwargs.get("meter_provider"))  # exact under sampling
         for module_name, class_name, method, factory in _TARGETS:
             owner = _owner(module_name, class_name, method)
-            if owner is not None and not isinstance(vars(owner).get(method), _PROXY):
-                wrapt.wrap_function_wrapper(owner, method, getattr(_patch, factory)(recorder))
+            if owner is not None:
+                wrap(owner, method, getattr(_patch, factory)(recorder))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         uninstall_metrics(self._metrics)

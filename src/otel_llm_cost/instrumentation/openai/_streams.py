@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import wrapt
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost.instrumentation._stream import AsyncStreamProxy, SyncStreamProxy
+from otel_llm_cost.instrumentation._stream import AsyncStreamProxy, ChunkTest, StreamState, SyncStreamProxy
 from otel_llm_cost.instrumentation.openai import _chunks, _content
 
 if TYPE_CHECKING:
@@ -43,24 +43,37 @@ def record_end(
     invocation.fail(error, fields.usage, stream_outcome=outcome, response_attributes=fields.attributes)
 
 
-class _State:
-    """A stream's per-chunk state, on a plain object: attribute access on a proxy costs several times more."""
+class _State(StreamState):
+    """A stream's state, with what its end needs from the request."""
 
-    __slots__ = ("capture", "chunks", "hide_usage", "invocation", "request", "waiting")
+    __slots__ = ("capture", "request")
 
     def __init__(
-        self, invocation: LLMInvocation, request: Mapping[str, Any], hide_usage: bool, capture: bool
+        self,
+        invocation: LLMInvocation,
+        has_content: ChunkTest,
+        hides: ChunkTest | None,
+        request: Mapping[str, Any],
+        capture: bool,
     ) -> None:
-        self.invocation = invocation
-        self.chunks: list[Any] = []
+        super().__init__(invocation, has_content, hides)
         self.request = request
-        self.hide_usage = hide_usage
         self.capture = capture
-        self.waiting = True  # for the first content-bearing chunk
+
+
+def _is_usage_only(chunk: Any) -> bool:
+    """The chunk we asked for with ``include_usage``: no choices, only usage.
+
+    getattr: a ``data: null`` event reaches us as ``None``, and it must reach the caller too.
+    """
+    return not getattr(chunk, "choices", None) and getattr(chunk, "usage", None) is not None
 
 
 class _Hooks:
     """End-of-stream logic shared by a surface's sync and async proxies (a mixin)."""
+
+    _self_state: _State
+    has_content: ChunkTest  # the surface's first-content test
 
     def __init__(
         self,
@@ -70,11 +83,13 @@ class _Hooks:
         hide_usage: bool,
         capture: bool,
     ) -> None:
-        super().__init__(wrapped, invocation)  # type: ignore[call-arg]
-        self._self_state = _State(invocation, request, hide_usage, capture)
+        # Only the usage chunk we asked for is hidden, so code reading ``chunk.choices[0]`` keeps working.
+        hides = _is_usage_only if hide_usage else None
+        state = _State(invocation, type(self).has_content, hides, request, capture)
+        super().__init__(wrapped, state)  # type: ignore[call-arg]
 
     def _on_stream_end(self, outcome: str, error: BaseException | None) -> None:
-        state: _State = self._self_state
+        state = self._self_state
         fields = self._fields(state)
         fields.attributes[attr.LLM_COST_STREAM_CHUNKS] = len(state.chunks)
         state.invocation.output_chunks = len(state.chunks)
@@ -91,19 +106,7 @@ class _Hooks:
 
 
 class _ChatHooks(_Hooks):
-    def _on_chunk(self, chunk: Any) -> bool:
-        state: _State = self._self_state
-        state.chunks.append(chunk)
-        if state.waiting and _chunks.chat_chunk_has_content(chunk):
-            state.waiting = False
-            state.invocation.first_chunk()
-        # Only the chunk we asked for is hidden: no choices, only usage.
-        # getattr: a ``data: null`` event reaches us as ``None``, and it must reach the caller too.
-        return not (
-            state.hide_usage
-            and not getattr(chunk, "choices", None)
-            and getattr(chunk, "usage", None) is not None
-        )
+    has_content = staticmethod(_chunks.chat_chunk_has_content)
 
     def _fields(self, state: _State) -> ResponseFields:
         fields = _chunks.chat_stream_fields(state.chunks, state.request)
@@ -113,13 +116,7 @@ class _ChatHooks(_Hooks):
 
 
 class _ResponsesHooks(_Hooks):
-    def _on_chunk(self, chunk: Any) -> bool:
-        state: _State = self._self_state
-        state.chunks.append(chunk)
-        if state.waiting and _chunks.responses_event_has_content(chunk):
-            state.waiting = False
-            state.invocation.first_chunk()
-        return True
+    has_content = staticmethod(_chunks.responses_event_has_content)
 
     def _fields(self, state: _State) -> ResponseFields:
         fields = _chunks.responses_stream_fields(state.chunks, state.request)
