@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from replay import Interaction, ReplayServer
 
@@ -29,6 +32,20 @@ settings.register_profile(
 settings.load_profile("otel-llm-cost")
 
 ReplayServerFactory = Callable[..., ReplayServer]
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    """Finished spans of the test's own provider."""
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def tracer_provider(exporter: InMemorySpanExporter) -> TracerProvider:
+    """An SDK provider that exports synchronously to ``exporter``; never set as the global one."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider
 
 
 @pytest.fixture

@@ -305,8 +305,9 @@ def test_attribute_count_limit_keeps_the_producers_attributes():
     span = h.exporter.get_finished_spans()[-1]
     assert len(exported) == 6
     assert producer.items() <= exported.items()
-    # The stub's 10 cost attributes and the generation time (no output tokens: no rate); 2 fitted.
-    assert span.dropped_attributes == 9
+    # The stub's 6 cost attributes (its zero parts are left out) and the generation time (no output
+    # tokens: no rate); 2 fitted.
+    assert span.dropped_attributes == 5
 
 
 def test_value_length_limit_applies_to_added_attributes():

@@ -14,8 +14,11 @@ PUBLIC = [
     "bind_context",
     "budget_scope",
     "configure",
+    "current_run_stats",
     "install_processor",
+    "llm_call",
     "serve_prometheus",
+    "stats",
     "tool_call",
 ]
 

@@ -27,6 +27,16 @@ empty context. Run work in another thread with :func:`bind_context` (or
 
 **Errors.** An exception leaving the block sets the span's status to ERROR with ``error.type`` and is
 re-raised unchanged.
+
+**Metrics and outcomes.** Each step and tool records its duration, its outcome and (steps) how many
+are running now (:mod:`otel_llm_cost._agent_metrics`). The outcome is ``success``, ``failure``,
+``timeout`` (a ``TimeoutError``) or ``cancelled``, from how the block ended, unless the code says
+otherwise; the value of the ``with`` is the span, with two more methods::
+
+    with agent_step("answer") as step:
+        if not found:
+            step.set_outcome("timeout")      # also set on the span as llm_cost.outcome
+        spent = step.stats().cost          # this run's spend so far (otel_llm_cost.live_stats)
 """
 
 from __future__ import annotations
@@ -35,26 +45,33 @@ import contextvars
 import functools
 import inspect
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, ParamSpec, TypeVar
 
+import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._agent_metrics import AgentMetrics, get_agent_metrics
 from otel_llm_cost._log import log_once
+from otel_llm_cost._steps import StepNames, current_step
+from otel_llm_cost._steps import current as _current
 from otel_llm_cost.instrumentation._invocation import error_type
 from otel_llm_cost.version import __version__
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import Span, Tracer, TracerProvider
     from opentelemetry.util.types import AttributeValue
 
-__all__ = ["StepNames", "agent_step", "bind_context", "current_step", "tool_call"]
+    from otel_llm_cost.live_stats import LiveStats, Totals
+
+__all__ = ["StepNames", "StepSpan", "agent_step", "bind_context", "current_step", "tool_call"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -65,23 +82,43 @@ SPAN_TYPE_STEP: Final = "agent_step"
 SPAN_TYPE_TOOL: Final = "tool"
 
 
-class StepNames(NamedTuple):
-    """The agent and step an LLM call runs under (metric attributes)."""
-
-    agent: str | None
-    step: str | None
-
-
-_NO_STEP: Final = StepNames(None, None)
-_current: ContextVar[StepNames] = ContextVar("otel_llm_cost_step", default=_NO_STEP)
-
 _tracers: weakref.WeakKeyDictionary[Any, Tracer] = weakref.WeakKeyDictionary()
 _tracers_lock = threading.Lock()
 
 
-def current_step() -> StepNames:
-    """The innermost open :func:`agent_step` in this context (``(None, None)`` outside any)."""
-    return _current.get()
+class StepSpan(wrapt.ObjectProxy):  # type: ignore[misc]
+    """The span of an ``agent_step`` / ``tool_call`` (every span method works), and two more methods."""
+
+    _self_outcome: str | None
+
+    def __init__(self, span: Span) -> None:
+        super().__init__(span)
+        self._self_outcome = None
+
+    def set_outcome(self, outcome: str) -> None:
+        """How the task ended (``success``, ``failure``, ``timeout``, or a few words of your own):
+        counted by the outcome metrics instead of the outcome the block's exit implies."""
+        self._self_outcome = outcome
+        if self.__wrapped__.is_recording():
+            self.__wrapped__.set_attribute(attr.LLM_COST_OUTCOME, outcome)
+
+    @property
+    def outcome(self) -> str | None:
+        """The outcome set with :meth:`set_outcome`, if any."""
+        return self._self_outcome
+
+    def stats(self, live: LiveStats | None = None) -> Totals:
+        """This run's (trace's) totals so far: calls, cost, tokens (:mod:`otel_llm_cost.live_stats`).
+
+        Args:
+            live: the statistics to read; default the process's (:func:`~otel_llm_cost.stats`).
+        """
+        from otel_llm_cost.live_stats import Totals, install_stats
+
+        context = self.__wrapped__.get_span_context()
+        if not context.is_valid:
+            return Totals()
+        return (live or install_stats()).run_totals(format(context.trace_id, "032x"))
 
 
 def bind_context(fn: Callable[P, R]) -> Callable[P, R]:
@@ -105,6 +142,7 @@ def agent_step(
     conversation_id: str | None = None,
     attributes: Mapping[str, AttributeValue] | None = None,
     tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
 ) -> _Scope:
     """A span for one agent step: ``invoke_agent {name}``; a context manager or a decorator.
 
@@ -114,11 +152,12 @@ def agent_step(
         conversation_id: ``gen_ai.conversation.id``.
         attributes: More span attributes, set at start.
         tracer_provider: Where the span goes; default the global provider.
+        meter_provider: Where its metrics go; default the one ``configure()`` was given, else the global.
 
     Returns:
-        A scope: ``with`` / ``async with`` it (the value is the span), or decorate a function with it.
+        A scope: ``with`` / ``async with`` it (the value is a :class:`StepSpan`), or decorate a function.
     """
-    return _Scope(_StepSpec(name, agent, conversation_id, attributes, tracer_provider))
+    return _Scope(_StepSpec(name, agent, conversation_id, attributes, tracer_provider, meter_provider))
 
 
 def tool_call(
@@ -128,6 +167,7 @@ def tool_call(
     tool_type: str | None = None,
     attributes: Mapping[str, AttributeValue] | None = None,
     tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
 ) -> _Scope:
     """A span for one tool execution: ``execute_tool {name}``; a context manager or a decorator.
 
@@ -137,11 +177,12 @@ def tool_call(
         tool_type: ``gen_ai.tool.type`` (``function``, ``extension``, ``datastore``).
         attributes: More span attributes, set at start.
         tracer_provider: Where the span goes; default the global provider.
+        meter_provider: Where its metrics go; default the one ``configure()`` was given, else the global.
 
     Returns:
-        A scope: ``with`` / ``async with`` it (the value is the span), or decorate a function with it.
+        A scope: ``with`` / ``async with`` it (the value is a :class:`StepSpan`), or decorate a function.
     """
-    return _Scope(_ToolSpec(name, call_id, tool_type, attributes, tracer_provider))
+    return _Scope(_ToolSpec(name, call_id, tool_type, attributes, tracer_provider, meter_provider))
 
 
 class _StepSpec(NamedTuple):
@@ -150,6 +191,7 @@ class _StepSpec(NamedTuple):
     conversation_id: str | None
     attributes: Mapping[str, AttributeValue] | None
     tracer_provider: TracerProvider | None
+    meter_provider: MeterProvider | None
 
     def start(self) -> tuple[Span, StepNames | None]:
         outer = _current.get()
@@ -173,6 +215,7 @@ class _ToolSpec(NamedTuple):
     tool_type: str | None
     attributes: Mapping[str, AttributeValue] | None
     tracer_provider: TracerProvider | None
+    meter_provider: MeterProvider | None
 
     def start(self) -> tuple[Span, StepNames | None]:
         values: dict[str, AttributeValue] = dict(self.attributes or {})
@@ -190,9 +233,19 @@ class _ToolSpec(NamedTuple):
 
 
 class _Active(NamedTuple):
-    span: Span
+    span: StepSpan
     context_token: object
     step_token: contextvars.Token[StepNames] | None
+    measure: _Measure | None
+
+
+class _Measure(NamedTuple):
+    """What a step's or tool's metrics need at its end."""
+
+    metrics: AgentMetrics
+    labels: dict[str, str]
+    started_ns: int
+    is_step: bool
 
 
 class _Scope:
@@ -206,10 +259,10 @@ class _Scope:
         self._spec = spec
         self._stack: list[_Active | None] = []
 
-    def __enter__(self) -> Span:
+    def __enter__(self) -> StepSpan:
         active = _open(self._spec)
         self._stack.append(active)
-        return active.span if active is not None else trace.INVALID_SPAN
+        return active.span if active is not None else StepSpan(trace.INVALID_SPAN)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -218,7 +271,7 @@ class _Scope:
         if active is not None:
             _close(active, exc)
 
-    async def __aenter__(self) -> Span:
+    async def __aenter__(self) -> StepSpan:
         return self.__enter__()
 
     async def __aexit__(
@@ -251,14 +304,29 @@ def _open(spec: _StepSpec | _ToolSpec) -> _Active | None:
         span, names = spec.start()
         context_token = otel_context.attach(trace.set_span_in_context(span))
         step_token = _current.set(names) if names is not None else None
-        return _Active(span, context_token, step_token)
+        return _Active(StepSpan(span), context_token, step_token, _start_measure(spec, names))
     except Exception:
         log_once("agent.open", "otel-llm-cost could not start an agent span", exc_info=True)
         return None
 
 
+def _start_measure(spec: _StepSpec | _ToolSpec, names: StepNames | None) -> _Measure | None:
+    """Count the step as running (never raises: metrics must not cost the user their step)."""
+    try:
+        metrics = get_agent_metrics(spec.meter_provider)
+        if names is not None:
+            labels = metrics.step_labels(names.agent or spec.name, spec.name)
+            metrics.step_started(labels)
+        else:
+            labels = metrics.tool_labels(spec.name, _current.get().agent)
+        return _Measure(metrics, labels, time.monotonic_ns(), names is not None)
+    except Exception:
+        log_once("agent.metrics.start", "otel-llm-cost could not record an agent metric", exc_info=True)
+        return None
+
+
 def _close(active: _Active, error: BaseException | None) -> None:
-    span = active.span
+    span = active.span.__wrapped__
     try:
         if active.step_token is not None:
             _current.reset(active.step_token)
@@ -271,6 +339,19 @@ def _close(active: _Active, error: BaseException | None) -> None:
         log_once("agent.close", "otel-llm-cost could not record an agent span's end", exc_info=True)
     finally:
         span.end()
+        if active.measure is not None:
+            _end_measure(active.measure, error, active.span.outcome)
+
+
+def _end_measure(measure: _Measure, error: BaseException | None, outcome: str | None) -> None:
+    try:
+        seconds = (time.monotonic_ns() - measure.started_ns) / 1e9
+        if measure.is_step:
+            measure.metrics.step_ended(measure.labels, seconds, error, outcome)
+        else:
+            measure.metrics.tool_ended(measure.labels, seconds, error, outcome)
+    except Exception:
+        log_once("agent.metrics.end", "otel-llm-cost could not record an agent metric", exc_info=True)
 
 
 def _tracer(provider: TracerProvider | None) -> Tracer:

@@ -104,6 +104,7 @@ LLM_COST_OUTPUT_TOKENS_PER_SECOND: Final = "llm_cost.output_tokens_per_second"
 LLM_COST_PHASE: Final = "llm_cost.phase"  # metric attribute: which phase
 LLM_COST_STEP_NAME: Final = "llm_cost.step.name"
 LLM_COST_SPAN_TYPE: Final = "llm_cost.span.type"  # "agent_step" | "tool" | "agent_run"
+LLM_COST_OUTCOME: Final = "llm_cost.outcome"  # agent step / tool: success | failure | timeout | cancelled
 
 # --- Ours: budgets and detectors ----------------------------------------------------------------
 LLM_COST_BUDGET_KEY: Final = "llm_cost.budget.key"

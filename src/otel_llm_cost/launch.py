@@ -37,6 +37,7 @@ _INSTRUMENTORS: tuple[tuple[str, str], ...] = (
 _processors: weakref.WeakKeyDictionary[Any, LLMCostSpanProcessor] = weakref.WeakKeyDictionary()
 _processors_lock = threading.Lock()
 _prometheus_endpoints: list[Any] = []
+_configured_metrics: list[Any] = []  # call metrics configure() installed, kept for the process
 
 
 def configure(
@@ -95,6 +96,7 @@ def configure(
             log_once(f"configure.{module_name}", "could not instrument %s", module_name, exc_info=True)
             continue
         installed.append(instrumentor)
+    _install_in_process(tracer_provider, meter_provider, options.get("budget_guard"), bool(installed))
     logger.debug("otel-llm-cost instrumented: %s", [type(i).__name__ for i in installed])
     return installed
 
@@ -133,6 +135,21 @@ def install_processor(
     return processor
 
 
+def _install_in_process(
+    tracer_provider: Any, meter_provider: Any, budget_guard: Any, instrumented: bool
+) -> None:
+    """What is not an instrumentor: defaults of ``llm_call`` and agent metrics, live stats, and the
+    call metrics of ``llm_call`` when no instrumentor records them (their ``uninstrument()`` stops them)."""
+    from otel_llm_cost._configured import Configured, set_configured
+    from otel_llm_cost.live_stats import install_stats
+    from otel_llm_cost.metrics import install_metrics
+
+    set_configured(Configured(tracer_provider, meter_provider, budget_guard))
+    if not instrumented and not _configured_metrics:
+        _configured_metrics.append(install_metrics(meter_provider))
+    install_stats()
+
+
 def _serve_prometheus(meter_provider: MeterProvider | None, port: int, host: str) -> MeterProvider:
     from otel_llm_cost.errors import ConfigurationError
     from otel_llm_cost.metrics import serve_prometheus
@@ -159,6 +176,9 @@ class CostProcessorInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         install_processor(kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
+        from otel_llm_cost.live_stats import install_stats
+
+        install_stats()
 
     def _uninstrument(self, **kwargs: Any) -> None:
         # The SDK has no public way to remove a processor; it stays, and is harmless.

@@ -22,6 +22,10 @@ instrument                                      unit      what
 ``llm_cost.step.phase.duration`` (histogram)    s         agent-step phases, by ``llm_cost.phase``
 =============================================== ========= ==========================================
 
+Agent steps and tool executions have metrics of their own (durations, outcomes, steps running now),
+recorded by :func:`~otel_llm_cost.agent_step` / :func:`~otel_llm_cost.tool_call`: see
+:mod:`otel_llm_cost._agent_metrics`.
+
 Histograms use the GenAI conventions' advised bucket boundaries. Attributes come from a fixed set:
 ``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.request.model``, ``error.type``,
 ``gen_ai.agent.name`` and ``llm_cost.step.name`` (of the enclosing :func:`~otel_llm_cost.agent_step`),
@@ -40,7 +44,7 @@ from opentelemetry import metrics
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
-from otel_llm_cost.agent import current_step
+from otel_llm_cost._steps import current_step
 from otel_llm_cost.instrumentation._invocation import (
     add_invocation_listener,
     error_type,

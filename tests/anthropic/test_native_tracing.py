@@ -1,13 +1,16 @@
 """Exactly one LLM span per call, whether the SDK's own tracing is on, off, or absent (anthropic 0.x).
 
-With the SDK's tracing on, its call span is folded into ours (see ``_native``): our span keeps the SDK's
-attributes (``http.*``, ``url.*``, ``anthropic.*``) and its trace context is what the SDK propagates.
+With the SDK's tracing on, its call span is folded into ours (see ``_native``): its trace context is what
+the SDK propagates. In the SDK's default content mode the SDK records nothing (its tracing work is
+skipped) and our span takes the response's status code and account headers; in ``content`` mode it keeps
+what the SDK records (``url.*``, ``http.*``, content).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import anthropic
 import pytest
 from claude_replay import (
     CACHED,
@@ -24,7 +27,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_llm_cost import attributes as attr
-from replay import ReplayServer
+from replay import ReplayServer, json_response
 from sdk_calls import anthropic_client, kwargs_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
@@ -33,6 +36,8 @@ needs_sdk_tracing = pytest.mark.skipif(not SDK_HAS_TRACING, reason="this anthrop
 SURFACES = ("create", "create_stream", "stream_helper")
 # Recorded usage of CACHED[0] (non-streaming) and CACHED_STREAM[0].
 _SDK_ONLY = ("http.response.status_code", "url.path", "http.request.method")
+# What only the SDK's own tracing records (in content mode), beyond what a quiet fold reads.
+_SDK_RECORDED = ("url.path", "http.request.method")
 
 
 def _call(client: Any, surface: str) -> tuple[Any, dict[str, Any]]:
@@ -95,10 +100,10 @@ def test_on_with_another_provider_folds_into_one_span(surface: str, instrumented
     assert sdk_exporter.get_finished_spans() == ()
     span = only_span(exporter)
     _assert_ours(span, usage, surface)
-    # The SDK's own attributes are kept...
+    # The response's status and account headers are read by us; the SDK's own tracing is skipped...
     assert span.attributes["http.response.status_code"] == 200
-    assert span.attributes["url.path"] == "/v1/messages"
-    assert span.attributes["http.request.method"] == "POST"
+    assert span.attributes["anthropic.organization.id"] == "REDACTED"  # as recorded
+    assert not set(_SDK_RECORDED) & set(span.attributes)
     if request_id:
         assert span.attributes[attr.ANTHROPIC_REQUEST_ID] == request_id
     # ...and the trace context it sent is our span's.
@@ -117,13 +122,43 @@ def test_on_with_the_same_provider_is_one_span(
 
 
 @needs_sdk_tracing
-def test_on_in_content_mode_keeps_the_sdk_content(instrumented: Any, exporter: Any) -> None:
+@pytest.mark.parametrize("surface", SURFACES)
+def test_on_in_content_mode_keeps_what_the_sdk_records(
+    surface: str, instrumented: Any, exporter: Any
+) -> None:
     sdk_provider, sdk_exporter = _sdk_provider()
     option = {"tracer_provider": sdk_provider, "traces": {"content_mode": "content"}}
-    with ReplayServer([_interaction("create")], prefix="") as server:
-        _call(anthropic_client(server, open_telemetry=option), "create")
+    with ReplayServer([_interaction(surface)], prefix="") as server:
+        request_id, usage = _call(anthropic_client(server, open_telemetry=option), surface)
+        sent = server.requests[0].headers
     assert sdk_exporter.get_finished_spans() == ()
-    assert attr.GEN_AI_OUTPUT_MESSAGES in only_span(exporter).attributes
+    span = only_span(exporter)
+    _assert_ours(span, usage, surface)
+    if surface == "create":  # a stream's content is recorded by the SDK after our span ended: dropped
+        assert attr.GEN_AI_OUTPUT_MESSAGES in span.attributes
+    assert span.attributes["http.response.status_code"] == 200
+    assert span.attributes["url.path"] == "/v1/messages"
+    assert span.attributes["http.request.method"] == "POST"
+    assert span.attributes["anthropic.organization.id"] == "REDACTED"
+    if request_id:
+        assert span.attributes[attr.ANTHROPIC_REQUEST_ID] == request_id
+    context = span.get_span_context()
+    assert sent["traceparent"].split("-")[1:3] == [f"{context.trace_id:032x}", f"{context.span_id:016x}"]
+
+
+@needs_sdk_tracing
+def test_on_an_error_response_gives_its_status_and_headers(instrumented: Any, exporter: Any) -> None:
+    body = {"type": "error", "error": {"type": "rate_limit_error", "message": "scripted"}}
+    headers = {"request-id": "req_scripted", "anthropic-organization-id": "org_1"}
+    with ReplayServer([json_response(body, status=429, headers=headers)], prefix="") as server:
+        client = anthropic_client(server, open_telemetry={"tracer_provider": _sdk_provider()[0]})
+        with pytest.raises(anthropic.RateLimitError):
+            client.messages.create(**kwargs_for(client.messages.create, request(recorded(CACHED))))
+    attributes = only_span(exporter).attributes
+    assert attributes["http.response.status_code"] == 429
+    assert attributes["anthropic.organization.id"] == "org_1"
+    assert attributes[attr.ANTHROPIC_REQUEST_ID] == "req_scripted"
+    assert attributes[attr.ERROR_TYPE] == "anthropic.RateLimitError"
 
 
 # --- off ---------------------------------------------------------------------------------------------------

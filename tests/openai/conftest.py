@@ -11,8 +11,6 @@ from collections.abc import Iterator
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_llm_cost._log import logger as package_logger
 from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor
@@ -48,18 +46,6 @@ def no_instrumentation_faults() -> Iterator[_Collector]:
         or any(m in r.getMessage() for m in _SDK_MISUSE)
     ]
     assert not faults, faults
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def tracer_provider(exporter: InMemorySpanExporter) -> TracerProvider:
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return provider
 
 
 @pytest.fixture

@@ -52,11 +52,10 @@ def test_cost_attributes_priced():
         attr.LLM_COST_COST_OUTPUT: 0.012,
         attr.LLM_COST_COST_CACHE_READ: 0.006,
         attr.LLM_COST_COST_CACHE_WRITE: 0.027,
-        attr.LLM_COST_COST_REASONING: 0.0,
         attr.LLM_COST_COST_STATUS: "priced",
         attr.LLM_COST_PRICING_VERSION: "genai-prices 0.2.3",
         attr.LLM_COST_PRICING_MODEL: "claude-sonnet-4-5",
-    }
+    }  # the zero reasoning part is left out: absent reads as $0
 
 
 def test_cost_attributes_unpriced_omit_amount_and_parts():

@@ -72,9 +72,13 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         hook_module = _import(_native.SDK_HOOK_MODULE)
         if hasattr(hook_module, _native.SDK_HOOK):  # SDKs with their own tracing (1.x and later)
             self._wrap(hook_module, _native.SDK_HOOK, _native.start_api_call_span)
+            if hasattr(hook_module, _native.SDK_RESULT_HOOK):
+                self._wrap(hook_module, _native.SDK_RESULT_HOOK, _native.finish_api_call_span)
+                _native.hook_results(True)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         uninstall_metrics(self._metrics)
+        _native.hook_results(False)
         for owner, name in reversed(getattr(self, "_wrapped", [])):
             unwrap(owner, name)
         self._wrapped = []

@@ -172,21 +172,16 @@ def get_request_id(obj: object) -> str | None:
 def summarise_stream(events: Sequence[object]) -> StreamSummary:
     """Usage and response fields of the raw events seen so far (run once, when the stream ends).
 
-    Events are the SDK's models or their wire JSON (dicts).
+    Events are the SDK's models or their wire JSON (dicts). A stream opens with ``message_start`` and
+    closes with ``message_delta`` and ``message_stop``, so only its ends are read: the first
+    ``message_start``, and from the back up to the last ``message_delta`` (a stream without one, cut
+    short, is read whole).
 
     A stream that ended before its final ``message_delta`` keeps the input side of ``message_start`` and
     estimates the output from the text seen; such usage is marked ``estimated``.
     """
-    start = delta = None
-    stopped = False
-    for event in events:
-        kind = _get(event, "type")
-        if kind == "message_delta":
-            delta = event
-        elif kind == "message_start":
-            start = _get(event, "message")
-        elif kind == "message_stop":
-            stopped = True
+    delta, stopped = _closing_events(events)
+    start = _message_start(events)
     if start is None:
         return StreamSummary(None, stopped=stopped)
     start_usage = _get(start, "usage")
@@ -204,6 +199,26 @@ def summarise_stream(events: Sequence[object]) -> StreamSummary:
         service_tier=get_service_tier(start_usage),
         stopped=stopped,
     )
+
+
+def _closing_events(events: Sequence[object]) -> tuple[object | None, bool]:
+    """The last ``message_delta`` and whether a ``message_stop`` follows it (or, without one, any)."""
+    stopped = False
+    for event in reversed(events):
+        kind = _get(event, "type")
+        if kind == "message_delta":
+            return event, stopped
+        if kind == "message_stop":
+            stopped = True
+    return None, stopped
+
+
+def _message_start(events: Sequence[object]) -> object | None:
+    """The message of the first ``message_start`` event."""
+    for event in events:
+        if _get(event, "type") == "message_start":
+            return _get(event, "message")
+    return None
 
 
 def streamed_text(events: Iterable[object]) -> str:

@@ -38,7 +38,7 @@ def messages_create(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper
         invocation = start_invocation(tracer, instance, kwargs, ticket=ticket)
         if invocation is None:
             return wrapped(*args, **kwargs)
-        with _native.instrumented_call(invocation):
+        with _native.instrumented_call(invocation, getattr(instance, "_client", None)):
             try:
                 result = wrapped(*args, **kwargs)
             except BaseException as error:
@@ -59,7 +59,7 @@ def async_messages_create(tracer: Tracer, guard: BudgetGuard | None = None) -> W
         invocation = start_invocation(tracer, instance, kwargs, ticket=ticket)
         if invocation is None:
             return await wrapped(*args, **kwargs)
-        with _native.instrumented_call(invocation):
+        with _native.instrumented_call(invocation, getattr(instance, "_client", None)):
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as error:
@@ -91,7 +91,7 @@ def _stream_helper(tracer: Tracer, manager_type: type[Any], guard: BudgetGuard |
             invocation = start_invocation(tracer, instance, kwargs, stream=True, ticket=ticket)
             if invocation is None:
                 return None, nullcontext()
-            return invocation, _native.instrumented_call(invocation)
+            return invocation, _native.instrumented_call(invocation, getattr(instance, "_client", None))
 
         try:
             return manager_type(manager, start)

@@ -55,6 +55,12 @@ class Server:
     provider: str
     address: str | None
     port: int | None
+    attributes: Mapping[str, AttributeValue] = dataclass_field(init=False, compare=False, repr=False)
+    """``server.address`` and ``server.port`` (those known), made once per client."""
+
+    def __post_init__(self) -> None:
+        known = ((attr.SERVER_ADDRESS, self.address), (attr.SERVER_PORT, self.port))
+        object.__setattr__(self, "attributes", {key: value for key, value in known if value is not None})
 
 
 # --- reading untrusted objects ----------------------------------------------------------------------
@@ -137,30 +143,48 @@ def _output_type(response_format: object) -> str | None:
     return "text" if kind == "text" else None
 
 
+def _choice_count(value: object) -> int | None:
+    count = read_int(value)
+    return count if count != 1 else None
+
+
+# (keyword argument, attribute, reader) of the chat request parameters recorded as they are.
+_CHAT_PARAMETERS: Final = (
+    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, _number),
+    ("top_p", attr.GEN_AI_REQUEST_TOP_P, _number),
+    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, _number),
+    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY, _number),
+    ("seed", attr.GEN_AI_REQUEST_SEED, read_int),
+    ("n", attr.GEN_AI_REQUEST_CHOICE_COUNT, _choice_count),
+    ("stop", attr.GEN_AI_REQUEST_STOP_SEQUENCES, _stop_sequences),
+    ("response_format", attr.GEN_AI_OUTPUT_TYPE, _output_type),
+    ("service_tier", attr.OPENAI_REQUEST_SERVICE_TIER, read_str),
+)
+
+
 def chat_request_attributes(kwargs: Mapping[str, Any], server: Server) -> dict[str, AttributeValue]:
     """Request attributes of ``chat.completions.create`` / ``.parse`` (known before the call)."""
     get = kwargs.get
+    attributes = server_attributes(server)
     max_tokens = read_int(get("max_completion_tokens"))
     if max_tokens is None:
         max_tokens = read_int(get("max_tokens"))
-    choices = read_int(get("n"))
-    return drop_none(
-        (
-            (attr.SERVER_ADDRESS, server.address),
-            (attr.SERVER_PORT, server.port),
-            (attr.GEN_AI_REQUEST_MAX_TOKENS, max_tokens),
-            (attr.GEN_AI_REQUEST_TEMPERATURE, _number(get("temperature"))),
-            (attr.GEN_AI_REQUEST_TOP_P, _number(get("top_p"))),
-            (attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, _number(get("frequency_penalty"))),
-            (attr.GEN_AI_REQUEST_PRESENCE_PENALTY, _number(get("presence_penalty"))),
-            (attr.GEN_AI_REQUEST_SEED, read_int(get("seed"))),
-            (attr.GEN_AI_REQUEST_CHOICE_COUNT, choices if choices != 1 else None),
-            (attr.GEN_AI_REQUEST_STOP_SEQUENCES, _stop_sequences(get("stop"))),
-            (attr.GEN_AI_REQUEST_STREAM, get("stream") is True),
-            (attr.GEN_AI_OUTPUT_TYPE, _output_type(get("response_format"))),
-            (attr.OPENAI_REQUEST_SERVICE_TIER, read_str(get("service_tier"))),
-        )
-    )
+    if max_tokens is not None:
+        attributes[attr.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+    # Most calls pass a model and messages only: read just the parameters that are there.
+    for name, key, read in _CHAT_PARAMETERS:
+        value = get(name)
+        if value is not None:
+            value = read(value)
+            if value is not None:
+                attributes[key] = value
+    attributes[attr.GEN_AI_REQUEST_STREAM] = get("stream") is True
+    return attributes
+
+
+def server_attributes(server: Server) -> dict[str, AttributeValue]:
+    """``server.address`` and ``server.port``, when known (a new dict)."""
+    return dict(server.attributes)
 
 
 def responses_request_attributes(kwargs: Mapping[str, Any], server: Server) -> dict[str, AttributeValue]:
@@ -173,31 +197,30 @@ def responses_request_attributes(kwargs: Mapping[str, Any], server: Server) -> d
     output_type = _output_type(field(text, "format")) if isinstance(text, dict) else None
     if output_type is None and isinstance(get("text_format"), type):
         output_type = "json"
-    return drop_none(
-        (
-            (attr.SERVER_ADDRESS, server.address),
-            (attr.SERVER_PORT, server.port),
-            (attr.GEN_AI_REQUEST_MAX_TOKENS, read_int(get("max_output_tokens"))),
-            (attr.GEN_AI_REQUEST_TEMPERATURE, _number(get("temperature"))),
-            (attr.GEN_AI_REQUEST_TOP_P, _number(get("top_p"))),
-            (attr.GEN_AI_REQUEST_STREAM, get("stream") is True),
-            (attr.GEN_AI_OUTPUT_TYPE, output_type),
-            (attr.GEN_AI_CONVERSATION_ID, read_str(conversation)),
-            (attr.OPENAI_REQUEST_SERVICE_TIER, read_str(get("service_tier"))),
+    attributes = server_attributes(server)
+    attributes.update(
+        drop_none(
+            (
+                (attr.GEN_AI_REQUEST_MAX_TOKENS, read_int(get("max_output_tokens"))),
+                (attr.GEN_AI_REQUEST_TEMPERATURE, _number(get("temperature"))),
+                (attr.GEN_AI_REQUEST_TOP_P, _number(get("top_p"))),
+                (attr.GEN_AI_REQUEST_STREAM, get("stream") is True),
+                (attr.GEN_AI_OUTPUT_TYPE, output_type),
+                (attr.GEN_AI_CONVERSATION_ID, read_str(conversation)),
+                (attr.OPENAI_REQUEST_SERVICE_TIER, read_str(get("service_tier"))),
+            )
         )
     )
+    return attributes
 
 
 def embeddings_request_attributes(kwargs: Mapping[str, Any], server: Server) -> dict[str, AttributeValue]:
     """Request attributes of ``embeddings.create``."""
+    attributes = server_attributes(server)
     encoding = read_str(kwargs.get("encoding_format"))
-    return drop_none(
-        (
-            (attr.SERVER_ADDRESS, server.address),
-            (attr.SERVER_PORT, server.port),
-            (attr.GEN_AI_REQUEST_ENCODING_FORMATS, [encoding] if encoding else None),
-        )
-    )
+    if encoding:
+        attributes[attr.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
+    return attributes
 
 
 def with_usage_requested(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -1,0 +1,386 @@
+"""Live, in-process statistics of LLM calls, for an agent to read about itself.
+
+Fed by an invocation listener (every finished call, instrumented or made with
+:func:`~otel_llm_cost.llm_call`, its span sampled or not), answered from memory: no I/O, a lock held
+for a few additions per call, memory bounded whatever the number of calls::
+
+    import otel_llm_cost
+
+    snapshot = otel_llm_cost.stats(window=300)
+    snapshot.process.cost            # Decimal USD since the process started
+    snapshot.recent.total_tokens     # tokens of the calls that ended in the last 5 minutes
+    snapshot.run                     # this run (trace) so far, or None outside a trace
+    snapshot.models["gpt-4o-mini"].duration_p90
+
+    with agent_step("plan") as step:
+        if step.stats().cost > Decimal("0.50"):    # same as current_run_stats()
+            model = "gpt-4o-mini"
+
+**What is kept, and the error of each answer.**
+
+- Totals (calls, errors, unpriced calls, cost, tokens by kind) of the process: exact.
+- Totals per run (a run is a trace, as for the ``run`` budget key): exact, for the
+  ``max_runs`` (1,024) runs most recently updated; older runs are forgotten.
+- Totals of the last N seconds: per-second buckets over the last hour; a window's old edge is
+  rounded to whole buckets, so a call up to one bucket (1 s) older than the window may count.
+- p50 / p90 of call duration and time to first chunk per model, over the last ``window_calls`` (256)
+  calls of that model: exact nearest-rank percentiles of those calls (no sketch, so no error beyond the
+  window's definition). At most ``max_models`` (100) models; later ones share ``_other``.
+- Cache hit ratio: cache-read input tokens over input tokens, of any of the totals above.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Final
+
+from opentelemetry import trace
+
+from otel_llm_cost import attributes as attr
+from otel_llm_cost._log import log_once
+from otel_llm_cost.instrumentation._invocation import add_invocation_listener
+
+if TYPE_CHECKING:
+    from otel_llm_cost.instrumentation._invocation import LLMInvocation
+    from otel_llm_cost.pricing import Cost
+    from otel_llm_cost.usage import Usage
+
+__all__ = [
+    "LiveStats",
+    "ModelLatency",
+    "Stats",
+    "Totals",
+    "current_run_stats",
+    "get_live_stats",
+    "install_stats",
+    "run_id",
+    "stats",
+]
+
+OTHER_MODEL: Final = "_other"
+_ZERO: Final = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums over a set of finished calls. ``cost`` counts priced calls only (USD)."""
+
+    calls: int = 0
+    errors: int = 0
+    unpriced_calls: int = 0
+    cost: Decimal = _ZERO
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def cache_hit_ratio(self) -> float:
+        """Cache-read input tokens over input tokens (0.0 without input)."""
+        return self.cache_read_tokens / self.input_tokens if self.input_tokens else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelLatency:
+    """Nearest-rank percentiles of one model's last calls, in seconds (``None``: no sample)."""
+
+    calls: int
+    duration_p50: float | None
+    duration_p90: float | None
+    ttft_calls: int
+    ttft_p50: float | None
+    ttft_p90: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """A consistent snapshot of the live statistics."""
+
+    process: Totals
+    recent: Totals
+    window: float
+    run: Totals | None
+    models: Mapping[str, ModelLatency] = field(default_factory=dict)
+
+
+class _Sums:
+    """The mutable twin of :class:`Totals` (under the owner's lock)."""
+
+    __slots__ = (
+        "cache_read",
+        "cache_write",
+        "calls",
+        "cost",
+        "errors",
+        "input",
+        "output",
+        "reasoning",
+        "unpriced",
+    )
+
+    def __init__(self) -> None:
+        self.calls = self.errors = self.unpriced = 0
+        self.input = self.output = self.cache_read = self.cache_write = self.reasoning = 0
+        self.cost = _ZERO
+
+    def add(self, usage: Usage | None, amount: Decimal | None, error: bool) -> None:
+        self.calls += 1
+        self.errors += error
+        if usage is not None:
+            self.input += usage.input_tokens
+            self.output += usage.output_tokens
+            self.cache_read += usage.cache_read_tokens
+            self.cache_write += usage.cache_write_tokens
+            self.reasoning += usage.reasoning_tokens
+            if amount is None:
+                self.unpriced += 1
+            else:
+                self.cost += amount
+
+    def merge(self, other: _Sums) -> None:
+        for name in _Sums.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def freeze(self) -> Totals:
+        return Totals(
+            self.calls, self.errors, self.unpriced, self.cost, self.input, self.output,
+            self.cache_read, self.cache_write, self.reasoning,
+        )  # fmt: skip
+
+
+class _ModelWindow:
+    __slots__ = ("durations", "ttfts")
+
+    def __init__(self, size: int) -> None:
+        self.durations: deque[float] = deque(maxlen=size)
+        self.ttfts: deque[float] = deque(maxlen=size)
+
+    def latency(self) -> ModelLatency:
+        durations, ttfts = sorted(self.durations), sorted(self.ttfts)
+        return ModelLatency(
+            len(durations), _rank(durations, 0.5), _rank(durations, 0.9),
+            len(ttfts), _rank(ttfts, 0.5), _rank(ttfts, 0.9),
+        )  # fmt: skip
+
+
+def _rank(ordered: list[float], q: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least ``q`` of the values at or below it."""
+    if not ordered:
+        return None
+    return ordered[max(math.ceil(q * len(ordered)) - 1, 0)]
+
+
+class LiveStats:
+    """The live statistics: an invocation listener (:meth:`record`) and snapshots (:meth:`snapshot`).
+
+    Args:
+        window_calls: calls per model kept for the percentiles.
+        bucket_seconds: width of a time bucket of the recent totals (their precision).
+        horizon_seconds: the longest window the recent totals can answer for.
+        max_runs: runs whose totals are kept (the most recently updated).
+        max_models: models whose latencies are kept; later ones share ``_other``.
+        clock: seconds, monotonic (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        window_calls: int = 256,
+        bucket_seconds: float = 1.0,
+        horizon_seconds: float = 3600.0,
+        max_runs: int = 1024,
+        max_models: int = 100,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._window_calls = window_calls
+        self._bucket = bucket_seconds
+        self._horizon = max(int(horizon_seconds / bucket_seconds), 1)
+        self._max_runs = max_runs
+        self._max_models = max_models
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._process = _Sums()
+        self._buckets: deque[tuple[int, _Sums]] = deque()
+        self._runs: OrderedDict[str, _Sums] = OrderedDict()
+        self._models: dict[str, _ModelWindow] = {}
+
+    # --- recording ------------------------------------------------------------------------------
+    def record(
+        self, invocation: LLMInvocation, usage: Usage | None, cost: Cost | None, error: BaseException | None
+    ) -> None:
+        """The invocation listener: add one finished call (never raises)."""
+        try:
+            start, end, first = invocation.start_ns, invocation.end_ns, invocation.first_chunk_ns
+            self.add(
+                invocation.request_model,
+                usage,
+                _amount(invocation, usage, cost),
+                duration=None if end is None else max(end - start, 0) / 1e9,
+                ttft=None if first is None else max(first - start, 0) / 1e9,
+                run=_span_run(invocation),
+                error=error is not None,
+            )
+        except Exception:
+            log_once("stats.record", "otel-llm-cost could not update its live stats", exc_info=True)
+
+    def add(
+        self,
+        model: str | None,
+        usage: Usage | None,
+        cost: Decimal | None,
+        *,
+        duration: float | None = None,
+        ttft: float | None = None,
+        run: str | None = None,
+        error: bool = False,
+    ) -> None:
+        """Add one call: its usage, its cost (``None``: unpriced), latencies in seconds, its run."""
+        with self._lock:
+            self._process.add(usage, cost, error)
+            self._bucket_now().add(usage, cost, error)
+            if run is not None:
+                self._run(run).add(usage, cost, error)
+            if duration is not None or ttft is not None:
+                window = self._model(model or "unknown")
+                if duration is not None:
+                    window.durations.append(duration)
+                if ttft is not None:
+                    window.ttfts.append(ttft)
+
+    def _bucket_now(self) -> _Sums:
+        index = int(self._clock() // self._bucket)
+        buckets = self._buckets
+        if buckets and buckets[-1][0] == index:
+            return buckets[-1][1]
+        while buckets and buckets[0][0] <= index - self._horizon:
+            buckets.popleft()
+        sums = _Sums()
+        buckets.append((index, sums))
+        return sums
+
+    def _run(self, run: str) -> _Sums:
+        sums = self._runs.get(run)
+        if sums is None:
+            sums = self._runs[run] = _Sums()
+            if len(self._runs) > self._max_runs:
+                self._runs.popitem(last=False)
+        else:
+            self._runs.move_to_end(run)
+        return sums
+
+    def _model(self, model: str) -> _ModelWindow:
+        window = self._models.get(model)
+        if window is None:
+            if len(self._models) >= self._max_models:
+                model = OTHER_MODEL
+                window = self._models.get(model)
+            if window is None:
+                window = self._models[model] = _ModelWindow(self._window_calls)
+        return window
+
+    # --- reading --------------------------------------------------------------------------------
+    def snapshot(self, window: float = 300.0, *, run: str | None = None) -> Stats:
+        """Totals of the process, of the last ``window`` seconds and of ``run``; latencies per model."""
+        with self._lock:
+            process = self._process.freeze()
+            recent = self._recent(window)
+            found = self._runs.get(run) if run is not None else None
+            run_totals = None if run is None else (found.freeze() if found else Totals())
+            samples = [(model, _copy(w)) for model, w in self._models.items()]
+        # Sorting happens outside the lock: recording threads never wait for a reader's sort.
+        return Stats(process, recent, window, run_totals, {model: w.latency() for model, w in samples})
+
+    def run_totals(self, run: str) -> Totals:
+        """The totals of one run so far (zero when it made no call, or was forgotten)."""
+        with self._lock:
+            found = self._runs.get(run)
+            return found.freeze() if found is not None else Totals()
+
+    def _recent(self, window: float) -> Totals:
+        oldest = int(self._clock() // self._bucket) - max(math.ceil(window / self._bucket), 1) + 1
+        sums = _Sums()
+        for index, bucket in reversed(self._buckets):
+            if index < oldest:
+                break
+            sums.merge(bucket)
+        return sums.freeze()
+
+    def entries(self) -> int:
+        """How many entries the statistics hold (buckets, runs, latency samples): bounded by design."""
+        with self._lock:
+            samples = sum(len(w.durations) + len(w.ttfts) for w in self._models.values())
+            return len(self._buckets) + len(self._runs) + len(self._models) + samples
+
+
+def _copy(window: _ModelWindow) -> _ModelWindow:
+    copy = _ModelWindow(0)
+    copy.durations, copy.ttfts = deque(window.durations), deque(window.ttfts)
+    return copy
+
+
+def _amount(invocation: LLMInvocation, usage: Usage | None, cost: Cost | None) -> Decimal | None:
+    if usage is None:
+        return None
+    if cost is None:  # a failed, unsampled call is not priced by the invocation
+        from otel_llm_cost.pricing import get_pricer
+
+        cost = get_pricer().price(usage, invocation.request_model, invocation.provider)
+    if cost.amount is None or cost.status == attr.COST_UNPRICED:
+        return None
+    return cost.amount
+
+
+def _span_run(invocation: LLMInvocation) -> str | None:
+    context = invocation.span.get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+def run_id() -> str | None:
+    """The current run: the trace id of the current span (as the ``run`` budget key), or ``None``."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+_live = LiveStats()
+_installed: list[LiveStats] = []
+_install_lock = threading.Lock()
+
+
+def get_live_stats() -> LiveStats:
+    """The process's :class:`LiveStats`, the one :func:`stats` reads."""
+    return _live
+
+
+def install_stats() -> LiveStats:
+    """Feed :func:`get_live_stats` from every finished call (idempotent; ``configure()`` does it)."""
+    with _install_lock:
+        if not _installed:
+            add_invocation_listener(_live.record)
+            _installed.append(_live)
+    return _live
+
+
+def stats(window: float = 300.0) -> Stats:
+    """A snapshot of the live statistics: this process, the last ``window`` seconds, the current run.
+
+    Starts the statistics if ``configure()`` has not (calls that ended before are not counted).
+    """
+    live = install_stats()
+    return live.snapshot(window, run=run_id())
+
+
+def current_run_stats() -> Totals | None:
+    """The current run's totals so far (``None`` outside a trace): what ``step.stats()`` returns."""
+    run = run_id()
+    return None if run is None else install_stats().run_totals(run)
