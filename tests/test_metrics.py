@@ -20,7 +20,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler, TraceIdRatioBased
 
 import otel_llm_cost
-from bare_openai import unwrap_openai
 from otel_llm_cost import LLMCostSpanProcessor, agent_step
 from otel_llm_cost import attributes as attr
 from otel_llm_cost import metrics as m
@@ -124,7 +123,6 @@ def instrumented() -> Iterator[list[Run]]:
 def instrument(runs: list[Run], sampler: Sampler) -> Run:
     run = Run(sampler)
     runs.append(run)
-    unwrap_openai()
     for instrumentor in (OpenAIInstrumentor(), AnthropicInstrumentor()):
         instrumentor.uninstrument()
         instrumentor.instrument(tracer_provider=run.tracer_provider, meter_provider=run.meter_provider)
@@ -325,7 +323,7 @@ def test_install_is_counted_and_uninstall_stops_recording():
 
 def test_configure_wires_metrics_into_the_instrumentors_and_the_processor(replay_server, instrumented):
     run = Run(ALWAYS_OFF)
-    unwrap_openai()
+    OpenAIInstrumentor().uninstrument()
     AnthropicInstrumentor().uninstrument()
     installed = otel_llm_cost.configure(
         tracer_provider=run.tracer_provider, meter_provider=run.meter_provider

@@ -14,7 +14,6 @@ from opentelemetry.sdk.trace import Span, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from bare_openai import unwrap_openai
 from otel_llm_cost import LLMCostSpanProcessor, agent_step
 from otel_llm_cost import attributes as attr
 from otel_llm_cost.demo import DemoServer
@@ -267,7 +266,6 @@ SLACK = 0.25  # generous: a shared, loaded CI machine adds scheduling noise to e
 
 def test_phases_of_a_real_streamed_call_match_the_server_delays():
     t = Traced()
-    unwrap_openai()
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=t.provider)
     try:

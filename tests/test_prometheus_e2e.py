@@ -28,7 +28,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from bare_openai import unwrap_openai
 from otel_llm_cost import attributes as attr
 from otel_llm_cost import serve_prometheus
 from otel_llm_cost.demo import DemoServer
@@ -135,11 +134,6 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[[int], Prometheus]]:
         server.stop()
 
 
-@pytest.fixture
-def bare_openai() -> None:
-    unwrap_openai()
-
-
 def histogram_quantile(q: float, values: list[float], bounds: tuple[float, ...]) -> float:
     """What PromQL's ``histogram_quantile`` returns for these observations in these buckets."""
     counts = [sum(1 for v in values if v <= bound) for bound in bounds]
@@ -152,7 +146,7 @@ def histogram_quantile(q: float, values: list[float], bounds: tuple[float, ...])
     return bounds[-1]
 
 
-def test_prometheus_scrapes_cost_by_model_and_time_to_first_chunk(prometheus, bare_openai):
+def test_prometheus_scrapes_cost_by_model_and_time_to_first_chunk(prometheus):
     endpoint = serve_prometheus(0)
     server = prometheus(endpoint.port)
     exporter = InMemorySpanExporter()
@@ -247,7 +241,7 @@ def test_otel_metrics_exporter_prometheus_under_opentelemetry_instrument(tmp_pat
     } <= names
 
 
-def test_configure_prometheus_port_serves_the_metrics(bare_openai):
+def test_configure_prometheus_port_serves_the_metrics():
     from otel_llm_cost import configure, launch
     from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor
 

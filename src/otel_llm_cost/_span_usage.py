@@ -81,6 +81,30 @@ class SpanUsage(NamedTuple):
     response_id: str | None = None
 
 
+# The attribute of an SDK span under which our instrumentation hands over what it recorded.
+_HANDED_OVER: Final = "_otel_llm_cost_usage"
+
+
+def hand_over(span: object, found: SpanUsage) -> None:
+    """Give the processor what our instrumentation recorded on ``span`` (before it ends).
+
+    The processor then need not read usage and cost back from the attributes we just wrote, which
+    was a sizeable share of its work on our spans. Kept on the span object itself: nothing to bound
+    or clean up, and any processor of the span's provider sees it. A span that takes no new
+    attributes (not the SDK's) is read back from its attributes as any other producer's.
+    """
+    try:  # noqa: SIM105 - on every call: contextlib.suppress would cost a context manager
+        setattr(span, _HANDED_OVER, found)
+    except (AttributeError, TypeError):
+        pass
+
+
+def handed_over(span: object) -> SpanUsage | None:
+    """What :func:`hand_over` left on ``span``, if anything."""
+    found = getattr(span, _HANDED_OVER, None)
+    return found if type(found) is SpanUsage else None
+
+
 def has_usage(attributes: Mapping[str, object]) -> bool:
     """Whether the span reports token usage: the cheap test run on every ending span."""
     return (

@@ -37,7 +37,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_llm_cost import _manual_request as requests
+from otel_llm_cost import _manual_request as request_fields
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._configured import get_configured
 from otel_llm_cost._log import log_once
@@ -288,8 +288,8 @@ class LLMCall:
         ticket = self._admit(configured.budget_guard)  # may raise BudgetExceeded: nothing was sent
         try:
             request = self._request
-            shape = requests.request_shape(request or {}, self._shape, self.provider)
-            values = requests.request_attributes(
+            shape = request_fields.request_shape(request or {}, self._shape, self.provider)
+            values = request_fields.request_attributes(
                 request, shape=shape, operation=self.operation, provider=self.provider,
                 address=self._address, port=self._port,
             )  # fmt: skip
@@ -323,8 +323,8 @@ class LLMCall:
                 return None
             if guard is None:
                 return None
-        shape = requests.request_shape(self._request or {}, self._shape, self.provider)
-        body = requests.budget_request(self._request, self._model, shape)
+        shape = request_fields.request_shape(self._request or {}, self._shape, self.provider)
+        body = request_fields.budget_request(self._request, self._model, shape)
         ticket, _ = admit_request(guard, self.provider, self.operation, body)
         if ticket is not None and ticket.model != self._model:
             self._model = ticket.model

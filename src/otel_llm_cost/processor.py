@@ -65,7 +65,7 @@ from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost._rollup import Node, SpanTree, Totals
 from otel_llm_cost._span_timing import activity_of, call_timing, is_step, phase_attributes, step_phases
-from otel_llm_cost._span_usage import SpanUsage, read_span_usage
+from otel_llm_cost._span_usage import SpanUsage, handed_over, read_span_usage
 from otel_llm_cost.pricing import Cost, cost_attributes, get_pricer
 from otel_llm_cost.usage import Usage
 
@@ -235,7 +235,7 @@ class LLMCostSpanProcessor(SpanProcessor):
         added: dict[str, AttributeValue],
     ) -> None:
         """A span with no usage below it: price it and hand it up if it is an LLM call."""
-        found = read_span_usage(attributes)
+        found = handed_over(span) or read_span_usage(attributes)  # ours come with their figures
         self._note_activity(span, attributes, up, is_call=found is not None)
         if found is None:
             return

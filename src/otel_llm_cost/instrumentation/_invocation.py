@@ -16,6 +16,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost._span_usage import SpanUsage, hand_over
 from otel_llm_cost.pricing import get_pricer
 from otel_llm_cost.pricing._cost import add_cost_attributes
 
@@ -151,9 +152,11 @@ class LLMInvocation:
             if recording or _listeners:
                 cost = self._price(usage, response_model, service_tier, provider_cost)
             if recording:
-                span.set_attributes(
-                    self._outcome_attributes(usage, response_model, response_attributes, stream_outcome, cost)
+                attributes = self._outcome_attributes(
+                    usage, response_model, response_attributes, stream_outcome, cost
                 )
+                span.set_attributes(attributes)
+                self._hand_over(usage, cost, response_model, attributes)
         except Exception:  # our bug must not become the caller's
             log_once("invocation.stop", "otel-llm-cost could not record an LLM call", exc_info=True)
         self._end(usage, cost, None)
@@ -179,6 +182,7 @@ class LLMInvocation:
                 attributes = self._outcome_attributes(usage, None, response_attributes, stream_outcome, cost)
                 attributes[attr.ERROR_TYPE] = error_type(error)
                 span.set_attributes(attributes)
+                self._hand_over(usage, cost, None, attributes)
                 span.set_status(Status(StatusCode.ERROR, _describe(error)))
         except Exception:
             log_once("invocation.fail", "otel-llm-cost could not record a failed LLM call", exc_info=True)
@@ -200,6 +204,27 @@ class LLMInvocation:
                 listener(self, usage, cost, error)
             except Exception:
                 log_once(f"invocation.listener.{listener!r}", "an invocation listener failed", exc_info=True)
+
+    def _hand_over(
+        self,
+        usage: Usage | None,
+        cost: Cost | None,
+        response_model: str | None,
+        attributes: Mapping[str, Any],
+    ) -> None:
+        """Tell the cost processor what the span records, as it would read it back from the attributes."""
+        if usage is None or cost is None:
+            return
+        response_id = attributes.get(attr.GEN_AI_RESPONSE_ID)
+        found = SpanUsage(
+            usage,
+            response_model or self.request_model,
+            self.provider.lower() if self.provider else None,
+            cost_status=cost.status,
+            cost_amount=cost.amount,
+            response_id=response_id if isinstance(response_id, str) and response_id else None,
+        )
+        hand_over(self.span, found)
 
     def _price(
         self, usage: Usage | None, response_model: str | None, service_tier: str | None, provider_cost: object

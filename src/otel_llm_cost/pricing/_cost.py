@@ -44,6 +44,41 @@ class Cost:
         return self.amount is not None
 
 
+# The slots of Cost, which local_cost() fills directly: a frozen dataclass's __init__ goes through
+# object.__setattr__ for each of its 11 fields, a third of the time it takes to price a call.
+(
+    _set_status, _set_amount, _set_input, _set_output, _set_cache_read, _set_cache_write,
+    _set_reasoning, _set_source, _set_currency, _set_pricing_version, _set_model_ref,
+) = (getattr(Cost, name).__set__ for name in Cost.__slots__)  # fmt: skip
+
+
+def local_cost(
+    status: str,
+    amount: Decimal,
+    input: Decimal,
+    output: Decimal,
+    cache_read: Decimal,
+    cache_write: Decimal,
+    reasoning: Decimal,
+    pricing_version: str,
+    model_ref: str | None,
+) -> Cost:
+    """``Cost(status, amount, ..., source="local", currency="USD", ...)``, built for the pricing hot path."""
+    cost: Cost = object.__new__(Cost)
+    _set_status(cost, status)
+    _set_amount(cost, amount)
+    _set_input(cost, input)
+    _set_output(cost, output)
+    _set_cache_read(cost, cache_read)
+    _set_cache_write(cost, cache_write)
+    _set_reasoning(cost, reasoning)
+    _set_source(cost, attr.COST_SOURCE_LOCAL)
+    _set_currency(cost, "USD")
+    _set_pricing_version(cost, pricing_version)
+    _set_model_ref(cost, model_ref)
+    return cost
+
+
 def unpriced_cost(source: str = attr.COST_SOURCE_LOCAL) -> Cost:
     return Cost(attr.COST_UNPRICED, None, _ZERO, _ZERO, _ZERO, _ZERO, _ZERO, source)
 

@@ -14,7 +14,7 @@ from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.environment_variables import OTEL_LLM_COST_PRICES_FILE
 from otel_llm_cost.errors import PriceFileError
-from otel_llm_cost.pricing._cost import Cost, unpriced_cost
+from otel_llm_cost.pricing._cost import Cost, local_cost, unpriced_cost
 from otel_llm_cost.pricing._overrides import PriceOverrides
 from otel_llm_cost.pricing._price_file import load_overrides
 from otel_llm_cost.pricing._rates import ZERO, Schedule
@@ -141,7 +141,7 @@ class Pricer:
 def _cost(schedule: Schedule, second: int, usage: Usage) -> Cost:
     """The arithmetic of the hot path: pick the rates, multiply, add."""
     input_tokens, output_tokens, cache_read, cache_write, write_1h, reasoning = _counts(usage)
-    rates = schedule.card_at(second).rates_for(input_tokens)
+    rates = schedule.rates_at(second, input_tokens)
     input_ = max(input_tokens - cache_read - cache_write, 0) * rates.input
     output = max(output_tokens - reasoning, 0) * rates.output
     # Most calls have no cache writes or reasoning: skip multiplying zeros.
@@ -154,10 +154,9 @@ def _cost(schedule: Schedule, second: int, usage: Usage) -> Cost:
     reason = reasoning * rates.reasoning if reasoning else ZERO
     amount = input_ + output + read + write + reason + rates.per_request
     status = attr.COST_ESTIMATED if usage.source == ESTIMATED else attr.COST_PRICED
-    return Cost(
-        status, amount, input_, output, read, write, reason, attr.COST_SOURCE_LOCAL, "USD",
-        schedule.version, schedule.model_ref,
-    )  # fmt: skip
+    return local_cost(
+        status, amount, input_, output, read, write, reason, schedule.version, schedule.model_ref
+    )
 
 
 def _counts(usage: Usage) -> tuple[int, int, int, int, int, int]:

@@ -8,7 +8,7 @@ then two short scans and a handful of Decimal multiplications.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 ZERO = Decimal(0)
@@ -59,6 +59,19 @@ class Schedule:
     cards: tuple[RateCard, ...]
     model_ref: str
     version: str
+    flat: Rates | None = field(init=False, compare=False, repr=False)
+    """The only rates, when there is one card with one band (most models): no scan per call."""
+
+    def __post_init__(self) -> None:
+        only = self.cards[0] if len(self.cards) == 1 else None
+        flat = only.bands[0] if only is not None and len(only.bands) == 1 else None
+        object.__setattr__(self, "flat", flat)
+
+    def rates_at(self, second_of_day: int, input_tokens: int) -> Rates:
+        """The rates of a call made at ``second_of_day`` with ``input_tokens`` input tokens."""
+        if self.flat is not None:
+            return self.flat
+        return self.card_at(second_of_day).rates_for(input_tokens)
 
     def card_at(self, second_of_day: int) -> RateCard:
         cards = self.cards
