@@ -21,8 +21,6 @@ through the same cardinality cap as the call metrics.
 from __future__ import annotations
 
 import asyncio
-import threading
-import weakref
 from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry import metrics
@@ -30,7 +28,7 @@ from opentelemetry import metrics
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._configured import get_configured
 from otel_llm_cost.instrumentation._invocation import error_type
-from otel_llm_cost.metrics import _SCHEMA_URL, DURATION_BUCKETS, _Cap
+from otel_llm_cost.metrics import _SCHEMA_URL, DURATION_BUCKETS, PerMeterProvider, _Cap
 from otel_llm_cost.version import __version__
 
 if TYPE_CHECKING:
@@ -135,9 +133,7 @@ class AgentMetrics:
         return {**labels, attr.LLM_COST_OUTCOME: self._cap(attr.LLM_COST_OUTCOME, value)}
 
 
-_lock = threading.Lock()
-_by_provider: weakref.WeakKeyDictionary[Any, AgentMetrics] = weakref.WeakKeyDictionary()
-_for_global: list[AgentMetrics] = []
+_agent_metrics: PerMeterProvider[AgentMetrics] = PerMeterProvider(AgentMetrics)
 
 
 def get_agent_metrics(meter_provider: MeterProvider | None = None) -> AgentMetrics:
@@ -145,19 +141,4 @@ def get_agent_metrics(meter_provider: MeterProvider | None = None) -> AgentMetri
     else the global provider."""
     if meter_provider is None:
         meter_provider = get_configured().meter_provider
-    if meter_provider is None:
-        if _for_global:
-            return _for_global[0]
-    else:
-        found = _by_provider.get(meter_provider)
-        if found is not None:
-            return found
-    with _lock:
-        if meter_provider is None:
-            if not _for_global:
-                _for_global.append(AgentMetrics())
-            return _for_global[0]
-        found = _by_provider.get(meter_provider)
-        if found is None:
-            found = _by_provider[meter_provider] = AgentMetrics(meter_provider)
-        return found
+    return _agent_metrics.get(meter_provider)

@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, TypeVar
 
 from opentelemetry import metrics
 
@@ -237,21 +237,44 @@ def _price(invocation: LLMInvocation, usage: Usage) -> Cost:
 
 
 _lock = threading.Lock()
-_by_provider: weakref.WeakKeyDictionary[Any, LLMMetrics] = weakref.WeakKeyDictionary()
-_for_global: list[LLMMetrics] = []
+_Instruments = TypeVar("_Instruments")
+
+
+class PerMeterProvider(Generic[_Instruments]):
+    """One set of instruments per meter provider (``None``: the global one), made on first use.
+
+    Instruments are made once per provider, not per call; providers are held weakly.
+    """
+
+    def __init__(self, make: Callable[[MeterProvider | None], _Instruments]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._by_provider: weakref.WeakKeyDictionary[Any, _Instruments] = weakref.WeakKeyDictionary()
+        self._for_global: list[_Instruments] = []
+
+    def get(self, meter_provider: MeterProvider | None) -> _Instruments:
+        found = self._for_global[0] if meter_provider is None and self._for_global else None
+        if found is None and meter_provider is not None:
+            found = self._by_provider.get(meter_provider)
+        if found is not None:
+            return found
+        with self._lock:
+            if meter_provider is None:
+                if not self._for_global:
+                    self._for_global.append(self._make(None))
+                return self._for_global[0]
+            found = self._by_provider.get(meter_provider)
+            if found is None:
+                found = self._by_provider[meter_provider] = self._make(meter_provider)
+            return found
+
+
+_llm_metrics: PerMeterProvider[LLMMetrics] = PerMeterProvider(LLMMetrics)
 
 
 def get_metrics(meter_provider: MeterProvider | None = None) -> LLMMetrics:
     """The one :class:`LLMMetrics` of ``meter_provider`` (the global provider when ``None``)."""
-    with _lock:
-        if meter_provider is None:
-            if not _for_global:
-                _for_global.append(LLMMetrics())
-            return _for_global[0]
-        found = _by_provider.get(meter_provider)
-        if found is None:
-            found = _by_provider[meter_provider] = LLMMetrics(meter_provider)
-        return found
+    return _llm_metrics.get(meter_provider)
 
 
 def install_metrics(meter_provider: MeterProvider | None = None) -> LLMMetrics:
