@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._values import read_number, read_strings
 from otel_llm_cost.instrumentation._invocation import drop_none
 from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
 from otel_llm_cost.instrumentation.openai import _extract as openai
@@ -72,11 +73,11 @@ def _ollama_attributes(request: Mapping[str, Any], address: str | None, port: in
             (attr.SERVER_ADDRESS, address),
             (attr.SERVER_PORT, port if address else None),
             (attr.GEN_AI_REQUEST_MAX_TOKENS, _int(get("num_predict"))),
-            (attr.GEN_AI_REQUEST_TEMPERATURE, _number(get("temperature"))),
-            (attr.GEN_AI_REQUEST_TOP_P, _number(get("top_p"))),
-            (attr.GEN_AI_REQUEST_TOP_K, _number(get("top_k"))),
+            (attr.GEN_AI_REQUEST_TEMPERATURE, read_number(get("temperature"))),
+            (attr.GEN_AI_REQUEST_TOP_P, read_number(get("top_p"))),
+            (attr.GEN_AI_REQUEST_TOP_K, read_number(get("top_k"))),
             (attr.GEN_AI_REQUEST_SEED, _int(get("seed"))),
-            (attr.GEN_AI_REQUEST_STOP_SEQUENCES, _strings(stop)),
+            (attr.GEN_AI_REQUEST_STOP_SEQUENCES, read_strings(stop)),
             (attr.GEN_AI_REQUEST_STREAM, request.get("stream") is not False),  # Ollama streams by default
         )
     )
@@ -97,15 +98,3 @@ def budget_request(request: Mapping[str, Any] | None, model: str | None, shape: 
 
 def _int(value: object) -> int | None:
     return value if type(value) is int else None
-
-
-def _number(value: object) -> int | float | None:
-    return value if type(value) in (int, float) else None
-
-
-def _strings(value: object) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list | tuple) and value and all(isinstance(item, str) for item in value):
-        return list(value)
-    return None

@@ -19,6 +19,7 @@ from typing import Any
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens
+from otel_llm_cost._values import read_number, read_str, read_strings
 from otel_llm_cost.instrumentation._invocation import drop_none
 from otel_llm_cost.usage import ESTIMATED, PROVIDER, Usage, UsageSource
 
@@ -98,10 +99,10 @@ def request_attributes(
     return drop_none(
         [
             (attr.GEN_AI_REQUEST_MAX_TOKENS, _int(params.get("max_tokens"))),
-            (attr.GEN_AI_REQUEST_TEMPERATURE, _number(params.get("temperature"))),
-            (attr.GEN_AI_REQUEST_TOP_P, _number(params.get("top_p"))),
-            (attr.GEN_AI_REQUEST_TOP_K, _number(params.get("top_k"))),
-            (attr.GEN_AI_REQUEST_STOP_SEQUENCES, _strings(params.get("stop_sequences"))),
+            (attr.GEN_AI_REQUEST_TEMPERATURE, read_number(params.get("temperature"))),
+            (attr.GEN_AI_REQUEST_TOP_P, read_number(params.get("top_p"))),
+            (attr.GEN_AI_REQUEST_TOP_K, read_number(params.get("top_k"))),
+            (attr.GEN_AI_REQUEST_STOP_SEQUENCES, read_strings(params.get("stop_sequences"))),
             (attr.GEN_AI_REQUEST_STREAM, stream),
             (attr.SERVER_ADDRESS, host),
             (attr.SERVER_PORT, port if host else None),
@@ -130,7 +131,9 @@ def extract_usage(usage: object, source: UsageSource = PROVIDER) -> Usage | None
 
 def message_attributes(message: object, request_id: str | None) -> dict[str, Any]:
     """Response attributes of a complete ``Message`` (its usage and model are handled apart)."""
-    return response_attributes(_str(_get(message, "id")), _str(_get(message, "stop_reason")), request_id)
+    return response_attributes(
+        read_str(_get(message, "id")), read_str(_get(message, "stop_reason")), request_id
+    )
 
 
 def response_attributes(
@@ -146,11 +149,11 @@ def response_attributes(
 
 
 def get_response_model(message: object) -> str | None:
-    return _str(_get(message, "model"))
+    return read_str(_get(message, "model"))
 
 
 def get_service_tier(usage: object) -> str | None:
-    return _str(_get(usage, "service_tier"))
+    return read_str(_get(usage, "service_tier"))
 
 
 def get_request_id(obj: object) -> str | None:
@@ -187,14 +190,14 @@ def summarise_stream(events: Sequence[object]) -> StreamSummary:
     start_usage = _get(start, "usage")
     if delta is not None:
         usage = _merged_usage(start_usage, _get(delta, "usage"))
-        finish_reason = _str(_get(_get(delta, "delta"), "stop_reason"))
+        finish_reason = read_str(_get(_get(delta, "delta"), "stop_reason"))
     else:
         usage = _estimated_usage(start_usage, events)
         finish_reason = None
     return StreamSummary(
         usage,
-        response_id=_str(_get(start, "id")),
-        response_model=_str(_get(start, "model")),
+        response_id=read_str(_get(start, "id")),
+        response_model=read_str(_get(start, "model")),
         finish_reason=finish_reason,
         service_tier=get_service_tier(start_usage),
         stopped=stopped,
@@ -293,19 +296,3 @@ def _tokens(value: object) -> int:
 
 def _int(value: object) -> int | None:
     return value if type(value) is int else None
-
-
-def _number(value: object) -> float | int | None:
-    return value if type(value) in (int, float) else None
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _strings(value: object) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list | tuple) and value and all(isinstance(item, str) for item in value):
-        return list(value)
-    return None

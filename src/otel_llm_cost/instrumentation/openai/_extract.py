@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens
+from otel_llm_cost._values import read_number, read_str
 from otel_llm_cost.instrumentation._invocation import drop_none
 from otel_llm_cost.providers import provider_for_host
 from otel_llm_cost.usage import ESTIMATED, Usage
@@ -86,16 +87,8 @@ def items(obj: object, name: str) -> Sequence[Any]:
     return value if isinstance(value, list | tuple) else ()
 
 
-def _number(value: object) -> int | float | None:
-    return value if type(value) is int or type(value) is float else None
-
-
 def read_int(value: object) -> int | None:
     return value if type(value) is int else None
-
-
-def read_str(value: object) -> str | None:
-    return value if type(value) is str and value else None
 
 
 # --- client -----------------------------------------------------------------------------------------
@@ -150,10 +143,10 @@ def _choice_count(value: object) -> int | None:
 
 # (keyword argument, attribute, reader) of the chat request parameters recorded as they are.
 _CHAT_PARAMETERS: Final = (
-    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, _number),
-    ("top_p", attr.GEN_AI_REQUEST_TOP_P, _number),
-    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, _number),
-    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY, _number),
+    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_number),
+    ("top_p", attr.GEN_AI_REQUEST_TOP_P, read_number),
+    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, read_number),
+    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY, read_number),
     ("seed", attr.GEN_AI_REQUEST_SEED, read_int),
     ("n", attr.GEN_AI_REQUEST_CHOICE_COUNT, _choice_count),
     ("stop", attr.GEN_AI_REQUEST_STOP_SEQUENCES, _stop_sequences),
@@ -202,8 +195,8 @@ def responses_request_attributes(kwargs: Mapping[str, Any], server: Server) -> d
         drop_none(
             (
                 (attr.GEN_AI_REQUEST_MAX_TOKENS, read_int(get("max_output_tokens"))),
-                (attr.GEN_AI_REQUEST_TEMPERATURE, _number(get("temperature"))),
-                (attr.GEN_AI_REQUEST_TOP_P, _number(get("top_p"))),
+                (attr.GEN_AI_REQUEST_TEMPERATURE, read_number(get("temperature"))),
+                (attr.GEN_AI_REQUEST_TOP_P, read_number(get("top_p"))),
                 (attr.GEN_AI_REQUEST_STREAM, get("stream") is True),
                 (attr.GEN_AI_OUTPUT_TYPE, output_type),
                 (attr.GEN_AI_CONVERSATION_ID, read_str(conversation)),
@@ -298,7 +291,7 @@ def get_embeddings_usage(usage: object) -> Usage | None:
 def get_provider_cost(usage: object) -> object:
     """The price the provider itself reported (OpenRouter's ``usage.cost``), if any."""
     cost = field(usage, "cost")
-    return cost if _number(cost) is not None else None
+    return cost if read_number(cost) is not None else None
 
 
 # --- estimates ------------------------------------------------------------------------------------

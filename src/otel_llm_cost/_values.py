@@ -1,0 +1,26 @@
+"""Attribute values from untrusted request and response fields: the value, or ``None`` when unusable.
+
+Shared by every extractor (the SDK instrumentations and ``llm_call``), so that one malformed field is
+read the same way whichever path a call took.
+"""
+
+from __future__ import annotations
+
+
+def read_number(value: object) -> int | float | None:
+    """An int or float as it is; ``bool`` and anything else is ``None``."""
+    return value if type(value) is int or type(value) is float else None
+
+
+def read_str(value: object) -> str | None:
+    """A non-empty string, else ``None``."""
+    return value if type(value) is str and value else None
+
+
+def read_strings(value: object) -> list[str] | None:
+    """A string or a non-empty sequence of strings as a list (e.g. stop sequences), else ``None``."""
+    if type(value) is str:
+        return [value]
+    if isinstance(value, list | tuple) and value and all(type(item) is str for item in value):
+        return list(value)
+    return None
