@@ -24,3 +24,17 @@ def estimate_tokens(text: str) -> int:
 
 def estimate_tokens_of_parts(parts: list[str]) -> int:
     return estimate_tokens("".join(parts))
+
+
+def extrapolate_tokens(seen_tokens: int, seen_chunks: int, unseen_chunks: int) -> int:
+    """Output tokens of a stream whose middle chunks were counted but not kept.
+
+    The kept content chunks' tokens per chunk, times every content chunk; at least one token per unseen
+    chunk (servers stream a token or more per chunk).
+    """
+    if unseen_chunks <= 0:
+        return seen_tokens
+    if seen_chunks <= 0:
+        return unseen_chunks
+    scaled = math.ceil(seen_tokens * (seen_chunks + unseen_chunks) / seen_chunks)
+    return max(scaled, seen_tokens + unseen_chunks)

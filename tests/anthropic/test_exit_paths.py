@@ -1,7 +1,8 @@
 """Every way a stream can end: the span ends once, with the outcome, and with what was seen.
 
 Streams cut short keep the input side of ``message_start`` and estimate the output from the text
-seen (``llm_cost.usage.source=estimated``); the expected numbers come from the same recorded events.
+seen (``llm_cost.usage.source=estimated``); the expected numbers come from the same recorded events, as
+a stream keeps them (the opening events, then the last few: the middle is counted and extrapolated).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from opentelemetry.trace import StatusCode
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost.instrumentation._invocation import usage_attributes
+from otel_llm_cost.instrumentation._stream import TAIL
 from otel_llm_cost.instrumentation.anthropic import _extract
 from replay import Interaction, ReplayServer, sse_response
 from sdk_calls import anthropic_client, kwargs_for
@@ -31,9 +33,17 @@ WIRE_EVENTS = RECORDING.sse_events()
 assert len(WIRE_EVENTS) == len(EVENTS)
 
 
+def _kept(seen: list[Any]) -> tuple[list[Any], int]:
+    """What a stream keeps of the events it saw (through the first content delta, then the last
+    ``TAIL``), and how many it only counted."""
+    head, rest = seen[: FIRST_DELTA + 1], seen[FIRST_DELTA + 1 :]
+    tail = rest[-TAIL:]
+    return head + tail, len(rest) - len(tail)
+
+
 def _expected_after(seen: list[Any]) -> dict[str, Any]:
     """The token attributes of a stream of which ``seen`` (wire JSON) was read."""
-    usage = _extract.summarise_stream(seen).usage
+    usage = _extract.summarise_stream(*_kept(seen)).usage
     assert usage is not None
     return {k: v for k, v in usage_attributes(usage).items() if k != attr.LLM_COST_USAGE_SOURCE}
 
@@ -43,6 +53,12 @@ def _assert_cut_short(span: Any, outcome: str, seen: list[Any]) -> None:
     assert attributes[attr.LLM_COST_STREAM_OUTCOME] == outcome
     assert attributes[attr.LLM_COST_USAGE_SOURCE] == "estimated"
     assert token_attributes(span) == _expected_after(seen)
+    # Extrapolating over the events not kept stays close to reading them all.
+    every_event = _extract.summarise_stream(seen).usage
+    assert every_event is not None
+    assert abs(span.attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] - every_event.output_tokens) <= max(
+        2, every_event.output_tokens // 4
+    )
     assert attributes[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] == 1165  # from message_start, exact
     assert attributes[attr.GEN_AI_RESPONSE_ID] == EVENTS[0]["message"]["id"]
 

@@ -1,22 +1,35 @@
-"""Stream proxies that end their call's span exactly once, whichever way the stream ends.
+"""Streams: see each chunk as it passes, and record the stream's end exactly once.
 
 A proxy wraps the SDK's stream object (``wrapt.ObjectProxy``: ``isinstance`` checks and every other
-attribute keep working) and sees each chunk as it passes. Per chunk it does as little as possible: it
-keeps the chunk and, until the first content arrives, asks its :attr:`StreamState.has_content` test;
-subclasses implement :meth:`_on_stream_end` (everything else, once). Exit paths and their outcome:
+attribute keep working). Iterating it iterates a generator, :func:`observe` (or :func:`observe_async`),
+over the SDK's own iterator: one generator frame per chunk instead of a Python ``__next__`` on the proxy,
+and nothing per chunk beyond counting it, keeping a reference if the end may need it, and, until the first
+content arrives, asking the surface's :attr:`StreamRecorder.has_content` test. Everything else happens
+once, in the surface's :meth:`StreamRecorder.on_end`.
+
+Which chunks are kept: every chunk up to and including the first content-bearing one (the opening events:
+ids, model, input usage), then only the last :data:`TAIL` (finish reasons, usage). Keeping every chunk of a
+long stream costs more than all the per-chunk work together (memory the SDK cannot reuse for the next
+chunk, and collector passes over hundreds of live SDK objects: see ``benchmarks/``), so a recorder keeps
+them all only when its end needs them all (content capture, or usage that must be estimated from the text).
+
+Exit paths and their outcome:
 
 - iteration reaches the end: ``completed``
 - an exception from the SDK mid-stream: ``error`` (re-raised untouched)
 - ``asyncio.CancelledError`` / ``KeyboardInterrupt`` mid-iteration: ``cancelled``
-- ``close()`` / ``aclose()`` / context-manager exit / garbage collection before the end: ``abandoned``
+- ``close()`` / ``aclose()`` / context-manager exit / the iterator closed, or the proxy and the iterator
+  garbage-collected, before the end: ``abandoned``
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Final
 
 import wrapt
 
@@ -26,111 +39,177 @@ from otel_llm_cost._log import log_once
 if TYPE_CHECKING:
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
 
+TAIL: Final = 8  # chunks kept from the end of a stream: where usage and finish reasons arrive
+
 _CANCELLATIONS = (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit)
 
 ChunkTest = Callable[[Any], bool]
 
 
-class StreamState:
-    """A stream's per-chunk state, on a plain slotted object.
+class StreamRecorder:
+    """What a stream's end needs from its chunks, and the once-only recording of that end.
 
-    Reading a ``_self_*`` attribute of a ``wrapt`` proxy costs several times a slot's, so the proxy reads
-    this object once per chunk and everything else from here (bound methods included).
+    Subclasses (one per surface) implement :meth:`on_end`. Slotted: :func:`observe` touches it per chunk.
     """
 
-    __slots__ = ("chunks", "finished", "has_content", "hides", "invocation", "keep", "next", "waiting")
+    __slots__ = ("count", "finished", "has_content", "head", "hides", "invocation", "tail")
 
     def __init__(
-        self, invocation: LLMInvocation, has_content: ChunkTest, hides: ChunkTest | None = None
+        self,
+        invocation: LLMInvocation,
+        has_content: ChunkTest,
+        hides: ChunkTest | None = None,
+        *,
+        keep_all: bool = False,
     ) -> None:
         self.invocation = invocation
-        self.chunks: list[Any] = []
-        self.keep = self.chunks.append
         self.has_content = has_content  # asked of each chunk until it says yes (time to first chunk)
         self.hides = hides  # chunks it says yes to are kept but not handed to the caller
-        self.waiting = True
+        self.count = 0  # chunks delivered by the SDK (hidden ones included)
+        self.head: list[Any] = []  # the opening chunks, through the first with content; all with keep_all
+        self.tail: deque[Any] | None = None if keep_all else deque(maxlen=TAIL)
         self.finished = False
-        self.next: Callable[[], Any] = _not_iterable
 
+    @property
+    def chunks(self) -> list[Any]:
+        """The chunks kept, in stream order."""
+        return self.head if self.tail is None else [*self.head, *self.tail]
 
-def _not_iterable() -> Any:
-    raise TypeError("the wrapped stream is not an iterator")
+    @property
+    def dropped(self) -> int:
+        """How many chunks (from the middle of the stream) were seen but not kept."""
+        return self.count - len(self.head) - (len(self.tail) if self.tail is not None else 0)
 
+    def content_started(self) -> Callable[[Any], None]:
+        """The first content-bearing chunk arrived (and is kept): returns how to keep the ones after it."""
+        self.invocation.first_chunk()
+        return self.head.append if self.tail is None else self.tail.append
 
-class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[misc]
-    """What the sync and async proxies share: the once-only finalisation."""
-
-    _self_state: StreamState
-
-    def __init__(self, wrapped: Any, state: StreamState) -> None:
-        super().__init__(wrapped)
-        self._self_state = state
-
-    # --- hooks for subclasses -----------------------------------------------------------------
-    def _on_stream_end(self, outcome: str, error: BaseException | None) -> None:
-        """Build usage and response fields from what was seen and stop/fail the invocation."""
+    # --- the end ---------------------------------------------------------------------------------
+    def on_end(self, outcome: str, error: BaseException | None) -> None:
+        """Build usage and response fields from the kept chunks and stop/fail the invocation."""
         raise NotImplementedError
 
-    # --- finalisation ---------------------------------------------------------------------------
-    def _finish(self, outcome: str, error: BaseException | None = None) -> None:
-        state = self._self_state
-        if state.finished:
+    def finish(self, outcome: str, error: BaseException | None = None) -> None:
+        if self.finished:
             return
-        state.finished = True
+        self.finished = True
         try:
-            self._on_stream_end(outcome, error)
+            self.on_end(outcome, error)
         except Exception:
             log_once("stream.finish", "otel-llm-cost could not record a stream's end", exc_info=True)
             # Whatever went wrong above, the span must not stay open.
-            state.invocation.stop(None, stream_outcome=outcome)
+            self.invocation.stop(None, stream_outcome=outcome)
 
-    def _finish_with(self, error: BaseException) -> None:
+    def finish_with(self, error: BaseException) -> None:
         if isinstance(error, _CANCELLATIONS):
-            self._finish(attr.STREAM_CANCELLED, error)
+            self.finish(attr.STREAM_CANCELLED, error)
         else:
-            self._finish(attr.STREAM_ERROR, error)
+            self.finish(attr.STREAM_ERROR, error)
+
+    def abandon(self) -> None:
+        # At interpreter exit modules are half torn down; recording then would only log noise.
+        if not self.finished and not sys.is_finalizing():
+            self.finish(attr.STREAM_ABANDONED)
 
     def __del__(self) -> None:
-        # Abandoned without close(): keep what was seen. Never raise from a finaliser.
-        try:
-            # At interpreter exit modules are half torn down; recording then would only log noise.
-            if not self._self_state.finished and not sys.is_finalizing():
-                self._finish(attr.STREAM_ABANDONED)
-        except Exception:  # pragma: no cover - interpreter shutdown
-            pass
+        # Nothing can deliver more chunks: the proxy and the iterator (a generator holds its arguments
+        # even before it starts) are both gone. Never raise from a finaliser.
+        with contextlib.suppress(Exception):
+            self.abandon()
+
+
+def _stop_observing(recorder: StreamRecorder) -> None:
+    log_once("stream.chunk", "otel-llm-cost stopped looking at a stream's chunks", exc_info=True)
+    recorder.hides = None
+
+
+def observe(chunks: Iterator[Any], recorder: StreamRecorder) -> Iterator[Any]:
+    """Yield what ``chunks`` yields, counting and keeping chunks for ``recorder``, which records the end."""
+    keep = recorder.head.append
+    has_content: ChunkTest | None = recorder.has_content
+    hides = recorder.hides
+    try:
+        for chunk in chunks:
+            try:  # free until it raises; nothing of ours may reach the caller
+                recorder.count += 1
+                keep(chunk)
+                if has_content is not None and has_content(chunk):
+                    has_content = None
+                    keep = recorder.content_started()
+                if hides is not None and hides(chunk):
+                    continue
+            except Exception:
+                _stop_observing(recorder)
+                has_content = hides = None
+            yield chunk
+    except GeneratorExit:  # the caller dropped or closed the iterator before the end
+        recorder.abandon()
+        raise
+    except BaseException as error:
+        recorder.finish_with(error)
+        raise
+    recorder.finish(attr.STREAM_COMPLETED)
+
+
+async def observe_async(chunks: AsyncIterator[Any], recorder: StreamRecorder) -> AsyncIterator[Any]:
+    """The async twin of :func:`observe`."""
+    keep = recorder.head.append
+    has_content: ChunkTest | None = recorder.has_content
+    hides = recorder.hides
+    try:
+        async for chunk in chunks:
+            try:
+                recorder.count += 1
+                keep(chunk)
+                if has_content is not None and has_content(chunk):
+                    has_content = None
+                    keep = recorder.content_started()
+                if hides is not None and hides(chunk):
+                    continue
+            except Exception:
+                _stop_observing(recorder)
+                has_content = hides = None
+            yield chunk
+    except GeneratorExit:
+        recorder.abandon()
+        raise
+    except BaseException as error:
+        recorder.finish_with(error)
+        raise
+    recorder.finish(attr.STREAM_COMPLETED)
+
+
+class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+    """What the sync and async proxies share: the recorder, and the iterator once iteration starts.
+
+    A ``for`` loop holds the iterator, not the proxy, which may be gone first; the recorder, held by both,
+    records an abandoned stream when the last of them goes.
+    """
+
+    _self_recorder: StreamRecorder
+    _self_iterator: Any
+
+    def __init__(self, wrapped: Any, recorder: StreamRecorder) -> None:
+        super().__init__(wrapped)
+        self._self_recorder = recorder
+        self._self_iterator = None
 
     def __reduce_ex__(self, protocol: object) -> Any:  # streams are not picklable; say so plainly
         raise TypeError(f"cannot pickle {type(self.__wrapped__).__name__}")
 
 
-class SyncStreamProxy(_StreamProxyBase):
+class SyncStreamProxy(StreamProxy):
     """Proxy for a synchronous SDK stream (iterator, context manager, ``close()``)."""
 
-    def __init__(self, wrapped: Any, state: StreamState) -> None:
-        super().__init__(wrapped, state)
-        state.next = getattr(wrapped, "__next__", _not_iterable)
-
-    def __iter__(self) -> SyncStreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        iterator = self._self_iterator
+        if iterator is None:
+            iterator = self._self_iterator = observe(iter(self.__wrapped__), self._self_recorder)
+        return iterator  # type: ignore[no-any-return]
 
     def __next__(self) -> Any:
-        # The hot path of every stream: one proxy attribute read, then slots and bound methods only.
-        state = self._self_state
-        while True:
-            try:
-                chunk = state.next()
-            except StopIteration:
-                self._finish(attr.STREAM_COMPLETED)
-                raise
-            except BaseException as error:
-                self._finish_with(error)
-                raise
-            state.keep(chunk)
-            if state.waiting and state.has_content(chunk):
-                state.waiting = False
-                state.invocation.first_chunk()
-            if state.hides is None or not state.hides(chunk):
-                return chunk
+        return next(self.__iter__())
 
     def __enter__(self) -> SyncStreamProxy:
         enter = getattr(self.__wrapped__, "__enter__", None)
@@ -144,44 +223,28 @@ class SyncStreamProxy(_StreamProxyBase):
             return exit_(exc_type, exc, tb) if exit_ is not None else None
         finally:
             if exc is not None:
-                self._finish_with(exc)
+                self._self_recorder.finish_with(exc)
             else:
-                self._finish(attr.STREAM_ABANDONED)
+                self._self_recorder.finish(attr.STREAM_ABANDONED)
 
     def close(self) -> None:
         try:
             self.__wrapped__.close()
         finally:
-            self._finish(attr.STREAM_ABANDONED)
+            self._self_recorder.finish(attr.STREAM_ABANDONED)
 
 
-class AsyncStreamProxy(_StreamProxyBase):
+class AsyncStreamProxy(StreamProxy):
     """Proxy for an asynchronous SDK stream (async iterator, async context manager, ``aclose()``)."""
 
-    def __init__(self, wrapped: Any, state: StreamState) -> None:
-        super().__init__(wrapped, state)
-        state.next = getattr(wrapped, "__anext__", _not_iterable)
+    def __aiter__(self) -> AsyncIterator[Any]:
+        iterator = self._self_iterator
+        if iterator is None:
+            iterator = self._self_iterator = observe_async(aiter(self.__wrapped__), self._self_recorder)
+        return iterator  # type: ignore[no-any-return]
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
-
-    async def __anext__(self) -> Any:
-        state = self._self_state  # see SyncStreamProxy.__next__
-        while True:
-            try:
-                chunk = await state.next()
-            except StopAsyncIteration:
-                self._finish(attr.STREAM_COMPLETED)
-                raise
-            except BaseException as error:
-                self._finish_with(error)
-                raise
-            state.keep(chunk)
-            if state.waiting and state.has_content(chunk):
-                state.waiting = False
-                state.invocation.first_chunk()
-            if state.hides is None or not state.hides(chunk):
-                return chunk
+    def __anext__(self) -> Any:
+        return self.__aiter__().__anext__()
 
     async def __aenter__(self) -> AsyncStreamProxy:
         enter = getattr(self.__wrapped__, "__aenter__", None)
@@ -195,20 +258,20 @@ class AsyncStreamProxy(_StreamProxyBase):
             return await exit_(exc_type, exc, tb) if exit_ is not None else None
         finally:
             if exc is not None:
-                self._finish_with(exc)
+                self._self_recorder.finish_with(exc)
             else:
-                self._finish(attr.STREAM_ABANDONED)
+                self._self_recorder.finish(attr.STREAM_ABANDONED)
 
     async def close(self) -> None:
         """The SDKs' async streams close with a coroutine ``close()``."""
         try:
             await self.__wrapped__.close()
         finally:
-            self._finish(attr.STREAM_ABANDONED)
+            self._self_recorder.finish(attr.STREAM_ABANDONED)
 
     async def aclose(self) -> None:
         try:
             close = getattr(self.__wrapped__, "aclose", None) or self.__wrapped__.close
             await close()
         finally:
-            self._finish(attr.STREAM_ABANDONED)
+            self._self_recorder.finish(attr.STREAM_ABANDONED)

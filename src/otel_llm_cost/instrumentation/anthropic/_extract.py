@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost._estimate import estimate_tokens
+from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
 from otel_llm_cost._values import read_number, read_str, read_strings
 from otel_llm_cost.instrumentation._invocation import drop_none
 from otel_llm_cost.usage import ESTIMATED, PROVIDER, Usage, UsageSource
@@ -172,7 +172,7 @@ def get_request_id(obj: object) -> str | None:
 # --- streams -----------------------------------------------------------------------------------------------
 
 
-def summarise_stream(events: Sequence[object]) -> StreamSummary:
+def summarise_stream(events: Sequence[object], dropped: int = 0) -> StreamSummary:
     """Usage and response fields of the raw events seen so far (run once, when the stream ends).
 
     Events are the SDK's models or their wire JSON (dicts). A stream opens with ``message_start`` and
@@ -181,7 +181,8 @@ def summarise_stream(events: Sequence[object]) -> StreamSummary:
     short, is read whole).
 
     A stream that ended before its final ``message_delta`` keeps the input side of ``message_start`` and
-    estimates the output from the text seen; such usage is marked ``estimated``.
+    estimates the output from the text seen, extrapolated over the ``dropped`` events (seen, not kept);
+    such usage is marked ``estimated``.
     """
     delta, stopped = _closing_events(events)
     start = _message_start(events)
@@ -192,7 +193,7 @@ def summarise_stream(events: Sequence[object]) -> StreamSummary:
         usage = _merged_usage(start_usage, _get(delta, "usage"))
         finish_reason = read_str(_get(_get(delta, "delta"), "stop_reason"))
     else:
-        usage = _estimated_usage(start_usage, events)
+        usage = _estimated_usage(start_usage, events, dropped)
         finish_reason = None
     return StreamSummary(
         usage,
@@ -247,9 +248,11 @@ def _merged_usage(start_usage: object, delta_usage: object) -> Usage:
     return _usage_from_fields(fields, PROVIDER)
 
 
-def _estimated_usage(start_usage: object, events: Sequence[object]) -> Usage:
+def _estimated_usage(start_usage: object, events: Sequence[object], dropped: int) -> Usage:
     fields = {name: _get(start_usage, name) for name in _START_FIELDS}
-    fields["output_tokens"] = max(_tokens(fields["output_tokens"]), estimate_tokens(streamed_text(events)))
+    seen = sum(1 for event in events if _get(event, "type") == "content_block_delta") if dropped else 0
+    output = extrapolate_tokens(estimate_tokens(streamed_text(events)), seen, dropped)
+    fields["output_tokens"] = max(_tokens(fields["output_tokens"]), output)
     fields["output_tokens_details"] = None  # the thinking count is only known from message_delta
     return _usage_from_fields(fields, ESTIMATED)
 

@@ -1,7 +1,8 @@
 """Proxies for Anthropic event streams, and for the ``messages.stream()`` helper's context managers.
 
-Per event the proxies only keep the event and, until it happens, look for the first content delta
-(time to first chunk). Usage, response fields and the outcome are worked out once, at the end, by
+Per event the proxies only count the event, keep it if the end may need it (the opening events and the
+last few), and, until it happens, look for the first content delta (time to first chunk). Usage,
+response fields and the outcome are worked out once, at the end, by
 :func:`~otel_llm_cost.instrumentation.anthropic._extract.summarise_stream`.
 
 The helper (``MessageStreamManager``) reads its raw ``Stream`` through ``MessageStream._raw_stream``;
@@ -19,7 +20,7 @@ import wrapt
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
-from otel_llm_cost.instrumentation._stream import AsyncStreamProxy, StreamState, SyncStreamProxy
+from otel_llm_cost.instrumentation._stream import AsyncStreamProxy, StreamRecorder, SyncStreamProxy
 from otel_llm_cost.instrumentation.anthropic import _extract
 
 if TYPE_CHECKING:
@@ -40,24 +41,22 @@ def _is_content_delta(event: Any) -> bool:
     return getattr(event, "type", None) == _CONTENT_DELTA
 
 
-class _EventsMixin:
-    """The end-of-stream hook shared by the sync and async event-stream proxies."""
+class _EventsRecorder(StreamRecorder):
+    """An event stream's end: usage, response fields and outcome from its opening and closing events."""
 
-    _self_state: StreamState
-    __wrapped__: Any
+    __slots__ = ("stream",)
 
-    def __init__(self, wrapped: Any, invocation: LLMInvocation) -> None:
-        super().__init__(wrapped, StreamState(invocation, _is_content_delta))  # type: ignore[call-arg]
+    def __init__(self, invocation: LLMInvocation, stream: Any) -> None:
+        super().__init__(invocation, _is_content_delta)
+        self.stream = stream  # the SDK's stream, for its response's request id
 
-    def _on_stream_end(self, outcome: str, error: BaseException | None) -> None:
-        state = self._self_state
-        events = state.chunks
-        summary = _extract.summarise_stream(events)
+    def on_end(self, outcome: str, error: BaseException | None) -> None:
+        summary = _extract.summarise_stream(self.chunks, self.dropped)
         response = _extract.response_attributes(
-            summary.response_id, summary.finish_reason, _extract.get_request_id(self.__wrapped__)
+            summary.response_id, summary.finish_reason, _extract.get_request_id(self.stream)
         )
-        invocation = state.invocation
-        invocation.output_chunks = len(events)
+        invocation = self.invocation
+        invocation.output_chunks = self.count
         if outcome == attr.STREAM_COMPLETED and not summary.stopped:
             outcome, error = attr.STREAM_ERROR, StreamTruncatedError("stream ended before message_stop")
         if error is not None:
@@ -70,6 +69,13 @@ class _EventsMixin:
             service_tier=summary.service_tier,
             stream_outcome=outcome,
         )
+
+
+class _EventsMixin:
+    """Builds the event recorder for the sync and async event-stream proxies."""
+
+    def __init__(self, wrapped: Any, invocation: LLMInvocation) -> None:
+        super().__init__(wrapped, _EventsRecorder(invocation, wrapped))  # type: ignore[call-arg]
 
 
 class MessagesStream(_EventsMixin, SyncStreamProxy):
@@ -117,7 +123,8 @@ class MessageStreamManager(wrapt.ObjectProxy):  # type: ignore[misc]
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
         proxy = self._self_proxy
         if proxy is not None and exc is not None:
-            proxy._finish_with(exc)  # before the SDK's close() would record the stream as abandoned
+            # before the SDK's close() would record the stream as abandoned
+            proxy._self_recorder.finish_with(exc)
         try:
             return self.__wrapped__.__exit__(exc_type, exc, tb)
         finally:
@@ -150,7 +157,7 @@ class AsyncMessageStreamManager(wrapt.ObjectProxy):  # type: ignore[misc]
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
         proxy = self._self_proxy
         if proxy is not None and exc is not None:
-            proxy._finish_with(exc)
+            proxy._self_recorder.finish_with(exc)
         try:
             return await self.__wrapped__.__aexit__(exc_type, exc, tb)
         finally:
@@ -172,7 +179,7 @@ def _finish_unrouted(proxy: Any, invocation: LLMInvocation | None) -> None:
     if proxy is None and invocation is not None:
         invocation.stop(None, stream_outcome=attr.STREAM_ABANDONED)
     elif proxy is not None:
-        proxy._finish(attr.STREAM_ABANDONED)  # no-op when the stream already finished
+        proxy._self_recorder.finish(attr.STREAM_ABANDONED)  # no-op when the stream already finished
 
 
 def _error_attributes(error: BaseException) -> dict[str, Any]:

@@ -1,14 +1,16 @@
 """Pure functions from streamed chunks (chat) and events (Responses) to span fields, run once per stream.
 
-Per chunk the stream proxies only keep the chunk and look for the first content; everything here runs at
-the end of the stream and reads as few chunks as it can.
+Per chunk the stream proxies only count the chunk, keep it if the end may need it, and look for the first
+content; everything here runs at the end of the stream, on the chunks kept (the opening ones and the last
+few, or all: see :mod:`otel_llm_cost.instrumentation._stream`), and reads as few of them as it can.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
+from otel_llm_cost.instrumentation._stream import TAIL
 from otel_llm_cost.instrumentation.openai._extract import (
     ResponseFields,
     estimate_chat_input,
@@ -23,8 +25,6 @@ from otel_llm_cost.instrumentation.openai._extract import (
     read_str,
     responses_fields,
 )
-
-_TAIL: Final = 8  # how many final chunks of a stream may carry its usage
 
 
 def chat_chunk_has_content(chunk: object) -> bool:
@@ -50,19 +50,30 @@ def _chunk_usage(chunk: object) -> object:
     return usage
 
 
-def chat_stream_fields(chunks: Sequence[object], kwargs: Mapping[str, Any]) -> ResponseFields:
-    """Fields of a chat stream from the chunks it delivered; usage estimated when none was reported.
+def chat_usage_expected(kwargs: Mapping[str, Any]) -> bool:
+    """Whether the caller's request asks for a usage chunk (``stream_options.include_usage``)."""
+    options = kwargs.get("stream_options")
+    return isinstance(options, Mapping) and options.get("include_usage") is True
+
+
+def chat_stream_fields(
+    chunks: Sequence[object], kwargs: Mapping[str, Any], dropped: int = 0
+) -> ResponseFields:
+    """Fields of a chat stream from the chunks kept; usage estimated when none was reported.
 
     Reads as few chunks as it can: usage and service tier sit in the last ones, ids in the first ones,
-    finish reasons near the end (one per requested choice).
+    finish reasons near the end (one per requested choice). ``dropped``: content chunks seen but not
+    kept, which an estimate extrapolates to.
     """
     usage_block = service_tier = None
-    for chunk in chunks[: -_TAIL - 1 : -1]:
+    for chunk in chunks[: -TAIL - 1 : -1]:
         usage_block = usage_block or _chunk_usage(chunk)
         service_tier = service_tier or read_str(field(chunk, "service_tier"))
     usage = get_chat_usage(usage_block)
     if usage is None:
-        usage = estimated(estimate_chat_input(kwargs.get("messages")), chat_stream_text(chunks))
+        seen = sum(1 for chunk in chunks if chat_chunk_has_content(chunk)) if dropped else 0
+        text = chat_stream_text(chunks)
+        usage = estimated(estimate_chat_input(kwargs.get("messages")), text, seen, dropped)
     response_id = model = None
     for chunk in chunks:
         response_id = response_id or read_str(field(chunk, "id"))
@@ -114,8 +125,11 @@ def responses_event_has_content(event: object) -> bool:
     return isinstance(kind, str) and kind.endswith(".delta")
 
 
-def responses_stream_fields(events: Sequence[object], kwargs: Mapping[str, Any]) -> ResponseFields:
-    """Fields of a Responses stream: from the final ``response.*`` snapshot, else estimated."""
+def responses_stream_fields(
+    events: Sequence[object], kwargs: Mapping[str, Any], dropped: int = 0
+) -> ResponseFields:
+    """Fields of a Responses stream: from the final ``response.*`` snapshot, else estimated from the
+    events kept (and ``dropped``, the events seen but not kept)."""
     snapshot = None
     for event in reversed(events):
         snapshot = field(event, "response")
@@ -123,7 +137,9 @@ def responses_stream_fields(events: Sequence[object], kwargs: Mapping[str, Any])
             break
     fields = responses_fields(snapshot) if snapshot is not None else ResponseFields()
     if fields.usage is None:
-        fields.usage = estimated(estimate_responses_input(kwargs), responses_stream_text(events))
+        seen = sum(1 for event in events if responses_event_has_content(event)) if dropped else 0
+        text = responses_stream_text(events)
+        fields.usage = estimated(estimate_responses_input(kwargs), text, seen, dropped)
     return fields
 
 

@@ -18,7 +18,7 @@ from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost._estimate import estimate_tokens
+from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
 from otel_llm_cost._values import read_number, read_str
 from otel_llm_cost.instrumentation._invocation import drop_none
 from otel_llm_cost.providers import provider_for_host
@@ -347,8 +347,11 @@ def estimate_embeddings_input(kwargs: Mapping[str, Any]) -> int:
     return 0
 
 
-def estimated(input_tokens: int, output_text: str) -> Usage:
-    return Usage.of(input_tokens, estimate_tokens(output_text), source=ESTIMATED)
+def estimated(input_tokens: int, output_text: str, seen_chunks: int = 0, unseen_chunks: int = 0) -> Usage:
+    """Estimated usage; ``output_text`` came from ``seen_chunks`` content chunks of a stream that had
+    ``unseen_chunks`` more (counted, not kept)."""
+    output_tokens = extrapolate_tokens(estimate_tokens(output_text), seen_chunks, unseen_chunks)
+    return Usage.of(input_tokens, output_tokens, source=ESTIMATED)
 
 
 # --- non-streamed responses -------------------------------------------------------------------------

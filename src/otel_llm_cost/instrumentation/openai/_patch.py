@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue
 
     from otel_llm_cost.budget import BudgetGuard, Ticket
-    from otel_llm_cost.instrumentation._stream import _StreamProxyBase
+    from otel_llm_cost.instrumentation._stream import StreamProxy
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 Attributes = dict[str, "AttributeValue"]
@@ -79,8 +79,8 @@ class Surface:
     input_content: Callable[[Mapping[str, Any]], dict[str, str]]
     response_fields: Callable[[Any, Mapping[str, Any]], ResponseFields]
     output_content: Callable[[Any], dict[str, str]]
-    sync_stream: type[_StreamProxyBase] | None = None
-    async_stream: type[_StreamProxyBase] | None = None
+    sync_stream: type[StreamProxy] | None = None
+    async_stream: type[StreamProxy] | None = None
     injects_usage: bool = False
 
 
@@ -305,7 +305,7 @@ class _Call:
         self.kwargs = kwargs
         self.sent = sent  # the kwargs with include_usage injected, if we did
         self.capture = capture
-        self.stream: _StreamProxyBase | None = None
+        self.stream: StreamProxy | None = None
 
     # --- sending ----------------------------------------------------------------------------------
     def send(self, wrapped: Callable[..., Any], args: tuple[Any, ...]) -> Any:
@@ -427,7 +427,7 @@ class _Call:
         try:
             if self.stream is not None:
                 if closed:
-                    self.stream._finish(attr.STREAM_ABANDONED)
+                    self.stream._self_recorder.finish(attr.STREAM_ABANDONED)
             elif not self.invocation.ended:
                 self.invocation.stop(None)
         except Exception:
