@@ -23,12 +23,14 @@ GENERATIONS: dict[str, tuple[Path, ...]] = {
 }
 _CONSTRAINTS = ROOT / "requirements" / "test.txt"  # the OpenTelemetry pins the test suite uses
 _ANCHORS = BENCH / "requirements-anchors.txt"
+_EXTRAS = "otlp"  # otel-llm-cost's extras installed with it (the collector-down runs export by OTLP)
 
 
 def _fingerprint(files: tuple[Path, ...]) -> str:
     digest = hashlib.sha256()
     for path in (*files, _CONSTRAINTS, _ANCHORS, ROOT / "pyproject.toml"):
         digest.update(path.read_bytes())
+    digest.update(_EXTRAS.encode())
     return digest.hexdigest()
 
 
@@ -62,7 +64,7 @@ def ensure(generation: str) -> Path:
             "-r",
             str(_ANCHORS),
             "-e",
-            str(ROOT),
+            f"{ROOT}[{_EXTRAS}]",
         ],
         check=True,
     )

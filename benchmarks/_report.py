@@ -10,6 +10,7 @@ from typing import Any
 from _stats import Row
 
 ANCHORS = ("genai", "openllmetry")
+_COLLECTOR_NAMES = {"refused": "refusing connections", "blackhole": "accepting, never answering"}
 NAMES = {
     "bare": "bare SDK",
     "floor": "floor (1 span, 4 attrs)",
@@ -69,19 +70,27 @@ def per_chunk_table(rows: list[Row]) -> str:
 
 
 def memory_table(runs: list[dict[str, Any]]) -> str:
-    header = ["gen", "surface", "configuration", "calls", "RSS growth KiB", "bytes/call", "live objects Δ"]
-    header += ["usage span"]
+    header = ["gen", "surface", "configuration", "calls", "RSS growth KiB", "of it, 2nd half"]
+    header += ["bytes/call, 2nd half", "live objects Δ", "of it, 2nd half", "mean µs/call", "usage span"]
     lines = []
     for run in runs:
-        head = [run["generation"], run["surface"], NAMES[run["config"]]]
+        name = NAMES[run["config"]]
+        if "collector" in run:
+            name += f", OTLP collector down ({_COLLECTOR_NAMES[run['collector']]})"
+        head = [run["generation"], run["surface"], name]
         if "error" in run:
             lines.append([*head, "", "failed: " + run["error"]])
             continue
         m = run["results"][run["surface"]]
         check = m["check"]["status"]
-        growth = m["rss_growth_kib"]
-        per_call = f"{growth * 1024 / m['calls']:,.1f}"
-        figures = [f"{m['calls']:,}", f"{growth:,}", per_call, f"{m['object_growth']:,}"]
+        late = m["second_half_rss_growth_kib"]
+        per_call = f"{late * 1024 / (m['calls'] - m['calls'] // 2):,.1f}"
+        figures = [f"{m['calls']:,}", f"{m['rss_growth_kib']:,}", f"{late:,}", per_call]
+        figures += [
+            f"{m['object_growth']:,}",
+            f"{m['second_half_object_growth']:,}",
+            f"{m['mean_ns'] / 1000:,.0f}",
+        ]
         lines.append([*head, *figures, "n/a (no OTel)" if check == "n/a" else check])
     return _table(header, lines)
 

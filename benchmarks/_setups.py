@@ -8,6 +8,7 @@ Meter and logger providers are left to the (no-op) globals for every configurati
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -56,13 +57,42 @@ class CheckingExporter:
         return True
 
 
-def provider() -> tuple[TracerProvider, CheckingExporter]:
+# An OTLP collector that is down, for the memory runs: nothing listens on the port ("refused"), or a
+# socket accepts connections (the kernel's backlog) and never reads or answers ("blackhole").
+COLLECTORS = ("refused", "blackhole")
+_held_sockets: list[socket.socket] = []
+
+
+def down_collector(kind: str) -> str:
+    """The OTLP/HTTP traces endpoint of a collector that is down in the way ``kind`` says."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    if kind == "refused":
+        sock.close()
+    elif kind == "blackhole":
+        sock.listen(1024)
+        _held_sockets.append(sock)  # for the life of the process
+    else:
+        raise ValueError(f"unknown collector failure {kind!r}")
+    return f"http://127.0.0.1:{port}/v1/traces"
+
+
+def provider(collector: str | None = None) -> tuple[TracerProvider, CheckingExporter]:
+    """The tracer provider every configuration shares; ``collector``: also export by OTLP, through the
+    SDK's ``BatchSpanProcessor`` with its default queue and timeouts, to a collector that is down."""
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
     exporter = CheckingExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))  # type: ignore[arg-type]
+    if collector is not None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        otlp = OTLPSpanExporter(endpoint=down_collector(collector))
+        tracer_provider.add_span_processor(BatchSpanProcessor(otlp))
     return tracer_provider, exporter
 
 

@@ -289,23 +289,33 @@ def _memory(
     call = make(surface, False)
     calls = plan["calls"][surface]
     _timed(call, plan["warmup"][surface])
-    gc.collect()
-    rss0, objects0 = _rss_kib(), len(gc.get_objects())
+    readings = [_memory_reading()]
     before = (exporter.spans, exporter.usage_spans) if exporter else (0, 0)
-    started = time.perf_counter_ns()
-    for _ in range(calls):
-        call()
-    elapsed = time.perf_counter_ns() - started
-    gc.collect()
+    elapsed = 0
+    for half in (calls // 2, calls - calls // 2):  # a reading at half-way: the second half is the slope
+        started = time.perf_counter_ns()
+        for _ in range(half):
+            call()
+        elapsed += time.perf_counter_ns() - started
+        readings.append(_memory_reading())
+    (rss0, objects0), (rss1, objects1), (rss2, objects2) = readings
     return {
         surface: {
             "calls": calls,
-            "rss_growth_kib": _rss_kib() - rss0,
-            "object_growth": len(gc.get_objects()) - objects0,
+            "rss_growth_kib": rss2 - rss0,
+            "object_growth": objects2 - objects0,
+            "second_half_rss_growth_kib": rss2 - rss1,
+            "second_half_object_growth": objects2 - objects1,
             "mean_ns": elapsed / calls,
             "check": _check(exporter, before, calls, payload["expect"]),
         }
     }
+
+
+def _memory_reading() -> tuple[int, int]:
+    """RSS (KiB) and the number of gc-tracked objects, after a full collection."""
+    gc.collect()
+    return _rss_kib(), len(gc.get_objects())
 
 
 def _versions(config: str) -> dict[str, str]:
@@ -334,7 +344,7 @@ def main(argv: list[str]) -> None:
         payloads = json.load(f)
     _encode(payloads)
     server = MockServer()
-    tracer_provider, exporter = provider() if config != "bare" else (None, None)
+    tracer_provider, exporter = provider(plan.get("collector")) if config != "bare" else (None, None)
     if config in INSTRUMENTATIONS:
         INSTRUMENTATIONS[config](tracer_provider)
     # Clients are built after instrumenting, as an application configured at start-up does.
