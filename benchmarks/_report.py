@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,8 +71,8 @@ def per_chunk_table(rows: list[Row]) -> str:
 
 
 def memory_table(runs: list[dict[str, Any]]) -> str:
-    header = ["gen", "surface", "configuration", "calls", "RSS growth KiB", "of it, 2nd half"]
-    header += ["bytes/call, 2nd half", "live objects Δ", "of it, 2nd half", "mean µs/call", "usage span"]
+    header = ["gen", "surface", "configuration", "calls", "RSS growth KiB", "slope bytes/call"]
+    header += ["live objects Δ", "largest Δ", "mean µs/call", "usage span"]
     lines = []
     for run in runs:
         name = NAMES[run["config"]]
@@ -83,14 +84,11 @@ def memory_table(runs: list[dict[str, Any]]) -> str:
             continue
         m = run["results"][run["surface"]]
         check = m["check"]["status"]
-        late = m["second_half_rss_growth_kib"]
-        per_call = f"{late * 1024 / (m['calls'] - m['calls'] // 2):,.1f}"
-        figures = [f"{m['calls']:,}", f"{m['rss_growth_kib']:,}", f"{late:,}", per_call]
-        figures += [
-            f"{m['object_growth']:,}",
-            f"{m['second_half_object_growth']:,}",
-            f"{m['mean_ns'] / 1000:,.0f}",
-        ]
+        rss, objects = m["rss_kib"], m["objects"]
+        slopes = [(b - a) * 1024 / n for a, b, n in zip(rss[:-1], rss[1:], m["interval_calls"], strict=True)]
+        figures = [f"{m['calls']:,}", f"{rss[-1] - rss[0]:,}", f"{statistics.median(slopes):,.1f}"]
+        figures += [f"{objects[-1] - objects[0]:,}", f"{max(o - objects[0] for o in objects):,}"]
+        figures.append(f"{m['mean_ns'] / 1000:,.0f}")
         lines.append([*head, *figures, "n/a (no OTel)" if check == "n/a" else check])
     return _table(header, lines)
 

@@ -292,24 +292,27 @@ def _memory(
     readings = [_memory_reading()]
     before = (exporter.spans, exporter.usage_spans) if exporter else (0, 0)
     elapsed = 0
-    for half in (calls // 2, calls - calls // 2):  # a reading at half-way: the second half is the slope
+    # Read after every tenth of the calls: a one-time step shows in one interval, a slope in all.
+    for share in _tenths(calls):
         started = time.perf_counter_ns()
-        for _ in range(half):
+        for _ in range(share):
             call()
         elapsed += time.perf_counter_ns() - started
         readings.append(_memory_reading())
-    (rss0, objects0), (rss1, objects1), (rss2, objects2) = readings
     return {
         surface: {
             "calls": calls,
-            "rss_growth_kib": rss2 - rss0,
-            "object_growth": objects2 - objects0,
-            "second_half_rss_growth_kib": rss2 - rss1,
-            "second_half_object_growth": objects2 - objects1,
+            "interval_calls": _tenths(calls),
+            "rss_kib": [rss for rss, _ in readings],
+            "objects": [objects for _, objects in readings],
             "mean_ns": elapsed / calls,
             "check": _check(exporter, before, calls, payload["expect"]),
         }
     }
+
+
+def _tenths(calls: int) -> list[int]:
+    return [calls // 10 + (1 if i < calls % 10 else 0) for i in range(10)]
 
 
 def _memory_reading() -> tuple[int, int]:

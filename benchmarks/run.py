@@ -212,12 +212,13 @@ def _results_md(rows: list[Row], memory: list[dict], meta: dict[str, Any]) -> st
     ]
     if memory:
         parts.append(
-            "## Memory growth\n\nRSS and gc-tracked object count after warm-up, half-way and after all "
-            "calls (`gc.collect()` before each reading); spans go to a dropping exporter, so nothing is "
-            "retained on purpose. RSS often steps up once by 1-2 MB at some point of the first calls (the "
-            "allocator's arenas; seen with the floor too), so the second half's growth is the slope to "
-            "read: bytes per call over it. The anchors ran fewer calls to keep `make bench` short. The "
-            "last rows also export "
+            "## Memory growth\n\nRSS and gc-tracked object count after warm-up and after every tenth of "
+            "the calls (`gc.collect()` before each reading); spans go to a dropping exporter, so nothing is "
+            "retained on purpose. RSS often steps up once by 1-2 MB at some point (the allocator's arenas; "
+            "bare and floor too), so the slope is the median over the ten intervals of their growth per "
+            "call: a step lands in one interval, a leak shows in all. Largest Δ: the most live objects "
+            "above the first reading at any reading. The anchors ran fewer calls to keep `make bench` "
+            "short. The last rows also export "
             "every span by OTLP/HTTP (the SDK's `BatchSpanProcessor` and `OTLPSpanExporter`, defaults: "
             "queue 2,048, 10 s export timeout) to a collector that is down: nothing listening (refused), "
             "or a socket that accepts and never answers (black hole); their warm-up (5,000 calls) fills "
