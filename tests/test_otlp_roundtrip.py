@@ -233,7 +233,7 @@ def test_http_export_keeps_roll_ups_of_agent_steps(mlflow):
 
 @pytest.fixture
 def grpc_receiver() -> Iterator[tuple[str, list[Any]]]:
-    grpc = pytest.importorskip("grpc")
+    import grpc  # with opentelemetry-exporter-otlp-proto-grpc, pinned in requirements/test.txt
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
     received: list[Any] = []

@@ -8,10 +8,13 @@ the published prices (per million tokens) and the recorded usage.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anthropic
+import openai
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -80,7 +83,7 @@ def traced() -> Traced:
 @contextmanager
 def instrumented(module: str, traced: Traced) -> Iterator[None]:
     """Instrument with ``module``'s instrumentor on the test's provider only, and undo it afterwards."""
-    instrumentor_module = pytest.importorskip(module)
+    instrumentor_module = importlib.import_module(module)  # pinned in requirements/test.txt
     name = "OpenAIInstrumentor" if "openai" in module else "AnthropicInstrumentor"
     instrumentor = getattr(instrumentor_module, name)()
     instrumentor.instrument(tracer_provider=traced.provider)
@@ -91,14 +94,12 @@ def instrumented(module: str, traced: Traced) -> Iterator[None]:
 
 
 def openai_chat(replay_server, traced: Traced) -> None:
-    openai = pytest.importorskip("openai")
     with replay_server(OPENAI_CACHED) as srv, traced.tracer.start_as_current_span("agent"):
         client = openai.OpenAI(base_url=srv.base_url, api_key="test", max_retries=0)
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
 
 
 def anthropic_client(srv: Any, traced: Traced, **telemetry: Any) -> Any:
-    anthropic = pytest.importorskip("anthropic")
     options = {"tracer_provider": traced.provider, **telemetry}
     return anthropic.Anthropic(base_url=srv.base_url, api_key="test", max_retries=0, open_telemetry=options)
 

@@ -36,6 +36,13 @@ def _need(what: str) -> None:
     pytest.skip(message)
 
 
+def _need_redis_client() -> None:
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        _need("the redis client (pip install redis)")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -81,10 +88,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     binary = shutil.which("redis-server")
     if binary is None:
         _need("redis-server (Debian package redis-server)")
-    try:
-        import redis  # noqa: F401
-    except ImportError:
-        _need("the redis client (pip install redis)")
+    _need_redis_client()
     server = RedisServer(binary, tmp_path)  # type: ignore[arg-type]
     yield server
     server.stop()
@@ -175,7 +179,7 @@ def test_redis_stopped(policy, redis_server, guarded, replay_server, caplog):
 
 def test_unresponsive_redis_times_out_quickly():
     # A listener that never answers: the connection opens, the reply never comes.
-    pytest.importorskip("redis")
+    _need_redis_client()
     with socket.create_server(("127.0.0.1", 0)) as silent:
         port = silent.getsockname()[1]
         store = RedisStore(f"redis://127.0.0.1:{port}/0", timeout=0.2)
