@@ -119,9 +119,8 @@ class StreamRecorder:
             self.abandon()
 
 
-def _stop_observing(recorder: StreamRecorder) -> None:
+def _stop_observing() -> None:
     log_once("stream.chunk", "otel-llm-cost stopped looking at a stream's chunks", exc_info=True)
-    recorder.hides = None
 
 
 def observe(chunks: Iterator[Any], recorder: StreamRecorder) -> Iterator[Any]:
@@ -140,7 +139,7 @@ def observe(chunks: Iterator[Any], recorder: StreamRecorder) -> Iterator[Any]:
                 if hides is not None and hides(chunk):
                     continue
             except Exception:
-                _stop_observing(recorder)
+                _stop_observing()
                 has_content = hides = None
             yield chunk
     except GeneratorExit:  # the caller dropped or closed the iterator before the end
@@ -168,7 +167,7 @@ async def observe_async(chunks: AsyncIterator[Any], recorder: StreamRecorder) ->
                 if hides is not None and hides(chunk):
                     continue
             except Exception:
-                _stop_observing(recorder)
+                _stop_observing()
                 has_content = hides = None
             yield chunk
     except GeneratorExit:

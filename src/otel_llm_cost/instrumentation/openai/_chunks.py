@@ -50,12 +50,6 @@ def _chunk_usage(chunk: object) -> object:
     return usage
 
 
-def chat_usage_expected(kwargs: Mapping[str, Any]) -> bool:
-    """Whether the caller's request asks for a usage chunk (``stream_options.include_usage``)."""
-    options = kwargs.get("stream_options")
-    return isinstance(options, Mapping) and options.get("include_usage") is True
-
-
 def chat_stream_fields(
     chunks: Sequence[object], kwargs: Mapping[str, Any], dropped: int = 0
 ) -> ResponseFields:

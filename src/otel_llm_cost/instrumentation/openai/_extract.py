@@ -216,6 +216,12 @@ def embeddings_request_attributes(kwargs: Mapping[str, Any], server: Server) -> 
     return attributes
 
 
+def usage_requested(kwargs: Mapping[str, Any]) -> bool:
+    """Whether the caller's own request asks for a stream's usage chunk (``stream_options.include_usage``)."""
+    options = kwargs.get("stream_options")
+    return isinstance(options, Mapping) and options.get("include_usage") is True
+
+
 def with_usage_requested(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
     """The kwargs of a chat stream with ``stream_options.include_usage`` turned on, or ``None``.
 

@@ -20,7 +20,7 @@ from otel_llm_cost.instrumentation._stream import (
     StreamRecorder,
     SyncStreamProxy,
 )
-from otel_llm_cost.instrumentation.openai import _chunks, _content
+from otel_llm_cost.instrumentation.openai import _chunks, _content, _extract
 
 if TYPE_CHECKING:
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
@@ -97,9 +97,8 @@ class _ChatRecorder(_Recorder):
     def needs_every_chunk(request: Mapping[str, Any], usage_injected: bool) -> bool:
         # Without a usage chunk the estimate reads all the text; with several choices, the finish
         # reasons are spread over the stream.
-        usage_expected = usage_injected or _chunks.chat_usage_expected(request)
-        choices = request.get("n")
-        return not usage_expected or (isinstance(choices, int) and choices > 1)
+        usage_expected = usage_injected or _extract.usage_requested(request)
+        return not usage_expected or (_extract.read_int(request.get("n")) or 1) > 1
 
     def fields(self) -> ResponseFields:
         chunks = self.chunks
