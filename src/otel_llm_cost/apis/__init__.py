@@ -1,0 +1,41 @@
+"""One room per wire API: what each LLM API's requests, responses and stream events mean. Pure.
+
+======================== ============================================ ==================================
+room                     requests                                     module
+======================== ============================================ ==================================
+OpenAI chat completions  ``POST .../chat/completions`` (every         :mod:`.openai`
+                         OpenAI-compatible server)
+OpenAI Responses         ``POST .../responses``                       :mod:`.openai`
+OpenAI embeddings        ``POST .../embeddings``                      :mod:`.openai`
+Anthropic messages       ``POST .../v1/messages``                     :mod:`.anthropic`
+======================== ============================================ ==================================
+
+:func:`find_wire_api` names the room of a request from its method and path; the capture layers decide
+*which hosts* they look at (the provider table, configured gateways, local servers). The contract every
+room keeps is :class:`~otel_llm_cost.apis._api.WireApi`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from otel_llm_cost.apis import anthropic, openai
+from otel_llm_cost.apis._api import ResponseFields, WireApi, WireRequest
+
+__all__ = ["WIRE_APIS", "ResponseFields", "WireApi", "WireRequest", "find_wire_api"]
+
+WIRE_APIS: Final[tuple[WireApi, ...]] = (
+    openai.CHAT_COMPLETIONS,
+    openai.RESPONSES,
+    openai.EMBEDDINGS,
+    anthropic.MESSAGES,
+)
+"""Every room, the most specific path first."""
+
+
+def find_wire_api(method: str, path: str) -> WireApi | None:
+    """The room whose requests look like ``method path`` (path without its query), or ``None``."""
+    for api in WIRE_APIS:
+        if api.matches(method, path):
+            return api
+    return None
