@@ -25,7 +25,7 @@ from opentelemetry.trace import StatusCode
 
 from otel_llm_cost import BudgetExceeded, BudgetGuard, Usage, llm_call
 from otel_llm_cost import attributes as attr
-from otel_llm_cost.instrumentation._invocation import add_invocation_listener, remove_invocation_listener
+from otel_llm_cost._calls import add_invocation_listener, remove_invocation_listener
 from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor
 from otel_llm_cost.live_stats import LiveStats
 from otel_llm_cost.metrics import install_metrics, uninstall_metrics

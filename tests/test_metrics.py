@@ -23,7 +23,7 @@ import otel_llm_cost
 from otel_llm_cost import LLMCostSpanProcessor, agent_step
 from otel_llm_cost import attributes as attr
 from otel_llm_cost import metrics as m
-from otel_llm_cost.instrumentation._invocation import _listeners
+from otel_llm_cost._calls import listeners_after_end as _listeners
 from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor
 from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor
 from otel_llm_cost.usage import Usage

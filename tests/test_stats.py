@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import otel_llm_cost
 from otel_llm_cost import agent_step, llm_call
-from otel_llm_cost.instrumentation._invocation import add_invocation_listener, remove_invocation_listener
+from otel_llm_cost._calls import add_invocation_listener, remove_invocation_listener
 from otel_llm_cost.live_stats import LiveStats, Stats, Totals, current_run_stats
 from otel_llm_cost.usage import Usage
 

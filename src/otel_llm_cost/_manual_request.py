@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost._values import read_number, read_strings
-from otel_llm_cost.instrumentation._invocation import drop_none
+from otel_llm_cost._values import drop_none, read_number, read_strings
 from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
 from otel_llm_cost.instrumentation.openai import _extract as openai
 from otel_llm_cost.usage_shapes import ANTHROPIC, OLLAMA, OPENAI, OPENAI_RESPONSES

@@ -6,6 +6,9 @@ read the same way whichever path a call took.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 def read_number(value: object) -> int | float | None:
     """An int or float as it is; ``bool`` and anything else is ``None``."""
@@ -24,3 +27,8 @@ def read_strings(value: object) -> list[str] | None:
     if isinstance(value, list | tuple) and value and all(type(item) is str for item in value):
         return list(value)
     return None
+
+
+def drop_none(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """Attributes from (key, value) pairs, leaving out the ``None`` values."""
+    return {key: value for key, value in pairs if value is not None}

@@ -323,7 +323,7 @@ class AnomalyDetectors(SpanProcessor):
 
     def install(self, tracer_provider: Any = None) -> AnomalyDetectors:
         """Watch our instrumentation's calls and, given an SDK tracer provider, its step spans."""
-        from otel_llm_cost.instrumentation._invocation import add_invocation_listener
+        from otel_llm_cost._calls import add_invocation_listener
 
         add_invocation_listener(self.on_call, before_end=True)
         if tracer_provider is not None:
@@ -331,7 +331,7 @@ class AnomalyDetectors(SpanProcessor):
         return self
 
     def uninstall(self) -> None:
-        from otel_llm_cost.instrumentation._invocation import remove_invocation_listener
+        from otel_llm_cost._calls import remove_invocation_listener
 
         remove_invocation_listener(self.on_call)
 

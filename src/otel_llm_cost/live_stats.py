@@ -43,8 +43,8 @@ from typing import TYPE_CHECKING, Final
 from opentelemetry import trace
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._calls import add_invocation_listener
 from otel_llm_cost._log import log_once
-from otel_llm_cost.instrumentation._invocation import add_invocation_listener
 
 if TYPE_CHECKING:
     from otel_llm_cost.instrumentation._invocation import LLMInvocation

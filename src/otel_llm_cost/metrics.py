@@ -1,7 +1,7 @@
 """OpenTelemetry metrics of LLM calls and agent steps, exact whatever the trace sampler keeps.
 
 Call metrics are recorded by an invocation listener
-(:func:`~otel_llm_cost.instrumentation._invocation.add_invocation_listener`), which runs for every
+(:func:`~otel_llm_cost._calls.add_invocation_listener`), which runs for every
 instrumented call, its span sampled or not; a span processor would only see sampled spans. The phase
 histogram is recorded by the cost span processor when a step span ends (steps are spans).
 
@@ -43,13 +43,10 @@ from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, TypeVar
 from opentelemetry import metrics
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._calls import add_invocation_listener, remove_invocation_listener
 from otel_llm_cost._log import log_once
 from otel_llm_cost._steps import current_step
-from otel_llm_cost.instrumentation._invocation import (
-    add_invocation_listener,
-    error_type,
-    remove_invocation_listener,
-)
+from otel_llm_cost.instrumentation._invocation import error_type
 from otel_llm_cost.version import __version__
 
 if TYPE_CHECKING:

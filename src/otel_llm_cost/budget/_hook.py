@@ -49,8 +49,8 @@ def admit_request(
 def _listen() -> None:
     global _listening
     if not _listening:
+        from otel_llm_cost._calls import add_invocation_listener
         from otel_llm_cost.budget.guard import settle_listener
-        from otel_llm_cost.instrumentation._invocation import add_invocation_listener
 
         add_invocation_listener(settle_listener)
         _listening = True

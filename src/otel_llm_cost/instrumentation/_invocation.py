@@ -9,14 +9,19 @@ attributes freeze at ``end()``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from otel_llm_cost import _calls
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._calls import InvocationListener as InvocationListener  # re-exported
+from otel_llm_cost._calls import add_invocation_listener as add_invocation_listener  # re-exported
+from otel_llm_cost._calls import remove_invocation_listener as remove_invocation_listener  # re-exported
 from otel_llm_cost._log import log_once
 from otel_llm_cost._span_usage import SpanUsage, hand_over
+from otel_llm_cost._values import drop_none as drop_none  # re-exported
 from otel_llm_cost.pricing import get_pricer
 from otel_llm_cost.pricing._cost import add_cost_attributes
 
@@ -26,30 +31,6 @@ if TYPE_CHECKING:
 
     from otel_llm_cost.pricing import Cost
     from otel_llm_cost.usage import Usage
-
-# Called once per finished call (e.g. by the metrics layer), recording or not.
-InvocationListener = Callable[["LLMInvocation", "Usage | None", "Cost | None", "BaseException | None"], None]
-
-_listeners: list[InvocationListener] = []
-# Called just before the span ends, while it can still take events (anomaly detectors).
-_ending_listeners: list[InvocationListener] = []
-
-
-def add_invocation_listener(listener: InvocationListener, *, before_end: bool = False) -> None:
-    """Register a callback run when any instrumented call finishes (metrics, budgets).
-
-    With ``before_end=True`` it runs just before the span ends (``end_ns`` is set, the span still
-    takes events); otherwise just after.
-    """
-    target = _ending_listeners if before_end else _listeners
-    if listener not in target:
-        target.append(listener)
-
-
-def remove_invocation_listener(listener: InvocationListener) -> None:
-    for target in (_listeners, _ending_listeners):
-        if listener in target:
-            target.remove(listener)
 
 
 class LLMInvocation:
@@ -149,7 +130,7 @@ class LLMInvocation:
         try:
             span = self.span
             recording = span.is_recording()
-            if recording or _listeners:
+            if recording or _calls.listeners_after_end:
                 cost = self._price(usage, response_model, service_tier, provider_cost)
             if recording:
                 attributes = self._outcome_attributes(
@@ -190,7 +171,7 @@ class LLMInvocation:
 
     def _end(self, usage: Usage | None, cost: Cost | None, error: BaseException | None) -> None:
         self.end_ns = time.monotonic_ns()
-        for listener in _ending_listeners:
+        for listener in _calls.listeners_before_end:
             try:
                 listener(self, usage, cost, error)
             except Exception:
@@ -199,7 +180,7 @@ class LLMInvocation:
             self.span.end()
         except Exception:
             log_once("invocation.end", "otel-llm-cost could not end an LLM span", exc_info=True)
-        for listener in _listeners:
+        for listener in _calls.listeners_after_end:
             try:
                 listener(self, usage, cost, error)
             except Exception:
@@ -304,8 +285,3 @@ def error_type(error: BaseException) -> str:
 def _describe(error: BaseException) -> str:
     text = str(error)
     return text if len(text) <= 500 else text[:497] + "..."
-
-
-def drop_none(pairs: Sequence[tuple[str, Any]]) -> dict[str, AttributeValue]:
-    """Attributes from (key, value) pairs, leaving out the ``None`` values."""
-    return {key: value for key, value in pairs if value is not None}

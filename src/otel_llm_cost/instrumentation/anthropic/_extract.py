@@ -19,8 +19,7 @@ from typing import Any
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
-from otel_llm_cost._values import read_number, read_str, read_strings
-from otel_llm_cost.instrumentation._invocation import drop_none
+from otel_llm_cost._values import drop_none, read_number, read_str, read_strings
 from otel_llm_cost.usage import ESTIMATED, PROVIDER, Usage, UsageSource
 
 OPERATION = "chat"
