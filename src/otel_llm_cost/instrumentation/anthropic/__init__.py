@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from otel_llm_cost._log import logger
+from otel_llm_cost.instrumentation._lazy import when_imported
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.anthropic import _native, _patch
 from otel_llm_cost.instrumentation.anthropic.package import _instruments
@@ -65,6 +66,9 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         tracer = trace.get_tracer(__name__, __version__, tracer_provider=kwargs.get("tracer_provider"))
         guard = guard_for(kwargs)  # budget_guard=..., else OTEL_LLM_COST_BUDGETS, else none
         self._metrics = install_metrics(kwargs.get("meter_provider"))  # exact under sampling
+        self._cancel = when_imported("anthropic", lambda: self._install(tracer, guard))
+
+    def _install(self, tracer: trace.Tracer, guard: Any) -> None:
         for module_name in _RESOURCE_MODULES:
             module = _import(module_name)
             self._wrap_class(getattr(module, "Messages", None), _SYNC_METHODS, tracer, guard)
@@ -77,6 +81,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 _native.hook_results(True)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._cancel()
         uninstall_metrics(self._metrics)
         _native.hook_results(False)
         for owner, name in reversed(getattr(self, "_wrapped", [])):

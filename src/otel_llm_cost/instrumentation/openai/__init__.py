@@ -23,6 +23,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from otel_llm_cost._config import settings_from_env
+from otel_llm_cost.instrumentation._lazy import when_imported
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.openai.package import _instruments
 from otel_llm_cost.metrics import install_metrics, uninstall_metrics
@@ -66,8 +67,6 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        from otel_llm_cost.instrumentation.openai import _patch  # deferred: it imports openai
-
         tracer = trace.get_tracer(
             __name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL
         )
@@ -76,15 +75,27 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             capture = settings_from_env().capture_message_content
         from otel_llm_cost.budget._config import guard_for
 
-        recorder = _patch.Recorder(tracer, bool(capture), guard_for(kwargs))
+        guard = guard_for(kwargs)
         self._metrics = install_metrics(kwargs.get("meter_provider"))  # exact under sampling
+        self._installed = False
+        self._cancel = when_imported("openai", lambda: self._install(tracer, bool(capture), guard))
+
+    def _install(self, tracer: trace.Tracer, capture: bool, guard: Any) -> None:
+        from otel_llm_cost.instrumentation.openai import _patch  # deferred: it imports openai
+
+        recorder = _patch.Recorder(tracer, capture, guard)
         for module_name, class_name, method, factory in _TARGETS:
             owner = _owner(module_name, class_name, method)
             if owner is not None:
                 wrap(owner, method, getattr(_patch, factory)(recorder))
+        self._installed = True
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._cancel()
         uninstall_metrics(self._metrics)
+        if not self._installed:  # the SDK was never imported: nothing was wrapped
+            return
+        self._installed = False
         for module_name, class_name, method, _ in _TARGETS:
             owner = _owner(module_name, class_name, method)
             if owner is not None:
