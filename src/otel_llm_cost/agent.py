@@ -58,6 +58,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._agent_metrics import AgentMetrics, get_agent_metrics
+from otel_llm_cost._config import SCHEMA_URL
 from otel_llm_cost._log import log_once
 from otel_llm_cost._steps import StepNames, current_step
 from otel_llm_cost._steps import current as _current
@@ -356,11 +357,13 @@ def _end_measure(measure: _Measure, error: BaseException | None, outcome: str | 
 
 def _tracer(provider: TracerProvider | None) -> Tracer:
     if provider is None:  # not cached: the global provider may be set or replaced later
-        return trace.get_tracer(__name__, __version__)
+        return trace.get_tracer(__name__, __version__, schema_url=SCHEMA_URL)
     tracer = _tracers.get(provider)
     if tracer is None:
         with _tracers_lock:
             tracer = _tracers.get(provider)
             if tracer is None:
-                tracer = _tracers[provider] = trace.get_tracer(__name__, __version__, provider)
+                tracer = _tracers[provider] = trace.get_tracer(
+                    __name__, __version__, provider, schema_url=SCHEMA_URL
+                )
     return tracer

@@ -20,6 +20,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from otel_llm_cost._config import SCHEMA_URL
 from otel_llm_cost._log import logger
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.anthropic import _native, _patch
@@ -62,7 +63,9 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrapped = []
         from otel_llm_cost.budget._config import guard_for
 
-        tracer = trace.get_tracer(__name__, __version__, tracer_provider=kwargs.get("tracer_provider"))
+        tracer = trace.get_tracer(
+            __name__, __version__, tracer_provider=kwargs.get("tracer_provider"), schema_url=SCHEMA_URL
+        )
         guard = guard_for(kwargs)  # budget_guard=..., else OTEL_LLM_COST_BUDGETS, else none
         self._metrics = install_metrics(kwargs.get("meter_provider"))  # exact under sampling
         for module_name in _RESOURCE_MODULES:

@@ -22,7 +22,7 @@ from typing import Any, Final
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from otel_llm_cost._config import settings_from_env
+from otel_llm_cost._config import SCHEMA_URL, settings_from_env
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.openai.package import _instruments
 from otel_llm_cost.metrics import install_metrics, uninstall_metrics
@@ -30,7 +30,6 @@ from otel_llm_cost.version import __version__
 
 __all__ = ["OpenAIInstrumentor"]
 
-_SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
 
 # (module, class, method, wrapper factory in _patch); a row whose class or method is missing is skipped.
 _TARGETS: Final = (
@@ -68,9 +67,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         from otel_llm_cost.instrumentation.openai import _patch  # deferred: it imports openai
 
-        tracer = trace.get_tracer(
-            __name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL
-        )
+        tracer = trace.get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=SCHEMA_URL)
         capture = kwargs.get("capture_message_content")
         if capture is None:
             capture = settings_from_env().capture_message_content
