@@ -65,9 +65,9 @@ def test_agent_step_follows_the_genai_agent_conventions(rec):
 
 
 def test_steps_that_are_not_agents_use_the_conventions_other_operations(rec):
-    with agent_step("trip", operation="invoke_workflow", tracer_provider=rec.provider):
-        with agent_step("route", agent="planner", operation="plan", tracer_provider=rec.provider):
-            pass
+    workflow = agent_step("trip", operation="invoke_workflow", tracer_provider=rec.provider)
+    with workflow, agent_step("route", agent="planner", operation="plan", tracer_provider=rec.provider):
+        pass
     steps = {s.attributes[attr.LLM_COST_STEP_NAME]: s for s in rec.exporter.get_finished_spans()}
     assert steps["trip"].name == "invoke_workflow trip"
     assert steps["trip"].attributes[attr.GEN_AI_OPERATION_NAME] == "invoke_workflow"

@@ -212,9 +212,9 @@ def test_without_a_meter_provider_nothing_breaks():
 
 def test_an_agent_counts_its_own_inference_and_tool_calls(meters, replay_server):
     from oai_helpers import MESSAGES, MODEL, chat_completion, client
-    from replay import json_response
 
     from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor
+    from replay import json_response
 
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=meters.tracer_provider, meter_provider=meters.provider)
