@@ -237,7 +237,13 @@ def test_ollama_native_stream_by_hand_equals_the_instrumented_openai_compatible_
         manual_ollama_stream(srv.url + "/api/chat", body, rec.provider)
         assert srv.requests[1].path == "/api/chat"
     sdk, manual = rec.spans()
-    assert comparable(manual, OLLAMA_NATIVE_LACKS) == comparable(sdk, OLLAMA_NATIVE_LACKS)
+    # The provider is the API each speaks on an unknown host (#18): Ollama's native one, OpenAI's.
+    assert (manual.attributes[attr.GEN_AI_PROVIDER_NAME], sdk.attributes[attr.GEN_AI_PROVIDER_NAME]) == (
+        "ollama",
+        "openai",
+    )
+    lacks = OLLAMA_NATIVE_LACKS | {attr.GEN_AI_PROVIDER_NAME}
+    assert comparable(manual, lacks) == comparable(sdk, lacks)
     # Priced from the price file: 21 x $0.10 + 889 x $0.40 per million tokens.
     assert manual.attributes[attr.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(float(Decimal("0.0003577")))
     assert manual.attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] == 889

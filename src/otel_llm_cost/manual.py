@@ -85,7 +85,8 @@ def llm_call(
 
     Args:
         provider: ``gen_ai.provider.name`` (``ollama``, ``openai``, ``cohere``, ``gcp.gemini``...);
-            default: from the server's host, as the instrumentation names it.
+            default: from the server's host, as the instrumentation names it; for a host it does not know,
+            the API the URL's path speaks (``openai``, ``anthropic``, ``ollama``), else ``unknown``.
         model: the requested model (``gen_ai.request.model``); default: ``request["model"]``.
         operation: ``gen_ai.operation.name``: ``chat``, ``text_completion``, ``embeddings``...
         url: where the request goes; gives ``server.address`` / ``server.port`` (and the provider).
@@ -103,7 +104,7 @@ def llm_call(
     if model is None and request is not None and isinstance(request.get("model"), str):
         model = request["model"]
     address, port = _server(url, server_address, server_port)
-    name = provider or provider_for_host(address, port, default="unknown")
+    name = provider or provider_for_host(address, port, default=_api_of(url))
     return LLMCall(
         name,
         model,
@@ -117,6 +118,21 @@ def llm_call(
         tracer_provider,
         budget_guard,
     )
+
+
+_OLLAMA_PATHS: Final = ("/api/chat", "/api/generate", "/api/embed", "/api/embeddings")
+
+
+def _api_of(url: str | None) -> str:
+    """The provider whose API a URL's path speaks, for a host not in the provider table (never the host)."""
+    path = urllib.parse.urlsplit(url).path.rstrip("/") if url else ""
+    if not path:
+        return "unknown"
+    if path.endswith("/messages"):
+        return "anthropic"
+    if path.endswith(_OLLAMA_PATHS):
+        return "ollama"
+    return "openai"  # chat/completions, responses, embeddings: the OpenAI-compatible API
 
 
 def _server(url: str | None, address: str | None, port: int | None) -> tuple[str | None, int | None]:
