@@ -22,6 +22,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 
 from otel_llm_cost._config import SCHEMA_URL
 from otel_llm_cost._log import logger
+from otel_llm_cost.events import install_events, uninstall_events
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.anthropic import _native, _patch
 from otel_llm_cost.instrumentation.anthropic.package import _instruments
@@ -68,6 +69,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         )
         guard = guard_for(kwargs)  # budget_guard=..., else OTEL_LLM_COST_BUDGETS, else none
         self._metrics = install_metrics(kwargs.get("meter_provider"))  # exact under sampling
+        self._events = install_events(kwargs.get("logger_provider"))  # GenAI events, when enabled
         for module_name in _RESOURCE_MODULES:
             module = _import(module_name)
             self._wrap_class(getattr(module, "Messages", None), _SYNC_METHODS, tracer, guard)
@@ -81,6 +83,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _uninstrument(self, **kwargs: Any) -> None:
         uninstall_metrics(self._metrics)
+        uninstall_events(self._events)
         _native.hook_results(False)
         for owner, name in reversed(getattr(self, "_wrapped", [])):
             unwrap(owner, name)

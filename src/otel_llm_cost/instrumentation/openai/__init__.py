@@ -23,6 +23,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from otel_llm_cost._config import SCHEMA_URL, settings_from_env
+from otel_llm_cost.events import install_events, uninstall_events
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.openai.package import _instruments
 from otel_llm_cost.metrics import install_metrics, uninstall_metrics
@@ -75,6 +76,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         recorder = _patch.Recorder(tracer, bool(capture), guard_for(kwargs))
         self._metrics = install_metrics(kwargs.get("meter_provider"))  # exact under sampling
+        self._events = install_events(kwargs.get("logger_provider"))  # GenAI events, when enabled
         for module_name, class_name, method, factory in _TARGETS:
             owner = _owner(module_name, class_name, method)
             if owner is not None:
@@ -82,6 +84,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _uninstrument(self, **kwargs: Any) -> None:
         uninstall_metrics(self._metrics)
+        uninstall_events(self._events)
         for module_name, class_name, method, _ in _TARGETS:
             owner = _owner(module_name, class_name, method)
             if owner is not None:
