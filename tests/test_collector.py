@@ -25,6 +25,7 @@ import yaml
 from opentelemetry.sdk.trace import TracerProvider
 
 from otel_llm_cost import serve_prometheus
+from otel_llm_cost._config import GEN_AI_LATEST_EXPERIMENTAL, SEMCONV_STABILITY_OPT_IN, semconv_latest
 from otel_llm_cost.agent import agent_step
 from otel_llm_cost.demo import DemoServer
 from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor
@@ -43,6 +44,7 @@ KNOWN = {
     "extensions": {"health_check"},
 }
 # Grafana's variables, as Grafana would expand them on a short time range.
+CALL_COUNTS = "gen_ai_client_operation_duration_seconds_count|gen_ai_client_inference_duration_seconds_count"
 GRAFANA_VARIABLES = {"$__rate_interval": "30s", "$__range": "5m", "$model": ".*"}
 
 
@@ -198,10 +200,18 @@ def test_promtool_rejects_a_broken_query(tmp_path):
     assert done.returncode != 0
 
 
-@pytest.fixture
-def scraped_app(tmp_path: Path) -> Iterator[tuple[Prometheus, Any]]:
-    """Prometheus scraping an app that made calls of every kind the dashboard shows."""
+@pytest.fixture(params=["default", "latest"])
+def scraped_app(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Prometheus, Any]]:
+    """Prometheus scraping an app that made calls of every kind the dashboard shows, in each edition of
+    the GenAI metric names (the dashboard serves both)."""
     binary = prometheus_binary()
+    if request.param == "latest":
+        monkeypatch.setenv(SEMCONV_STABILITY_OPT_IN, GEN_AI_LATEST_EXPERIMENTAL)
+    else:
+        monkeypatch.delenv(SEMCONV_STABILITY_OPT_IN, raising=False)
+    semconv_latest.cache_clear()
     endpoint = serve_prometheus(0)
     server = Prometheus(binary, endpoint.port, tmp_path)
     tracer_provider = TracerProvider()
@@ -213,7 +223,7 @@ def scraped_app(tmp_path: Path) -> Iterator[tuple[Prometheus, Any]]:
         with DemoServer(first_token_delay=0.01, chunk_delay=0) as demo:
             wait_for("Prometheus to be ready", lambda: server.get("/-/ready") == 200)
             # Two rounds, each seen by a scrape: rates and quantiles then have an increase to show.
-            count = "sum(gen_ai_client_operation_duration_seconds_count)"
+            count = f"sum({{__name__=~'{CALL_COUNTS}'}})"
             for round_number in (1, 2):
                 _calls(demo, tracer_provider)
                 wait_for(
@@ -226,6 +236,7 @@ def scraped_app(tmp_path: Path) -> Iterator[tuple[Prometheus, Any]]:
             instrumentor.uninstrument()
         endpoint.shutdown()
         server.stop()
+        semconv_latest.cache_clear()
 
 
 def _calls(demo: DemoServer, tracer_provider: TracerProvider) -> None:
