@@ -24,6 +24,7 @@ VENV=${CANARY_VENV:-.venv-canary}
 
 if [ "${1:-}" = "otel" ]; then
   # pip warns that these break our own bounds: that is the point.
+  "$VENV/bin/pip" install -q -r requirements/sdk-latest.txt
   "$VENV/bin/pip" install -q --upgrade opentelemetry-api opentelemetry-sdk opentelemetry-instrumentation wrapt
   status=0
   OTEL_LLM_COST_CANARY_BOUNDS=1 "$VENV/bin/python" -m pytest -s \

@@ -86,6 +86,8 @@ def test_the_single_collector_sends_traces_to_jaeger_and_tempo_and_metrics_to_pr
     assert pipelines["traces"]["exporters"] == ["otlp/jaeger", "otlp/tempo"]
     assert pipelines["metrics"]["exporters"] == ["prometheus"]
     assert pipelines["traces"]["processors"] == ["memory_limiter", "batch"]
+    # The GenAI events are log records: the collector accepts them (otherwise OTLP log exports fail).
+    assert pipelines["logs"]["receivers"] == ["otlp"]
 
 
 def test_the_gateway_balances_by_trace_id_then_keeps_errors_and_expensive_traces():
@@ -268,3 +270,29 @@ def test_every_dashboard_query_returns_data(scraped_app):
         assert all(v >= 0 for v in values if math.isfinite(v)), (title, expr, values)
         if "cost" in title.lower() and "rate" in title.lower():
             assert max(values) > 0, (title, values)
+
+
+def readme_queries() -> list[str]:
+    """The PromQL of the README's Metrics section: one query per line, comments and continuations joined."""
+    text = (COLLECTOR.parent / "README.md").read_text()
+    block = text.split("```promql\n", 1)[1].split("```", 1)[0]
+    queries: list[str] = []
+    for line in block.splitlines():
+        if line.startswith("#"):
+            queries.append("")
+        elif line.strip():
+            if not queries:
+                queries.append("")
+            queries[-1] += line.strip() + " "
+    return [q.strip() for q in queries if q.strip()]
+
+
+def test_every_readme_query_returns_data(scraped_app):
+    server, _ = scraped_app
+    queries = readme_queries()
+    assert len(queries) == 4
+    answered = 0
+    for expr in queries:
+        result = server.query(expr)  # valid PromQL in either edition
+        answered += bool(result)
+    assert answered == 3  # cost and time to first chunk always, token rate in the running edition only
