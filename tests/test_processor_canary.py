@@ -152,4 +152,5 @@ def test_installed_versions_are_inside_the_declared_bounds():
         if canary and not inside:
             print(f"canary: {requirement.name} {installed} is past the bound {requirement.specifier}")
             continue
-        assert inside, f"{requirement.name} {installed} is outside {requirement.specifier}: see scripts/canary.sh"
+        bound = requirement.specifier
+        assert inside, f"{requirement.name} {installed} is outside {bound}: see scripts/canary.sh"
