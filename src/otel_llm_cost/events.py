@@ -152,7 +152,7 @@ def install_events(logger_provider: LoggerProvider | None = None) -> GenAIEvents
     events = _events.get(logger_provider)  # type: ignore[arg-type]
     with _lock:
         events._installs += 1
-        if events._installs == 1:
+        if events._installs == 1 and (events.details or events.exceptions):  # else nothing to listen for
             add_invocation_listener(events.record_call)
     return events
 
