@@ -101,6 +101,9 @@ def test_the_gateway_balances_by_trace_id_then_keeps_errors_and_expensive_traces
     assert any('attributes["llm_cost.total.cost"] >' in c for c in conditions)
     assert any('attributes["gen_ai.usage.cost.amount"] >' in c for c in conditions)
     assert "tail_sampling" in sampler["service"]["pipelines"]["traces"]["processors"]
+    # The GenAI events (log records) pass the gateway unsampled.
+    assert balancer["service"]["pipelines"]["logs"]["exporters"] == ["otlp/logs"]
+    assert "tail_sampling" not in sampler["service"]["pipelines"]["logs"]["processors"]
     hosts = balancer["exporters"]["loadbalancing"]["resolver"]["static"]["hostnames"]
     services = load("docker-compose.yaml")["services"]
     assert {h.split(":")[0] for h in hosts} <= set(services)
