@@ -3,8 +3,10 @@
 ``gen_ai.*`` names follow the OpenTelemetry GenAI semantic conventions (now maintained in the
 ``semantic-conventions-genai`` repository; the names we emit and their definitions are pinned, with the
 upstream commit, in ``tests/semconv_snapshot/``). ``gen_ai.usage.cost.*`` follows the open proposal for a
-standard cost attribute, semantic-conventions-genai PR #443, which is NOT merged: the names may still
-change, and we follow the proposal as it does. ``llm_cost.*`` names are our own.
+standard cost attribute, semantic-conventions-genai PR #443
+(https://github.com/open-telemetry/semantic-conventions-genai/pull/443), which is NOT merged: the names may
+still change, and we follow the proposal as it does (its ``gen_ai.client.operation.cost`` histogram is not
+emitted until then). ``llm_cost.*`` names are our own.
 """
 
 from typing import Final
