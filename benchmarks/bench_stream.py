@@ -4,7 +4,7 @@ Run: python benchmarks/bench_stream.py [streams]
 
 A stream object shaped like the SDKs' (``__iter__`` a generator over ``self._iterator``, itself a
 generator) yields ready-made chunks; the same stream is consumed bare and through our proxy, alternately.
-The difference per chunk is our per-chunk code alone (count, keep, first-content test), plus the
+The difference per chunk is our per-chunk code alone (count, keep, first-content test, arrival time), plus the
 per-stream set-up and end divided by the chunk count. Not a test: no assertions on time.
 """
 

@@ -51,7 +51,7 @@ def test_agent_step_follows_the_genai_agent_conventions(rec):
         assert current_step() == StepNames("researcher", "plan")
     assert current_step() == StepNames(None, None)
     (step,) = rec.exporter.get_finished_spans()
-    assert step.name == "invoke_agent plan"
+    assert step.name == "invoke_agent researcher"  # the conventions name the agent; the step is an attribute
     assert step.kind is SpanKind.INTERNAL
     assert dict(step.attributes) == {
         attr.GEN_AI_OPERATION_NAME: "invoke_agent",
@@ -62,6 +62,21 @@ def test_agent_step_follows_the_genai_agent_conventions(rec):
         "x": 1,
     }
     assert step.status.status_code is StatusCode.UNSET
+
+
+def test_steps_that_are_not_agents_use_the_conventions_other_operations(rec):
+    workflow = agent_step("trip", operation="invoke_workflow", tracer_provider=rec.provider)
+    with workflow, agent_step("route", agent="planner", operation="plan", tracer_provider=rec.provider):
+        pass
+    steps = {s.attributes[attr.LLM_COST_STEP_NAME]: s for s in rec.exporter.get_finished_spans()}
+    assert steps["trip"].name == "invoke_workflow trip"
+    assert steps["trip"].attributes[attr.GEN_AI_OPERATION_NAME] == "invoke_workflow"
+    assert steps["trip"].attributes[attr.GEN_AI_WORKFLOW_NAME] == "trip"
+    assert attr.GEN_AI_AGENT_NAME not in steps["trip"].attributes
+    assert steps["route"].name == "plan planner"
+    assert steps["route"].attributes[attr.GEN_AI_OPERATION_NAME] == "plan"
+    with pytest.raises(ValueError, match="operation"):
+        agent_step("x", operation="chat")
 
 
 def test_tool_call_follows_the_genai_tool_conventions(rec):
@@ -85,9 +100,11 @@ def test_a_nested_step_inherits_the_agent_name(rec):
         assert current_step() == StepNames("bot", "run")
     with agent_step("alone", tracer_provider=rec.provider):
         assert current_step() == StepNames("alone", "alone")
-    spans = rec.spans()
-    assert spans["invoke_agent inner"].attributes[attr.GEN_AI_AGENT_NAME] == "bot"
-    assert parent_name(spans, "invoke_agent inner") == "invoke_agent run"
+    steps = {s.attributes[attr.LLM_COST_STEP_NAME]: s for s in rec.exporter.get_finished_spans()}
+    assert steps["inner"].attributes[attr.GEN_AI_AGENT_NAME] == "bot"
+    assert steps["inner"].name == steps["run"].name == "invoke_agent bot"
+    assert steps["inner"].parent.span_id == steps["run"].context.span_id
+    assert steps["alone"].name == "invoke_agent alone"
 
 
 def test_decorators_open_one_span_per_call_sync_and_async(rec):
@@ -130,8 +147,9 @@ def test_async_context_manager_and_tasks_nest_under_the_step(rec):
 
     assert asyncio.run(main()) == ["a", "b"]
     spans = rec.exporter.get_finished_spans()
-    (parent,) = [s for s in spans if s.name == "invoke_agent parent"]
-    children = [s for s in spans if s.name == "invoke_agent child"]
+    (parent,) = [s for s in spans if s.attributes.get(attr.LLM_COST_STEP_NAME) == "parent"]
+    children = [s for s in spans if s.attributes.get(attr.LLM_COST_STEP_NAME) == "child"]
+    assert {c.name for c in children} == {"invoke_agent parent"}  # the child step inherits the agent
     assert len(children) == 2
     assert all(c.parent.span_id == parent.context.span_id for c in children)
     tools = [s for s in spans if s.name.startswith("execute_tool")]

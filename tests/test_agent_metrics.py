@@ -85,13 +85,14 @@ def test_every_instrument_of_a_step_with_a_tool(meters):
     assert not found["llm_cost.agent.active"].data.is_monotonic
 
 
-def test_duration_buckets_reach_slow_local_models(meters):
-    with meters.step("think"):
+def test_duration_buckets_are_the_conventions_advice(meters):
+    with meters.step("think"), meters.tool("fetch"):
         pass
     (point,) = meters.points("gen_ai.invoke_agent.duration").values()
     assert tuple(point.explicit_bounds) == AGENT_DURATION_BUCKETS
-    assert point.explicit_bounds[0] == 0.01 and point.explicit_bounds[-1] >= 2400  # 40 minutes and more
-    assert 60 < point.explicit_bounds[-6] < point.explicit_bounds[-5]  # minutes apart, not seconds
+    assert point.explicit_bounds[0] == 0.1 and point.explicit_bounds[-1] == 409.6
+    (tool,) = meters.points("gen_ai.execute_tool.duration").values()
+    assert tool.explicit_bounds[0] == 0.01 and tool.explicit_bounds[-1] == 81.92
 
 
 class ToolBroke(Exception):
@@ -207,3 +208,36 @@ def test_without_a_meter_provider_nothing_breaks():
     with agent_step("quiet") as step, tool_call("t"):
         step.set_outcome("success")
     assert step.outcome == "success"
+
+
+def test_an_agent_counts_its_own_inference_and_tool_calls(meters, replay_server):
+    from oai_helpers import MESSAGES, MODEL, chat_completion, client
+
+    from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor
+    from replay import json_response
+
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=meters.tracer_provider, meter_provider=meters.provider)
+    try:
+        with replay_server([json_response(chat_completion()) for _ in range(3)]) as srv:
+            sdk = client(srv)
+            with meters.step("research", agent="researcher"):
+                sdk.chat.completions.create(model=MODEL, messages=MESSAGES)
+                with meters.tool("search"), meters.tool("fetch"):
+                    pass
+                with meters.step("write", agent="writer"):  # another agent: its calls are its own
+                    sdk.chat.completions.create(model=MODEL, messages=MESSAGES)
+                with meters.step("outline", operation="plan"):  # not an agent: counts for researcher
+                    sdk.chat.completions.create(model=MODEL, messages=MESSAGES)
+    finally:
+        instrumentor.uninstrument()
+    inference = {dict(k)[AGENT]: p for k, p in meters.points("gen_ai.invoke_agent.inference_calls").items()}
+    tools = {dict(k)[AGENT]: p for k, p in meters.points("gen_ai.invoke_agent.tool_calls").items()}
+    assert {agent: p.sum for agent, p in inference.items()} == {"researcher": 2, "writer": 1}
+    assert {agent: p.sum for agent, p in tools.items()} == {"researcher": 2, "writer": 0}
+    assert tuple(inference["researcher"].explicit_bounds) == (1, 2, 4, 8, 16, 32, 64, 128)
+    found = meters.metrics()
+    assert found["gen_ai.invoke_agent.inference_calls"].unit == "{inference_call}"
+    assert found["gen_ai.invoke_agent.tool_calls"].unit == "{tool_call}"
+    durations = {dict(k)[STEP] for k in meters.points("gen_ai.invoke_agent.duration")}
+    assert durations == {"research", "write"}  # the plan step is not an agent invocation

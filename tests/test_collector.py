@@ -25,6 +25,7 @@ import yaml
 from opentelemetry.sdk.trace import TracerProvider
 
 from otel_llm_cost import serve_prometheus
+from otel_llm_cost._config import GEN_AI_LATEST_EXPERIMENTAL, SEMCONV_STABILITY_OPT_IN, semconv_latest
 from otel_llm_cost.agent import agent_step
 from otel_llm_cost.demo import DemoServer
 from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor
@@ -43,6 +44,7 @@ KNOWN = {
     "extensions": {"health_check"},
 }
 # Grafana's variables, as Grafana would expand them on a short time range.
+CALL_COUNTS = "gen_ai_client_operation_duration_seconds_count|gen_ai_client_inference_duration_seconds_count"
 GRAFANA_VARIABLES = {"$__rate_interval": "30s", "$__range": "5m", "$model": ".*"}
 
 
@@ -84,6 +86,8 @@ def test_the_single_collector_sends_traces_to_jaeger_and_tempo_and_metrics_to_pr
     assert pipelines["traces"]["exporters"] == ["otlp/jaeger", "otlp/tempo"]
     assert pipelines["metrics"]["exporters"] == ["prometheus"]
     assert pipelines["traces"]["processors"] == ["memory_limiter", "batch"]
+    # The GenAI events are log records: the collector accepts them (otherwise OTLP log exports fail).
+    assert pipelines["logs"]["receivers"] == ["otlp"]
 
 
 def test_the_gateway_balances_by_trace_id_then_keeps_errors_and_expensive_traces():
@@ -97,6 +101,9 @@ def test_the_gateway_balances_by_trace_id_then_keeps_errors_and_expensive_traces
     assert any('attributes["llm_cost.total.cost"] >' in c for c in conditions)
     assert any('attributes["gen_ai.usage.cost.amount"] >' in c for c in conditions)
     assert "tail_sampling" in sampler["service"]["pipelines"]["traces"]["processors"]
+    # The GenAI events (log records) pass the gateway unsampled.
+    assert balancer["service"]["pipelines"]["logs"]["exporters"] == ["otlp/logs"]
+    assert "tail_sampling" not in sampler["service"]["pipelines"]["logs"]["processors"]
     hosts = balancer["exporters"]["loadbalancing"]["resolver"]["static"]["hostnames"]
     services = load("docker-compose.yaml")["services"]
     assert {h.split(":")[0] for h in hosts} <= set(services)
@@ -198,10 +205,18 @@ def test_promtool_rejects_a_broken_query(tmp_path):
     assert done.returncode != 0
 
 
-@pytest.fixture
-def scraped_app(tmp_path: Path) -> Iterator[tuple[Prometheus, Any]]:
-    """Prometheus scraping an app that made calls of every kind the dashboard shows."""
+@pytest.fixture(params=["default", "latest"])
+def scraped_app(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Prometheus, Any]]:
+    """Prometheus scraping an app that made calls of every kind the dashboard shows, in each edition of
+    the GenAI metric names (the dashboard serves both)."""
     binary = prometheus_binary()
+    if request.param == "latest":
+        monkeypatch.setenv(SEMCONV_STABILITY_OPT_IN, GEN_AI_LATEST_EXPERIMENTAL)
+    else:
+        monkeypatch.delenv(SEMCONV_STABILITY_OPT_IN, raising=False)
+    semconv_latest.cache_clear()
     endpoint = serve_prometheus(0)
     server = Prometheus(binary, endpoint.port, tmp_path)
     tracer_provider = TracerProvider()
@@ -213,7 +228,7 @@ def scraped_app(tmp_path: Path) -> Iterator[tuple[Prometheus, Any]]:
         with DemoServer(first_token_delay=0.01, chunk_delay=0) as demo:
             wait_for("Prometheus to be ready", lambda: server.get("/-/ready") == 200)
             # Two rounds, each seen by a scrape: rates and quantiles then have an increase to show.
-            count = "sum(gen_ai_client_operation_duration_seconds_count)"
+            count = f"sum({{__name__=~'{CALL_COUNTS}'}})"
             for round_number in (1, 2):
                 _calls(demo, tracer_provider)
                 wait_for(
@@ -226,6 +241,7 @@ def scraped_app(tmp_path: Path) -> Iterator[tuple[Prometheus, Any]]:
             instrumentor.uninstrument()
         endpoint.shutdown()
         server.stop()
+        semconv_latest.cache_clear()
 
 
 def _calls(demo: DemoServer, tracer_provider: TracerProvider) -> None:
@@ -257,3 +273,29 @@ def test_every_dashboard_query_returns_data(scraped_app):
         assert all(v >= 0 for v in values if math.isfinite(v)), (title, expr, values)
         if "cost" in title.lower() and "rate" in title.lower():
             assert max(values) > 0, (title, values)
+
+
+def readme_queries() -> list[str]:
+    """The PromQL of the README's Metrics section: one query per line, comments and continuations joined."""
+    text = (COLLECTOR.parent / "README.md").read_text()
+    block = text.split("```promql\n", 1)[1].split("```", 1)[0]
+    queries: list[str] = []
+    for line in block.splitlines():
+        if line.startswith("#"):
+            queries.append("")
+        elif line.strip():
+            if not queries:
+                queries.append("")
+            queries[-1] += line.strip() + " "
+    return [q.strip() for q in queries if q.strip()]
+
+
+def test_every_readme_query_returns_data(scraped_app):
+    server, _ = scraped_app
+    queries = readme_queries()
+    assert len(queries) == 4
+    answered = 0
+    for expr in queries:
+        result = server.query(expr)  # valid PromQL in either edition
+        answered += bool(result)
+    assert answered == 3  # cost and time to first chunk always, token rate in the running edition only

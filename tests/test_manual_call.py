@@ -237,7 +237,13 @@ def test_ollama_native_stream_by_hand_equals_the_instrumented_openai_compatible_
         manual_ollama_stream(srv.url + "/api/chat", body, rec.provider)
         assert srv.requests[1].path == "/api/chat"
     sdk, manual = rec.spans()
-    assert comparable(manual, OLLAMA_NATIVE_LACKS) == comparable(sdk, OLLAMA_NATIVE_LACKS)
+    # The provider is the API each speaks on an unknown host (#18): Ollama's native one, OpenAI's.
+    assert (manual.attributes[attr.GEN_AI_PROVIDER_NAME], sdk.attributes[attr.GEN_AI_PROVIDER_NAME]) == (
+        "ollama",
+        "openai",
+    )
+    lacks = OLLAMA_NATIVE_LACKS | {attr.GEN_AI_PROVIDER_NAME}
+    assert comparable(manual, lacks) == comparable(sdk, lacks)
     # Priced from the price file: 21 x $0.10 + 889 x $0.40 per million tokens.
     assert manual.attributes[attr.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(float(Decimal("0.0003577")))
     assert manual.attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] == 889
@@ -411,3 +417,28 @@ def test_provider_comes_from_the_url_as_the_instrumentation_names_it(rec):
     (span,) = rec.spans()
     assert span.attributes[attr.GEN_AI_PROVIDER_NAME] == "ollama"
     assert (span.attributes[attr.SERVER_ADDRESS], span.attributes[attr.SERVER_PORT]) == ("localhost", 11434)
+
+
+def test_chunks_reported_by_hand_give_one_time_per_chunk_observation_each(rec):
+    from otel_llm_cost.metrics import TIME_PER_OUTPUT_CHUNK, install_metrics, uninstall_metrics
+
+    reader = InMemoryMetricReader()
+    installed = install_metrics(MeterProvider(metric_readers=[reader]))
+    try:
+        with llm_call("openai", "gpt-4o-mini", stream=True, tracer_provider=rec.provider) as call:
+            call.chunk()  # the first content chunk: its arrival is the first token's
+            call.first_token()
+            for _ in range(3):
+                call.chunk()
+    finally:
+        uninstall_metrics(installed)
+    data = reader.get_metrics_data()
+    points = [
+        point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == TIME_PER_OUTPUT_CHUNK
+        for point in metric.data.data_points
+    ]
+    assert sum(p.count for p in points) == 3  # one per chunk after the first

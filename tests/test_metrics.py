@@ -63,6 +63,9 @@ CALL_KEYS = {
     attr.GEN_AI_OPERATION_NAME,
     attr.GEN_AI_PROVIDER_NAME,
     attr.GEN_AI_REQUEST_MODEL,
+    attr.GEN_AI_RESPONSE_MODEL,
+    attr.SERVER_ADDRESS,
+    attr.SERVER_PORT,
     attr.ERROR_TYPE,
     attr.GEN_AI_AGENT_NAME,
     attr.LLM_COST_STEP_NAME,
@@ -226,7 +229,10 @@ def test_names_units_buckets_and_attribute_sets(replay_server, instrumented):
     assert "claude-3-5-haiku-20241022" in models
     assert {p.attributes[attr.GEN_AI_TOKEN_TYPE] for p in run.points(m.TOKEN_USAGE)} == {"input", "output"}
     per_chunk = run.points(m.TIME_PER_OUTPUT_CHUNK)
-    assert sum(p.count for p in per_chunk) == STREAMED  # one observation per stream
+    assert sum(p.count for p in per_chunk) > STREAMED  # one observation per chunk after the first
+    for point in run.points(m.OPERATION_DURATION):  # where the call went, and which model answered
+        assert point.attributes[attr.SERVER_ADDRESS] == "127.0.0.1"
+        assert isinstance(point.attributes[attr.SERVER_PORT], int)
 
 
 def fake_call(model: str, **fields: Any) -> SimpleNamespace:
@@ -238,6 +244,10 @@ def fake_call(model: str, **fields: Any) -> SimpleNamespace:
         "end_ns": 2_000_000_000,
         "first_chunk_ns": None,
         "output_chunks": None,
+        "chunk_ns": None,
+        "response_model": None,
+        "server_address": None,
+        "server_port": None,
         **fields,
     }
     return SimpleNamespace(**values)
@@ -260,7 +270,10 @@ def test_the_cardinality_cap_folds_new_values_into_other():
 def test_stream_timing_errors_unpriced_calls_and_step_names():
     run = in_memory()
     metrics = m.LLMMetrics(run.meter_provider)
-    streamed = fake_call("gpt-4o", first_chunk_ns=500_000_000, end_ns=1_500_000_000, output_chunks=11)
+    arrivals = [500_000_000 + n * 100_000_000 for n in range(1, 11)]  # 10 chunks after the first, 0.1 s apart
+    streamed = fake_call(
+        "gpt-4o", first_chunk_ns=500_000_000, end_ns=1_500_000_000, output_chunks=11, chunk_ns=arrivals
+    )
     with agent_step("answer", agent="bot"):
         metrics.record_call(streamed, Usage(100, 10), None, None)
     metrics.record_call(fake_call("no-such-model-xyz"), Usage(5, 5), None, None)
@@ -275,7 +288,9 @@ def test_stream_timing_errors_unpriced_calls_and_step_names():
         attr.LLM_COST_STEP_NAME: "answer",
     }
     (per_chunk,) = run.points(m.TIME_PER_OUTPUT_CHUNK)
-    assert per_chunk.sum == pytest.approx(0.1)  # 1 s over the 10 chunks after the first
+    assert per_chunk.count == 10  # one observation per chunk after the first
+    assert per_chunk.sum == pytest.approx(1.0)
+    assert per_chunk.min == pytest.approx(0.1) and per_chunk.max == pytest.approx(0.1)
     assert run.total(m.COST, **{attr.GEN_AI_REQUEST_MODEL: "gpt-4o"}) > 0
     assert run.total(m.UNPRICED_CALLS) == 1
     errors = [p for p in run.points(m.OPERATION_DURATION) if attr.ERROR_TYPE in p.attributes]

@@ -114,3 +114,43 @@ def test_replaced_attributes_stay_frozen():
     chat, _ = after.get_finished_spans()
     with pytest.raises(TypeError):
         chat._attributes["late"] = 1  # the SDK's BoundedAttributes, immutable like the original
+
+
+def test_the_sdk_configurator_still_takes_span_processors():
+    import inspect
+
+    from opentelemetry.sdk._configuration import _initialize_components, _OTelSDKConfigurator
+
+    assert hasattr(_OTelSDKConfigurator, "configure"), (
+        "opentelemetry.sdk._configuration._OTelSDKConfigurator is gone: otel_llm_cost._autoconfig "
+        "builds the SDK with it when no distro did"
+    )
+    assert "span_processors" in inspect.signature(_initialize_components).parameters, (
+        "the SDK configurator no longer takes span_processors: otel_llm_cost._autoconfig._sdk_configure "
+        "must add the JSONL processor another way"
+    )
+
+
+def test_installed_versions_are_inside_the_declared_bounds():
+    """The bounds in pyproject.toml name the releases tested here; scripts/canary.sh otel tries newer ones.
+
+    Under the canary (``OTEL_LLM_COST_CANARY_BOUNDS=1``) a newer release is expected, and passing the
+    other canaries on it means the bound can move: this test then prints the release instead of failing.
+    """
+    import importlib.metadata as metadata
+    import os
+
+    from packaging.requirements import Requirement
+
+    canary = os.environ.get("OTEL_LLM_COST_CANARY_BOUNDS") == "1"
+    for line in metadata.requires("otel-llm-cost") or []:
+        requirement = Requirement(line)
+        if requirement.marker is not None or not any(s.operator == "<" for s in requirement.specifier):
+            continue
+        installed = metadata.version(requirement.name)
+        inside = requirement.specifier.contains(installed, prereleases=True)
+        if canary and not inside:
+            print(f"canary: {requirement.name} {installed} is past the bound {requirement.specifier}")
+            continue
+        bound = requirement.specifier
+        assert inside, f"{requirement.name} {installed} is outside {bound}: see scripts/canary.sh"

@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost import serve_prometheus
+from otel_llm_cost._config import GEN_AI_LATEST_EXPERIMENTAL, SEMCONV_STABILITY_OPT_IN, semconv_latest
 from otel_llm_cost.demo import DemoServer
 from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor
 from otel_llm_cost.metrics import DURATION_BUCKETS
@@ -146,7 +147,19 @@ def histogram_quantile(q: float, values: list[float], bounds: tuple[float, ...])
     return bounds[-1]
 
 
-def test_prometheus_scrapes_cost_by_model_and_time_to_first_chunk(prometheus):
+@pytest.mark.parametrize(
+    ("edition", "ttfc"),
+    [
+        ("default", "gen_ai_client_operation_time_to_first_chunk_seconds"),
+        ("latest", "gen_ai_client_inference_time_to_first_chunk_seconds"),
+    ],
+)
+def test_prometheus_scrapes_cost_by_model_and_time_to_first_chunk(prometheus, monkeypatch, edition, ttfc):
+    if edition == "latest":
+        monkeypatch.setenv(SEMCONV_STABILITY_OPT_IN, GEN_AI_LATEST_EXPERIMENTAL)
+    else:
+        monkeypatch.delenv(SEMCONV_STABILITY_OPT_IN, raising=False)
+    semconv_latest.cache_clear()
     endpoint = serve_prometheus(0)
     server = prometheus(endpoint.port)
     exporter = InMemorySpanExporter()
@@ -162,17 +175,19 @@ def test_prometheus_scrapes_cost_by_model_and_time_to_first_chunk(prometheus):
                 list(client.chat.completions.create(model=model, messages=MESSAGES, stream=True))
         spans = exporter.get_finished_spans()
         wait_for("Prometheus to be ready", lambda: server.get("/-/ready") == 200)
-        count = "sum(gen_ai_client_operation_time_to_first_chunk_seconds_count)"
+        count = f"sum({ttfc}_count)"
         wait_for(
             "a scrape after the calls",
             lambda: [r for r in server.query(count) if float(r["value"][1]) == len(CALLS)],
         )
         cost = server.query("sum by (gen_ai_request_model) (llm_cost_client_cost_USD_total)")
-        buckets = "sum by (le) (gen_ai_client_operation_time_to_first_chunk_seconds_bucket)"
+        buckets = f"sum by (le) ({ttfc}_bucket)"
         p95 = server.query(f"histogram_quantile(0.95, {buckets})")
+        per_chunk = server.query(f"sum({ttfc.replace('time_to_first_chunk', 'time_per_output_chunk')}_count)")
     finally:
         instrumentor.uninstrument()
         endpoint.shutdown()
+        semconv_latest.cache_clear()
 
     expected_cost: dict[str, float] = {}
     for span in spans:
@@ -187,6 +202,9 @@ def test_prometheus_scrapes_cost_by_model_and_time_to_first_chunk(prometheus):
     value = float(quantile["value"][1])
     assert value == pytest.approx(histogram_quantile(0.95, ttfcs, DURATION_BUCKETS), rel=1e-9)
     assert value > 0.08  # half the calls waited 0.1 s for their first token: p95 is in their bucket or above
+    # One time-per-chunk observation per chunk after the first content chunk, not one per stream.
+    (observations,) = per_chunk
+    assert float(observations["value"][1]) > 2 * len(CALLS)
 
 
 APP = """

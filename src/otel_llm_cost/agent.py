@@ -1,10 +1,19 @@
 """Spans for agent code: ``agent_step`` around a step, ``tool_call`` around a tool execution.
 
 Both are context managers (sync and async) and decorators (of sync and async functions), and follow
-the GenAI agent conventions: an ``invoke_agent {name}`` span with ``gen_ai.operation.name`` =
-``invoke_agent`` and ``gen_ai.agent.name``, an ``execute_tool {name}`` span with ``execute_tool`` and
-``gen_ai.tool.name``. The cost span processor rolls the cost of the LLM calls below a step up to it
-and splits its duration into phases (:mod:`otel_llm_cost.phases`)::
+the GenAI agent conventions: an ``invoke_agent {gen_ai.agent.name}`` span with ``gen_ai.operation.name``
+= ``invoke_agent``, the step's own name in ``llm_cost.step.name``; an ``execute_tool {name}`` span with
+``execute_tool`` and ``gen_ai.tool.name``.
+
+**Steps that are not agents.** A step is an agent invocation by default. A step that is not one says
+which of the conventions' other operations it is with ``operation=``: ``"plan"`` (an agent planning or
+decomposing its task: span ``plan {agent}``) or ``"invoke_workflow"`` (a coordinated process over several
+agents: span ``invoke_workflow {name}`` with ``gen_ai.workflow.name``). Their LLM calls still roll up to
+them, and their phases and outcome are recorded, but not the ``gen_ai.invoke_agent.*`` metrics; calls
+under them count towards the enclosing agent.
+
+The cost span processor rolls the cost of the LLM calls below a step up to it and splits its duration
+into phases (:mod:`otel_llm_cost.phases`)::
 
     from otel_llm_cost import agent_step, tool_call
 
@@ -58,8 +67,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._agent_metrics import AgentMetrics, get_agent_metrics
+from otel_llm_cost._config import SCHEMA_URL
 from otel_llm_cost._log import log_once
-from otel_llm_cost._steps import StepNames, current_step
+from otel_llm_cost._steps import CallCounts, StepNames, count_tool_call, current_step
+from otel_llm_cost._steps import counts as _counts
 from otel_llm_cost._steps import current as _current
 from otel_llm_cost.instrumentation._invocation import error_type
 from otel_llm_cost.version import __version__
@@ -77,6 +88,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 INVOKE_AGENT: Final = "invoke_agent"
+INVOKE_WORKFLOW: Final = "invoke_workflow"
+PLAN: Final = "plan"
+STEP_OPERATIONS: Final = frozenset({INVOKE_AGENT, INVOKE_WORKFLOW, PLAN})
 EXECUTE_TOOL: Final = "execute_tool"
 SPAN_TYPE_STEP: Final = "agent_step"
 SPAN_TYPE_TOOL: Final = "tool"
@@ -143,13 +157,15 @@ def agent_step(
     attributes: Mapping[str, AttributeValue] | None = None,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
+    operation: str = INVOKE_AGENT,
 ) -> _Scope:
-    """A span for one agent step: ``invoke_agent {name}``; a context manager or a decorator.
+    """A span for one agent step: ``invoke_agent {agent}``; a context manager or a decorator.
 
     Args:
         name: The step's name (``llm_cost.step.name``; low cardinality: it labels metrics).
         agent: ``gen_ai.agent.name``; default: the enclosing step's agent, else ``name``.
         conversation_id: ``gen_ai.conversation.id``.
+        operation: ``invoke_agent`` (default), ``plan`` or ``invoke_workflow``: see the module's notes.
         attributes: More span attributes, set at start.
         tracer_provider: Where the span goes; default the global provider.
         meter_provider: Where its metrics go; default the one ``configure()`` was given, else the global.
@@ -157,7 +173,10 @@ def agent_step(
     Returns:
         A scope: ``with`` / ``async with`` it (the value is a :class:`StepSpan`), or decorate a function.
     """
-    return _Scope(_StepSpec(name, agent, conversation_id, attributes, tracer_provider, meter_provider))
+    if operation not in STEP_OPERATIONS:
+        raise ValueError(f"operation={operation!r}: use one of {sorted(STEP_OPERATIONS)}")
+    spec = _StepSpec(name, agent, conversation_id, attributes, tracer_provider, meter_provider, operation)
+    return _Scope(spec)
 
 
 def tool_call(
@@ -192,20 +211,24 @@ class _StepSpec(NamedTuple):
     attributes: Mapping[str, AttributeValue] | None
     tracer_provider: TracerProvider | None
     meter_provider: MeterProvider | None
+    operation: str = INVOKE_AGENT
 
     def start(self) -> tuple[Span, StepNames | None]:
         outer = _current.get()
         agent = self.agent or outer.agent or self.name
         values: dict[str, AttributeValue] = dict(self.attributes or {})
-        values[attr.GEN_AI_OPERATION_NAME] = INVOKE_AGENT
-        values[attr.GEN_AI_AGENT_NAME] = agent
+        values[attr.GEN_AI_OPERATION_NAME] = self.operation
         values[attr.LLM_COST_STEP_NAME] = self.name
         values[attr.LLM_COST_SPAN_TYPE] = SPAN_TYPE_STEP
+        if self.operation == INVOKE_WORKFLOW:
+            values[attr.GEN_AI_WORKFLOW_NAME] = self.name
+            span_name = f"{INVOKE_WORKFLOW} {self.name}"
+        else:
+            values[attr.GEN_AI_AGENT_NAME] = agent
+            span_name = f"{self.operation} {agent}"
         if self.conversation_id is not None:
             values[attr.GEN_AI_CONVERSATION_ID] = self.conversation_id
-        span = _tracer(self.tracer_provider).start_span(
-            f"{INVOKE_AGENT} {self.name}", kind=SpanKind.INTERNAL, attributes=values
-        )
+        span = _tracer(self.tracer_provider).start_span(span_name, kind=SpanKind.INTERNAL, attributes=values)
         return span, StepNames(agent, self.name)
 
 
@@ -229,6 +252,7 @@ class _ToolSpec(NamedTuple):
         span = _tracer(self.tracer_provider).start_span(
             f"{EXECUTE_TOOL} {self.name}", kind=SpanKind.INTERNAL, attributes=values
         )
+        count_tool_call()
         return span, None
 
 
@@ -237,6 +261,7 @@ class _Active(NamedTuple):
     context_token: object
     step_token: contextvars.Token[StepNames] | None
     measure: _Measure | None
+    counts_token: contextvars.Token[CallCounts | None] | None = None
 
 
 class _Measure(NamedTuple):
@@ -246,6 +271,7 @@ class _Measure(NamedTuple):
     labels: dict[str, str]
     started_ns: int
     is_step: bool
+    counts: CallCounts | None = None  # an invoke_agent step's own calls
 
 
 class _Scope:
@@ -304,13 +330,18 @@ def _open(spec: _StepSpec | _ToolSpec) -> _Active | None:
         span, names = spec.start()
         context_token = otel_context.attach(trace.set_span_in_context(span))
         step_token = _current.set(names) if names is not None else None
-        return _Active(StepSpan(span), context_token, step_token, _start_measure(spec, names))
+        counts = CallCounts() if isinstance(spec, _StepSpec) and spec.operation == INVOKE_AGENT else None
+        counts_token = _counts.set(counts) if counts is not None else None
+        measure = _start_measure(spec, names, counts)
+        return _Active(StepSpan(span), context_token, step_token, measure, counts_token)
     except Exception:
         log_once("agent.open", "otel-llm-cost could not start an agent span", exc_info=True)
         return None
 
 
-def _start_measure(spec: _StepSpec | _ToolSpec, names: StepNames | None) -> _Measure | None:
+def _start_measure(
+    spec: _StepSpec | _ToolSpec, names: StepNames | None, counts: CallCounts | None
+) -> _Measure | None:
     """Count the step as running (never raises: metrics must not cost the user their step)."""
     try:
         metrics = get_agent_metrics(spec.meter_provider)
@@ -319,7 +350,7 @@ def _start_measure(spec: _StepSpec | _ToolSpec, names: StepNames | None) -> _Mea
             metrics.step_started(labels)
         else:
             labels = metrics.tool_labels(spec.name, _current.get().agent)
-        return _Measure(metrics, labels, time.monotonic_ns(), names is not None)
+        return _Measure(metrics, labels, time.monotonic_ns(), names is not None, counts)
     except Exception:
         log_once("agent.metrics.start", "otel-llm-cost could not record an agent metric", exc_info=True)
         return None
@@ -330,6 +361,8 @@ def _close(active: _Active, error: BaseException | None) -> None:
     try:
         if active.step_token is not None:
             _current.reset(active.step_token)
+        if active.counts_token is not None:
+            _counts.reset(active.counts_token)
         otel_context.detach(active.context_token)  # type: ignore[arg-type]
         if error is not None and span.is_recording():
             span.set_attribute(attr.ERROR_TYPE, error_type(error))
@@ -347,7 +380,7 @@ def _end_measure(measure: _Measure, error: BaseException | None, outcome: str | 
     try:
         seconds = (time.monotonic_ns() - measure.started_ns) / 1e9
         if measure.is_step:
-            measure.metrics.step_ended(measure.labels, seconds, error, outcome)
+            measure.metrics.step_ended(measure.labels, seconds, error, outcome, measure.counts)
         else:
             measure.metrics.tool_ended(measure.labels, seconds, error, outcome)
     except Exception:
@@ -356,11 +389,13 @@ def _end_measure(measure: _Measure, error: BaseException | None, outcome: str | 
 
 def _tracer(provider: TracerProvider | None) -> Tracer:
     if provider is None:  # not cached: the global provider may be set or replaced later
-        return trace.get_tracer(__name__, __version__)
+        return trace.get_tracer(__name__, __version__, schema_url=SCHEMA_URL)
     tracer = _tracers.get(provider)
     if tracer is None:
         with _tracers_lock:
             tracer = _tracers.get(provider)
             if tracer is None:
-                tracer = _tracers[provider] = trace.get_tracer(__name__, __version__, provider)
+                tracer = _tracers[provider] = trace.get_tracer(
+                    __name__, __version__, provider, schema_url=SCHEMA_URL
+                )
     return tracer

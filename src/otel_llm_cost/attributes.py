@@ -1,8 +1,12 @@
 """Every span attribute name this package reads or writes.
 
 ``gen_ai.*`` names follow the OpenTelemetry GenAI semantic conventions (now maintained in the
-``semantic-conventions-genai`` repository). ``gen_ai.usage.cost.*`` follows the open proposal for a
-standard cost attribute; ``llm_cost.*`` names are our own.
+``semantic-conventions-genai`` repository; the names we emit and their definitions are pinned, with the
+upstream commit, in ``tests/semconv_snapshot/``). ``gen_ai.usage.cost.*`` follows the open proposal for a
+standard cost attribute, semantic-conventions-genai PR #443
+(https://github.com/open-telemetry/semantic-conventions-genai/pull/443), which is NOT merged: the names may
+still change, and we follow the proposal as it does (its ``gen_ai.client.operation.cost`` histogram is not
+emitted until then). ``llm_cost.*`` names are our own.
 """
 
 from typing import Final
@@ -30,7 +34,12 @@ GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
 GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
 GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
 GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
-GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"  # metric attribute: input | output
+GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"  # metric attribute: input | output (default edition)
+GEN_AI_TOKEN_MODALITY: Final = "gen_ai.token.modality"  # metric attribute (latest edition)
+GEN_AI_REQUEST_REASONING_LEVEL: Final = "gen_ai.request.reasoning.level"
+GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID: Final = "gen_ai.request.previous_response.id"
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
+GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
 
 # --- GenAI semantic conventions: response ------------------------------------------------------
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
@@ -42,6 +51,7 @@ GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
 OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
 OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
+OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
 ANTHROPIC_REQUEST_ID: Final = "anthropic.request.id"
 
 # --- GenAI semantic conventions: usage ---------------------------------------------------------
@@ -56,7 +66,7 @@ GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tok
 GEN_AI_USAGE_PROMPT_TOKENS: Final = "gen_ai.usage.prompt_tokens"
 GEN_AI_USAGE_COMPLETION_TOKENS: Final = "gen_ai.usage.completion_tokens"
 
-# --- Cost: the proposed GenAI shape ------------------------------------------------------------
+# --- Cost: the proposed GenAI shape (semantic-conventions-genai PR #443, unmerged) ---------------
 GEN_AI_USAGE_COST_AMOUNT: Final = "gen_ai.usage.cost.amount"
 GEN_AI_USAGE_COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
 GEN_AI_USAGE_COST_SOURCE: Final = "gen_ai.usage.cost.source"

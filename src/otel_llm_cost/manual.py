@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import urllib.parse
 import weakref
+from array import array
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -39,6 +41,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_llm_cost import _manual_request as request_fields
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._config import SCHEMA_URL
 from otel_llm_cost._configured import get_configured
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._hook import admit_request
@@ -58,7 +61,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LLMCall", "llm_call"]
 
-_SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
 _CANCELLATIONS: Final = (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit)
 _tracers: weakref.WeakKeyDictionary[Any, Tracer] = weakref.WeakKeyDictionary()
 _tracers_lock = threading.Lock()
@@ -83,7 +85,8 @@ def llm_call(
 
     Args:
         provider: ``gen_ai.provider.name`` (``ollama``, ``openai``, ``cohere``, ``gcp.gemini``...);
-            default: from the server's host, as the instrumentation names it.
+            default: from the server's host, as the instrumentation names it; for a host it does not know,
+            the API the URL's path speaks (``openai``, ``anthropic``, ``ollama``), else ``unknown``.
         model: the requested model (``gen_ai.request.model``); default: ``request["model"]``.
         operation: ``gen_ai.operation.name``: ``chat``, ``text_completion``, ``embeddings``...
         url: where the request goes; gives ``server.address`` / ``server.port`` (and the provider).
@@ -101,7 +104,7 @@ def llm_call(
     if model is None and request is not None and isinstance(request.get("model"), str):
         model = request["model"]
     address, port = _server(url, server_address, server_port)
-    name = provider or provider_for_host(address, port, default="unknown")
+    name = provider or provider_for_host(address, port, default=_api_of(url))
     return LLMCall(
         name,
         model,
@@ -115,6 +118,21 @@ def llm_call(
         tracer_provider,
         budget_guard,
     )
+
+
+_OLLAMA_PATHS: Final = ("/api/chat", "/api/generate", "/api/embed", "/api/embeddings")
+
+
+def _api_of(url: str | None) -> str:
+    """The provider whose API a URL's path speaks, for a host not in the provider table (never the host)."""
+    path = urllib.parse.urlsplit(url).path.rstrip("/") if url else ""
+    if not path:
+        return "unknown"
+    if path.endswith("/messages"):
+        return "anthropic"
+    if path.endswith(_OLLAMA_PATHS):
+        return "ollama"
+    return "openai"  # chat/completions, responses, embeddings: the OpenAI-compatible API
 
 
 def _server(url: str | None, address: str | None, port: int | None) -> tuple[str | None, int | None]:
@@ -163,6 +181,7 @@ class LLMCall:
         self._response_model: str | None = None
         self._response: dict[str, Any] = {}
         self._chunks = 0
+        self._arrivals = array("q")  # arrival times of the chunks after the first content
 
     # --- what the code reads ------------------------------------------------------------------
     @property
@@ -196,6 +215,9 @@ class LLMCall:
         """One more streamed chunk arrived (optional; ``llm_cost.stream.chunks`` and the time-per-chunk
         metric). Mark the first one that carries content with :meth:`first_token`."""
         self._chunks += 1
+        invocation = self._invocation
+        if invocation is not None and invocation.first_chunk_ns is not None:
+            self._arrivals.append(time.monotonic_ns())
 
     def set_usage(self, raw: object, *, shape: str | None = None) -> Usage | None:
         """Report the usage: a :class:`~otel_llm_cost.Usage`, or the provider's usage block (or whole
@@ -338,6 +360,8 @@ class LLMCall:
         if self._chunks:
             response[attr.LLM_COST_STREAM_CHUNKS] = self._chunks
             invocation.output_chunks = self._chunks
+        if self._arrivals:
+            invocation.chunk_ns = self._arrivals
         if error is None or (streamed and isinstance(error, _CANCELLATIONS)):
             outcome = (
                 None if not streamed else attr.STREAM_COMPLETED if error is None else attr.STREAM_CANCELLED
@@ -357,13 +381,13 @@ class LLMCall:
 
 def _tracer(provider: TracerProvider | None) -> Tracer:
     if provider is None:  # not cached: the global provider may be set or replaced later
-        return trace.get_tracer(__name__, __version__, schema_url=_SCHEMA_URL)
+        return trace.get_tracer(__name__, __version__, schema_url=SCHEMA_URL)
     tracer = _tracers.get(provider)
     if tracer is None:
         with _tracers_lock:
             tracer = _tracers.get(provider)
             if tracer is None:
                 tracer = _tracers[provider] = trace.get_tracer(
-                    __name__, __version__, provider, schema_url=_SCHEMA_URL
+                    __name__, __version__, provider, schema_url=SCHEMA_URL
                 )
     return tracer

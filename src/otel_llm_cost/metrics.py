@@ -5,20 +5,16 @@ Call metrics are recorded by an invocation listener
 instrumented call, its span sampled or not; a span processor would only see sampled spans. The phase
 histogram is recorded by the cost span processor when a step span ends (steps are spans).
 
+The GenAI instruments come in two editions, chosen once per process by
+``OTEL_SEMCONV_STABILITY_OPT_IN`` (``gen_ai_latest_experimental``: the newest conventions; default: the
+names the official Python GenAI instrumentations emit today): see :mod:`otel_llm_cost._call_metrics`.
+Ours are the same in both:
+
 =============================================== ========= ==========================================
 instrument                                      unit      what
 =============================================== ========= ==========================================
-``gen_ai.client.token.usage`` (histogram)       {token}   input and output tokens per call, by
-                                                          ``gen_ai.token.type``
-``gen_ai.client.operation.duration`` (hist.)    s         call duration
-``gen_ai.client.operation.time_to_first_chunk`` s         streamed calls: time to the first content
-``gen_ai.client.operation.time_per_output_chunk`` s       streamed calls: mean time per chunk after
-                                                          the first (one observation per stream)
 ``llm_cost.client.cost`` (counter)              USD       cost of priced calls
 ``llm_cost.client.unpriced_calls`` (counter)    {call}    calls that could not be priced
-``llm_cost.client.token.cache_read`` (counter)  {token}   cache-read input tokens
-``llm_cost.client.token.cache_write`` (counter) {token}   cache-write input tokens
-``llm_cost.client.token.reasoning`` (counter)   {token}   reasoning output tokens
 ``llm_cost.step.phase.duration`` (histogram)    s         agent-step phases, by ``llm_cost.phase``
 =============================================== ========= ==========================================
 
@@ -27,10 +23,11 @@ recorded by :func:`~otel_llm_cost.agent_step` / :func:`~otel_llm_cost.tool_call`
 :mod:`otel_llm_cost._agent_metrics`.
 
 Histograms use the GenAI conventions' advised bucket boundaries. Attributes come from a fixed set:
-``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.request.model``, ``error.type``,
-``gen_ai.agent.name`` and ``llm_cost.step.name`` (of the enclosing :func:`~otel_llm_cost.agent_step`),
-and ``gen_ai.token.type`` / ``llm_cost.phase``. Nothing per user, session or prompt. Each attribute
-keeps at most ``max_values`` distinct values; later new values are recorded as ``_other``.
+``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.request.model``, ``gen_ai.response.model``,
+``server.address``, ``server.port``, ``error.type``, ``gen_ai.agent.name`` and ``llm_cost.step.name`` (of
+the enclosing :func:`~otel_llm_cost.agent_step`), and ``gen_ai.token.type`` / ``gen_ai.token.modality`` /
+``llm_cost.phase``. Nothing per user, session or prompt. Each attribute keeps at most ``max_values``
+distinct values; later new values are recorded as ``_other``.
 """
 
 from __future__ import annotations
@@ -43,7 +40,21 @@ from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, TypeVar
 from opentelemetry import metrics
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._call_metrics import (  # the default edition's names, re-exported
+    CACHE_READ_TOKENS,
+    CACHE_WRITE_TOKENS,
+    DURATION_BUCKETS,
+    OPERATION_DURATION,
+    REASONING_TOKENS,
+    TIME_PER_OUTPUT_CHUNK,
+    TIME_TO_FIRST_CHUNK,
+    TOKEN_BUCKETS,
+    TOKEN_USAGE,
+    DefaultEdition,
+    LatestEdition,
+)
 from otel_llm_cost._calls import add_invocation_listener, remove_invocation_listener
+from otel_llm_cost._config import SCHEMA_URL, semconv_latest
 from otel_llm_cost._log import log_once
 from otel_llm_cost._steps import current_step
 from otel_llm_cost.instrumentation._invocation import error_type
@@ -57,9 +68,16 @@ if TYPE_CHECKING:
     from otel_llm_cost.usage import Usage
 
 __all__ = [
+    "CACHE_READ_TOKENS",
+    "CACHE_WRITE_TOKENS",
     "DURATION_BUCKETS",
+    "OPERATION_DURATION",
     "OVERFLOW_VALUE",
+    "REASONING_TOKENS",
+    "TIME_PER_OUTPUT_CHUNK",
+    "TIME_TO_FIRST_CHUNK",
     "TOKEN_BUCKETS",
+    "TOKEN_USAGE",
     "LLMMetrics",
     "PrometheusEndpoint",
     "get_metrics",
@@ -68,23 +86,11 @@ __all__ = [
     "uninstall_metrics",
 ]
 
-# The GenAI conventions' advised boundaries, seconds (duration, time to first chunk, time per chunk).
-DURATION_BUCKETS: Final = (
-    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
-)  # fmt: skip
-TOKEN_BUCKETS: Final = tuple(4**n for n in range(14))  # 1, 4, 16, ... 67108864, as the conventions advise
 OVERFLOW_VALUE: Final = "_other"
-_SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
+_SCHEMA_URL: Final = SCHEMA_URL  # kept for importers of the old private name
 
-TOKEN_USAGE: Final = "gen_ai.client.token.usage"
-OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
-TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
-TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
 COST: Final = "llm_cost.client.cost"
 UNPRICED_CALLS: Final = "llm_cost.client.unpriced_calls"
-CACHE_READ_TOKENS: Final = "llm_cost.client.token.cache_read"
-CACHE_WRITE_TOKENS: Final = "llm_cost.client.token.cache_write"
-REASONING_TOKENS: Final = "llm_cost.client.token.reasoning"
 PHASE_DURATION: Final = "llm_cost.step.phase.duration"
 
 
@@ -119,37 +125,23 @@ class LLMMetrics:
         max_values: Most distinct values kept per attribute (model names, agent and step names...).
     """
 
-    def __init__(self, meter_provider: MeterProvider | None = None, *, max_values: int = 100) -> None:
-        meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=_SCHEMA_URL)
-        seconds = {"unit": "s", "explicit_bucket_boundaries_advisory": DURATION_BUCKETS}
-        self._token_usage = meter.create_histogram(
-            TOKEN_USAGE,
-            "{token}",
-            "Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
-        )
-        self._duration = meter.create_histogram(
-            OPERATION_DURATION, description="GenAI operation duration.", **seconds
-        )
-        self._ttfc = meter.create_histogram(
-            TIME_TO_FIRST_CHUNK,
-            description="Time to receive the first chunk of a streamed response.",
-            **seconds,
-        )
-        self._per_chunk = meter.create_histogram(
-            TIME_PER_OUTPUT_CHUNK,
-            description="Mean time per output chunk after the first, per stream.",
-            **seconds,
-        )
+    def __init__(
+        self,
+        meter_provider: MeterProvider | None = None,
+        *,
+        max_values: int = 100,
+        latest: bool | None = None,
+    ) -> None:
+        meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=SCHEMA_URL)
+        self.latest = semconv_latest() if latest is None else latest
+        self._edition = LatestEdition(meter) if self.latest else DefaultEdition(meter)
         self._cost = meter.create_counter(COST, "USD", "Cost of LLM calls, in US dollars.")
         self._unpriced = meter.create_counter(UNPRICED_CALLS, "{call}", "LLM calls that could not be priced.")
-        self._cache_read = meter.create_counter(CACHE_READ_TOKENS, "{token}", "Input tokens read from cache.")
-        self._cache_write = meter.create_counter(
-            CACHE_WRITE_TOKENS, "{token}", "Input tokens written to cache."
-        )
-        self._reasoning = meter.create_counter(REASONING_TOKENS, "{token}", "Reasoning output tokens.")
         self._phase = meter.create_histogram(
-            PHASE_DURATION, description="Time an agent step spent in each phase.", **seconds
+            PHASE_DURATION,
+            unit="s",
+            description="Time an agent step spent in each phase.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self._cap = _Cap(max_values)
         self._installs = 0
@@ -179,43 +171,36 @@ class LLMMetrics:
     def _record_call(
         self, invocation: LLMInvocation, usage: Usage | None, cost: Cost | None, error: BaseException | None
     ) -> None:
-        labels = self._labels(invocation, error)
-        start, end, first = invocation.start_ns, invocation.end_ns, invocation.first_chunk_ns
-        if end is not None:
-            self._duration.record(max(end - start, 0) / 1e9, labels)
-        if first is not None:
-            self._ttfc.record(max(first - start, 0) / 1e9, labels)
-            chunks = invocation.output_chunks
-            if end is not None and chunks is not None and chunks > 1:
-                self._per_chunk.record(max(end - first, 0) / 1e9 / (chunks - 1), labels)
+        labels = self._labels(invocation)
+        error_labels = labels
+        if error is not None:
+            error_labels = {**labels, attr.ERROR_TYPE: self._cap(attr.ERROR_TYPE, error_type(error))}
+        self._edition.record(invocation, usage, labels, error_labels)
         if usage is None:
             return
-        self._token_usage.record(usage.input_tokens, {**labels, attr.GEN_AI_TOKEN_TYPE: "input"})
-        self._token_usage.record(usage.output_tokens, {**labels, attr.GEN_AI_TOKEN_TYPE: "output"})
-        for counter, count in (
-            (self._cache_read, usage.cache_read_tokens),
-            (self._cache_write, usage.cache_write_tokens),
-            (self._reasoning, usage.reasoning_tokens),
-        ):
-            if count:
-                counter.add(count, labels)
         if cost is None:  # a failed call on an unsampled span is not priced by the invocation
             cost = _price(invocation, usage)
         if cost.amount is not None and cost.status != attr.COST_UNPRICED:
-            self._cost.add(float(cost.amount), labels)
+            self._cost.add(float(cost.amount), error_labels)
         else:
-            self._unpriced.add(1, labels)
+            self._unpriced.add(1, error_labels)
 
-    def _labels(self, invocation: LLMInvocation, error: BaseException | None) -> dict[str, Any]:
+    def _labels(self, invocation: LLMInvocation) -> dict[str, Any]:
         cap = self._cap
         labels: dict[str, Any] = {
             attr.GEN_AI_OPERATION_NAME: cap(attr.GEN_AI_OPERATION_NAME, invocation.operation),
             attr.GEN_AI_PROVIDER_NAME: cap(attr.GEN_AI_PROVIDER_NAME, invocation.provider),
         }
-        if invocation.request_model:
-            labels[attr.GEN_AI_REQUEST_MODEL] = cap(attr.GEN_AI_REQUEST_MODEL, invocation.request_model)
-        if error is not None:
-            labels[attr.ERROR_TYPE] = cap(attr.ERROR_TYPE, error_type(error))
+        for key, value in (
+            (attr.GEN_AI_REQUEST_MODEL, invocation.request_model),
+            (attr.GEN_AI_RESPONSE_MODEL, invocation.response_model),
+            (attr.SERVER_ADDRESS, invocation.server_address),
+        ):
+            if value:
+                labels[key] = cap(key, value)
+        port = invocation.server_port
+        if invocation.server_address and port is not None and cap(attr.SERVER_PORT, str(port)) != "_other":
+            labels[attr.SERVER_PORT] = port
         agent, step = current_step()
         return self._names(labels, agent, step)
 

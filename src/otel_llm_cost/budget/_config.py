@@ -123,6 +123,7 @@ def guard_for(options: Mapping[str, Any]) -> BudgetGuard | None:
 def _build(spec: str, store_url: str, policy: str, meter_provider: Any) -> BudgetGuard:
     from opentelemetry.metrics import get_meter
 
+    from otel_llm_cost._config import SCHEMA_URL
     from otel_llm_cost.budget.guard import BudgetGuard
     from otel_llm_cost.budget.stores import MemoryStore, RedisStore
     from otel_llm_cost.version import __version__
@@ -135,5 +136,5 @@ def _build(spec: str, store_url: str, policy: str, meter_provider: Any) -> Budge
         store = RedisStore(store_url)
     else:
         raise BudgetConfigError(f"{OTEL_LLM_COST_BUDGET_STORE}={store_url!r}: use memory or a redis:// URL")
-    meter = get_meter("otel_llm_cost.budget", __version__, meter_provider)
+    meter = get_meter("otel_llm_cost.budget", __version__, meter_provider, schema_url=SCHEMA_URL)
     return BudgetGuard(parse_budgets(spec), store=store, on_store_error=policy, meter=meter)  # type: ignore[arg-type]

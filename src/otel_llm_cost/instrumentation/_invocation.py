@@ -9,7 +9,7 @@ attributes freeze at ``end()``.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -21,6 +21,7 @@ from otel_llm_cost._calls import add_invocation_listener as add_invocation_liste
 from otel_llm_cost._calls import remove_invocation_listener as remove_invocation_listener  # re-exported
 from otel_llm_cost._log import log_once
 from otel_llm_cost._span_usage import SpanUsage, hand_over
+from otel_llm_cost._steps import count_inference_call
 from otel_llm_cost._values import drop_none as drop_none  # re-exported
 from otel_llm_cost.pricing import get_pricer
 from otel_llm_cost.pricing._cost import add_cost_attributes
@@ -39,6 +40,7 @@ class LLMInvocation:
     __slots__ = (
         "_ended",
         "budget_ticket",
+        "chunk_ns",
         "end_ns",
         "first_chunk_ns",
         "late_attributes",
@@ -46,6 +48,9 @@ class LLMInvocation:
         "output_chunks",
         "provider",
         "request_model",
+        "response_model",
+        "server_address",
+        "server_port",
         "span",
         "start_ns",
     )
@@ -76,6 +81,12 @@ class LLMInvocation:
         self.end_ns: int | None = None
         # Items a stream delivered, set by the stream proxy when it ends (None: not streamed).
         self.output_chunks: int | None = None
+        # Arrival times (monotonic ns) of the chunks after the first content, set by the stream at its end.
+        self.chunk_ns: Sequence[int] | None = None
+        self.response_model: str | None = None
+        address, port = attributes.get(attr.SERVER_ADDRESS), attributes.get(attr.SERVER_PORT)
+        self.server_address = address if isinstance(address, str) else None
+        self.server_port = port if type(port) is int else None
         self._ended = False
         self.budget_ticket: Any = None  # the budget guard's reservation for this call, settled at the end
         # What other sources learn during the call (e.g. response headers), recorded with the outcome.
@@ -86,6 +97,7 @@ class LLMInvocation:
             attributes[attr.GEN_AI_REQUEST_MODEL] = request_model
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        count_inference_call()
         self.start_ns = time.monotonic_ns()
 
     def first_chunk(self) -> None:
@@ -126,6 +138,7 @@ class LLMInvocation:
         if self._ended:
             return
         self._ended = True
+        self.response_model = response_model
         cost = None
         try:
             span = self.span

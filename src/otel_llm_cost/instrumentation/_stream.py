@@ -27,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import time
+from array import array
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
@@ -52,7 +54,7 @@ class StreamRecorder:
     Subclasses (one per surface) implement :meth:`on_end`. Slotted: :func:`observe` touches it per chunk.
     """
 
-    __slots__ = ("count", "finished", "has_content", "head", "hides", "invocation", "tail")
+    __slots__ = ("arrivals", "count", "finished", "has_content", "head", "hides", "invocation", "tail")
 
     def __init__(
         self,
@@ -68,6 +70,9 @@ class StreamRecorder:
         self.count = 0  # chunks delivered by the SDK (hidden ones included)
         self.head: list[Any] = []  # the opening chunks, through the first with content; all with keep_all
         self.tail: deque[Any] | None = None if keep_all else deque(maxlen=TAIL)
+        # Monotonic ns arrival time of each chunk after the first content: 8 bytes a chunk, turned into
+        # time-per-chunk observations once, at the end.
+        self.arrivals = array("q")
         self.finished = False
 
     @property
@@ -94,6 +99,8 @@ class StreamRecorder:
         if self.finished:
             return
         self.finished = True
+        if self.arrivals:
+            self.invocation.chunk_ns = self.arrivals
         try:
             self.on_end(outcome, error)
         except Exception:
@@ -123,17 +130,25 @@ def _stop_observing() -> None:
     log_once("stream.chunk", "otel-llm-cost stopped looking at a stream's chunks", exc_info=True)
 
 
+def _ignore(value: int) -> None:
+    return None
+
+
 def observe(chunks: Iterator[Any], recorder: StreamRecorder) -> Iterator[Any]:
     """Yield what ``chunks`` yields, counting and keeping chunks for ``recorder``, which records the end."""
     keep = recorder.head.append
     has_content: ChunkTest | None = recorder.has_content
     hides = recorder.hides
+    stamp: Callable[[int], None] = recorder.arrivals.append
+    now = time.monotonic_ns
     try:
         for chunk in chunks:
             try:  # free until it raises; nothing of ours may reach the caller
                 recorder.count += 1
                 keep(chunk)
-                if has_content is not None and has_content(chunk):
+                if has_content is None:
+                    stamp(now())
+                elif has_content(chunk):
                     has_content = None
                     keep = recorder.content_started()
                 if hides is not None and hides(chunk):
@@ -141,6 +156,7 @@ def observe(chunks: Iterator[Any], recorder: StreamRecorder) -> Iterator[Any]:
             except Exception:
                 _stop_observing()
                 has_content = hides = None
+                stamp = _ignore
             yield chunk
     except GeneratorExit:  # the caller dropped or closed the iterator before the end
         recorder.abandon()
@@ -156,12 +172,16 @@ async def observe_async(chunks: AsyncIterator[Any], recorder: StreamRecorder) ->
     keep = recorder.head.append
     has_content: ChunkTest | None = recorder.has_content
     hides = recorder.hides
+    stamp: Callable[[int], None] = recorder.arrivals.append
+    now = time.monotonic_ns
     try:
         async for chunk in chunks:
             try:
                 recorder.count += 1
                 keep(chunk)
-                if has_content is not None and has_content(chunk):
+                if has_content is None:
+                    stamp(now())
+                elif has_content(chunk):
                     has_content = None
                     keep = recorder.content_started()
                 if hides is not None and hides(chunk):
@@ -169,6 +189,7 @@ async def observe_async(chunks: AsyncIterator[Any], recorder: StreamRecorder) ->
             except Exception:
                 _stop_observing()
                 has_content = hides = None
+                stamp = _ignore
             yield chunk
     except GeneratorExit:
         recorder.abandon()

@@ -28,7 +28,8 @@ GENAI_PRICES_PROVIDER_IDS: Final[Mapping[str, str]] = MappingProxyType(
         "fireworks": "fireworks",
         "cerebras": "cerebras",
         "novita": "novita",
-        "moonshot": "moonshotai",
+        "moonshot_ai": "moonshotai",
+        "moonshot": "moonshotai",  # the name we emitted before #18; spans recorded then still price
     }
 )
 """Known providers. A model missing under its mapped provider stays unpriced: guessing another

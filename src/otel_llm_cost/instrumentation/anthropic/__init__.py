@@ -20,7 +20,9 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from otel_llm_cost._config import SCHEMA_URL
 from otel_llm_cost._log import logger
+from otel_llm_cost.events import install_events, uninstall_events
 from otel_llm_cost.instrumentation._lazy import when_imported
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.anthropic import _native, _patch
@@ -63,9 +65,12 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrapped = []
         from otel_llm_cost.budget._config import guard_for
 
-        tracer = trace.get_tracer(__name__, __version__, tracer_provider=kwargs.get("tracer_provider"))
+        tracer = trace.get_tracer(
+            __name__, __version__, tracer_provider=kwargs.get("tracer_provider"), schema_url=SCHEMA_URL
+        )
         guard = guard_for(kwargs)  # budget_guard=..., else OTEL_LLM_COST_BUDGETS, else none
         self._metrics = install_metrics(kwargs.get("meter_provider"))  # exact under sampling
+        self._events = install_events(kwargs.get("logger_provider"))  # GenAI events, when enabled
         self._cancel = when_imported("anthropic", lambda: self._install(tracer, guard))
 
     def _install(self, tracer: trace.Tracer, guard: Any) -> None:
@@ -83,6 +88,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _uninstrument(self, **kwargs: Any) -> None:
         self._cancel()
         uninstall_metrics(self._metrics)
+        uninstall_events(self._events)
         _native.hook_results(False)
         for owner, name in reversed(getattr(self, "_wrapped", [])):
             unwrap(owner, name)

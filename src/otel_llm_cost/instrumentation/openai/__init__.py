@@ -22,7 +22,8 @@ from typing import Any, Final
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from otel_llm_cost._config import settings_from_env
+from otel_llm_cost._config import SCHEMA_URL, settings_from_env
+from otel_llm_cost.events import install_events, uninstall_events
 from otel_llm_cost.instrumentation._lazy import when_imported
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.openai.package import _instruments
@@ -31,7 +32,6 @@ from otel_llm_cost.version import __version__
 
 __all__ = ["OpenAIInstrumentor"]
 
-_SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
 
 # (module, class, method, wrapper factory in _patch); a row whose class or method is missing is skipped.
 _TARGETS: Final = (
@@ -67,9 +67,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        tracer = trace.get_tracer(
-            __name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL
-        )
+        tracer = trace.get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=SCHEMA_URL)
         capture = kwargs.get("capture_message_content")
         if capture is None:
             capture = settings_from_env().capture_message_content
@@ -77,6 +75,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         guard = guard_for(kwargs)
         self._metrics = install_metrics(kwargs.get("meter_provider"))  # exact under sampling
+        self._events = install_events(kwargs.get("logger_provider"))  # GenAI events, when enabled
         self._installed = False
         self._cancel = when_imported("openai", lambda: self._install(tracer, bool(capture), guard))
 
@@ -93,6 +92,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _uninstrument(self, **kwargs: Any) -> None:
         self._cancel()
         uninstall_metrics(self._metrics)
+        uninstall_events(self._events)
         if not self._installed:  # the SDK was never imported: nothing was wrapped
             return
         self._installed = False

@@ -68,11 +68,12 @@ def chat_stream_fields(
         seen = sum(1 for chunk in chunks if chat_chunk_has_content(chunk)) if dropped else 0
         text = chat_stream_text(chunks)
         usage = estimated(estimate_chat_input(kwargs.get("messages")), text, seen, dropped)
-    response_id = model = None
+    response_id = model = fingerprint = None
     for chunk in chunks:
         response_id = response_id or read_str(field(chunk, "id"))
         model = model or read_str(field(chunk, "model"))
-        if response_id and model:
+        fingerprint = fingerprint or read_str(field(chunk, "system_fingerprint"))
+        if response_id and model and fingerprint:
             break
     return make_fields(
         usage=usage,
@@ -81,6 +82,7 @@ def chat_stream_fields(
         finish_reasons=_stream_finish_reasons(chunks, read_int(kwargs.get("n")) or 1),
         service_tier=service_tier,
         provider_cost=get_provider_cost(usage_block),
+        system_fingerprint=fingerprint,
     )
 
 

@@ -12,13 +12,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost.instrumentation.openai._extract import field, items, text_of
+from otel_llm_cost._config import semconv_latest
+from otel_llm_cost.instrumentation.openai._extract import field, items, responses_finish_reason, text_of
 
 Part = dict[str, Any]
 
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _output_message(parts: list[Part], finish_reason: object) -> Part:
+    """One output message. Its ``finish_reason`` is deprecated in the newest conventions (the span's
+    ``gen_ai.response.finish_reasons`` holds it): kept by default, as the official packages do."""
+    if semconv_latest():
+        return {"role": "assistant", "parts": parts}
+    return {"role": "assistant", "parts": parts, "finish_reason": finish_reason}
 
 
 def _text_part(content: str) -> Part:
@@ -79,7 +88,7 @@ def chat_output_attributes(completion: object) -> dict[str, str]:
         if isinstance(refusal, str):
             parts.append({"type": "refusal", "content": refusal})
         parts.extend(_tool_call_part(call) for call in items(message, "tool_calls"))
-        result.append({"role": "assistant", "parts": parts, "finish_reason": field(choice, "finish_reason")})
+        result.append(_output_message(parts, field(choice, "finish_reason")))
     return {attr.GEN_AI_OUTPUT_MESSAGES: _dumps(result)}
 
 
@@ -103,7 +112,7 @@ def chat_stream_output_attributes(chunks: Sequence[object]) -> dict[str, str]:
     for index in sorted(set(texts) | set(calls) | set(reasons)):
         text = "".join(texts.get(index, ()))
         parts = ([_text_part(text)] if text else []) + list(calls.get(index, {}).values())
-        result.append({"role": "assistant", "parts": parts, "finish_reason": reasons.get(index)})
+        result.append(_output_message(parts, reasons.get(index)))
     return {attr.GEN_AI_OUTPUT_MESSAGES: _dumps(result)}
 
 
@@ -157,10 +166,9 @@ def responses_output_attributes(response: object) -> dict[str, str]:
             summary = "".join(text_of(field(s, "text")) for s in items(item, "summary"))
             if summary:
                 parts.append({"type": "reasoning", "content": summary})
-    status = field(response, "status")
-    return {
-        attr.GEN_AI_OUTPUT_MESSAGES: _dumps([{"role": "assistant", "parts": parts, "finish_reason": status}])
-    }
+    # The span's finish reason, not the Responses status ("completed" is "stop" there too).
+    message = _output_message(parts, responses_finish_reason(response))
+    return {attr.GEN_AI_OUTPUT_MESSAGES: _dumps([message])}
 
 
 def responses_stream_output_attributes(events: Sequence[object], text: str) -> dict[str, str]:
@@ -169,5 +177,5 @@ def responses_stream_output_attributes(events: Sequence[object], text: str) -> d
         snapshot = field(event, "response")
         if snapshot is not None and field(snapshot, "output"):
             return responses_output_attributes(snapshot)
-    message = {"role": "assistant", "parts": [_text_part(text)] if text else [], "finish_reason": None}
+    message = _output_message([_text_part(text)] if text else [], None)
     return {attr.GEN_AI_OUTPUT_MESSAGES: _dumps([message])}

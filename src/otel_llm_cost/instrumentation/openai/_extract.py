@@ -151,6 +151,7 @@ _CHAT_PARAMETERS: Final = (
     ("stop", attr.GEN_AI_REQUEST_STOP_SEQUENCES, _stop_sequences),
     ("response_format", attr.GEN_AI_OUTPUT_TYPE, _output_type),
     ("service_tier", attr.OPENAI_REQUEST_SERVICE_TIER, read_str),
+    ("reasoning_effort", attr.GEN_AI_REQUEST_REASONING_LEVEL, read_str),
 )
 
 
@@ -200,6 +201,8 @@ def responses_request_attributes(kwargs: Mapping[str, Any], server: Server) -> d
                 (attr.GEN_AI_OUTPUT_TYPE, output_type),
                 (attr.GEN_AI_CONVERSATION_ID, read_str(conversation)),
                 (attr.OPENAI_REQUEST_SERVICE_TIER, read_str(get("service_tier"))),
+                (attr.GEN_AI_REQUEST_REASONING_LEVEL, read_str(field(get("reasoning"), "effort"))),
+                (attr.GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID, read_str(get("previous_response_id"))),
             )
         )
     )
@@ -212,6 +215,9 @@ def embeddings_request_attributes(kwargs: Mapping[str, Any], server: Server) -> 
     encoding = read_str(kwargs.get("encoding_format"))
     if encoding:
         attributes[attr.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
+    dimensions = read_int(kwargs.get("dimensions"))
+    if dimensions is not None:
+        attributes[attr.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
     return attributes
 
 
@@ -380,6 +386,7 @@ def chat_completion_fields(completion: object, messages: object = None) -> Respo
         finish_reasons=reasons,
         service_tier=read_str(field(completion, "service_tier")),
         provider_cost=get_provider_cost(usage_block),
+        system_fingerprint=read_str(field(completion, "system_fingerprint")),
     )
 
 
@@ -419,6 +426,12 @@ def embeddings_fields(response: object, kwargs: Mapping[str, Any]) -> ResponseFi
     return make_fields(usage=usage, model=read_str(field(response, "model")))
 
 
+def responses_finish_reason(response: object) -> str | None:
+    """The finish reason of a Responses API response, as on the span (``completed`` is ``stop``)."""
+    reasons = _responses_finish_reasons(response)
+    return reasons[0] if reasons else None
+
+
 def _responses_finish_reasons(response: object) -> list[str]:
     status = field(response, "status")
     if status == "incomplete":
@@ -436,6 +449,7 @@ def make_fields(
     finish_reasons: Sequence[str] = (),
     service_tier: str | None = None,
     provider_cost: object = None,
+    system_fingerprint: str | None = None,
 ) -> ResponseFields:
     attributes: dict[str, AttributeValue] = {}
     if response_id:
@@ -444,4 +458,6 @@ def make_fields(
         attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] = list(finish_reasons)
     if service_tier:
         attributes[attr.OPENAI_RESPONSE_SERVICE_TIER] = service_tier
+    if system_fingerprint:
+        attributes[attr.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = system_fingerprint
     return ResponseFields(usage, model, attributes, service_tier, provider_cost)
