@@ -1,0 +1,61 @@
+"""Bedrock's event streams (ConverseStream's ``stream``, InvokeModelWithResponseStream's ``body``).
+
+botocore's ``EventStream`` decodes the AWS event-stream frames into one dict per event
+(``{"contentBlockDelta": {...}}``, ``{"chunk": {"bytes": b"..."}}``). The proxy is the shared
+:class:`~otel_llm_cost.instrumentation._stream.SyncStreamProxy`: per event it only counts the event,
+keeps it if the end may need it (the opening events through the first content, then the last few), and
+until content arrives asks the room whether this event carries any (time to first chunk). Usage, finish
+reason and outcome are read once, at the end, by the room. ``close()``, a ``break`` or garbage
+collection before the end record ``abandoned``; an exception event (botocore raises ``EventStreamError``
+mid-iteration) records ``error``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from otel_llm_cost._log import log_once
+from otel_llm_cost.instrumentation._stream import StreamRecorder, SyncStreamProxy
+
+if TYPE_CHECKING:
+    from otel_llm_cost.apis._api import WireApi, WireRequest
+    from otel_llm_cost.instrumentation._invocation import LLMInvocation
+
+
+class EventsRecorder(StreamRecorder):
+    """A Bedrock event stream's end, read by its room from the events kept."""
+
+    __slots__ = ("api", "request")
+
+    def __init__(self, invocation: LLMInvocation, api: WireApi, request: WireRequest) -> None:
+        super().__init__(invocation, api.is_content_event)
+        self.api = api
+        self.request = request
+
+    def on_end(self, outcome: str, error: BaseException | None) -> None:
+        fields = self.api.stream_fields(self.chunks, self.dropped, self.request)
+        invocation = self.invocation
+        invocation.output_chunks = self.count
+        if error is not None:
+            invocation.fail(
+                error, fields.usage, stream_outcome=outcome, response_attributes=fields.attributes
+            )
+            return
+        invocation.stop(fields.usage, response_attributes=fields.attributes, stream_outcome=outcome)
+
+
+class EventStreamProxy(SyncStreamProxy):
+    """botocore's ``EventStream``, observed; everything else (``close``, ``get_initial_response``) as is."""
+
+
+def observed(stream: Any, invocation: LLMInvocation, api: WireApi, request: WireRequest) -> Any:
+    """The stream to give the caller: ``stream`` behind a proxy that ends ``invocation`` with it."""
+    if stream is None or not hasattr(stream, "__iter__"):
+        invocation.stop(None)
+        return stream
+    try:
+        return EventStreamProxy(stream, EventsRecorder(invocation, api, request))
+    except Exception:
+        log_once("botocore.stream", "otel-llm-cost could not observe a Bedrock stream", exc_info=True)
+        invocation.stop(None)
+        return stream
