@@ -16,7 +16,7 @@ from botocore.config import Config
 
 from replay import Interaction, load
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent / "bedrock"
 # Dummy credentials, distinctive so a test can prove none of them reaches a span.
 ACCESS_KEY = "AKIDLEAKCHECKACCESS1"
 SECRET_KEY = "leak-check-secret-key-0123456789abcdefghij"
