@@ -76,6 +76,6 @@ class BotocoreInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._installed = False
         uninstall_metrics(self._metrics)
         module = sys.modules.get(_MODULE)
-        if module is not None and self._wrapper is not None:
-            unwrap(module.BaseClient, _METHOD)
+        if module is not None:
+            unwrap(module.BaseClient, _METHOD)  # our layer only, wherever it sits; a no-op without one
         self._wrapper = None
