@@ -19,6 +19,7 @@ from bedrock_replay import Case, cases, expected_tokens
 from otel_llm_cost import attributes as attr
 from otel_llm_cost.apis import find_wire_api
 from otel_llm_cost.apis._api import WireRequest
+from otel_llm_cost.apis._eventstream import EventStreamDecoder
 from otel_llm_cost.apis.bedrock import CONVERSE, CONVERSE_STREAM, converse_usage, model_from_path, path_for
 from otel_llm_cost.apis.bedrock_invoke import (
     INVOKE_MODEL,
@@ -274,6 +275,40 @@ def test_llama_stream_cut_short_keeps_its_running_counts():
 
 def test_stream_of_undecodable_chunks_has_no_usage():
     assert invoke_stream_fields([{"chunk": {"bytes": b"\xff"}}, {"other": 1}], 3).usage is None
+
+
+STREAMS = [
+    case
+    for case in cases()
+    if case.operation.endswith("Stream") and case.status == 200 and case.usage is not None
+]
+
+
+@pytest.mark.parametrize("piece", [1, 7, 4096])
+def test_recorded_stream_bytes_decode_into_the_rooms_events(piece: int):
+    """The wire path: raw event-stream bytes, fed in pieces, give the rooms Bedrock's recorded usage."""
+    for case in STREAMS:
+        body = load(case.file)[case.index].body
+        decoder = EventStreamDecoder()
+        events = [event for at in range(0, len(body), piece) for event in decoder.feed(body[at : at + piece])]
+        room = find_wire_api("POST", path_for(case.model, "/" + _SUFFIXES[case.operation]))
+        request = WireRequest("POST", None, None, room.path(case.model))
+        assert not decoder.broken
+        assert any(room.is_content_event(event) for event in events) or case.usage["output"] <= 10
+        assert _tokens(room.stream_fields(events, 0, request).usage) == expected_tokens(case.usage), case.id
+
+
+def test_bytes_that_are_not_frames_stop_the_decoder():
+    decoder = EventStreamDecoder()
+    assert decoder.feed(b"data: {}\n\n" * 4) == []
+    assert decoder.broken
+    assert decoder.feed(b"\x00" * 64) == []
+
+
+_SUFFIXES = {
+    "ConverseStream": "converse-stream",
+    "InvokeModelWithResponseStream": "invoke-with-response-stream",
+}
 
 
 # --- hostile input: a room never raises ---------------------------------------------------------------------

@@ -200,7 +200,8 @@ def _admit(
     except Exception:
         log_once("botocore.budget", "otel-llm-cost could not check a Bedrock call's budget", exc_info=True)
         return None, params
-    ticket, admitted = admit_request(guard, bedrock.PROVIDER_NAME, api.operation, request)
+    operation = _operation_name(api, request.get("model"))
+    ticket, admitted = admit_request(guard, bedrock.PROVIDER_NAME, operation, request)
     if admitted.get("model") != request.get("model"):  # downgraded: send the cheaper model instead
         params = {**params, "modelId": admitted["model"]}
     return ticket, params
