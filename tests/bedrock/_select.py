@@ -77,6 +77,14 @@ def truth(operation: str, inter: Interaction) -> dict[str, Any] | None:
         usage = next((p["usage"] for kind, p in events if kind == "metadata" and "usage" in p), {})
         return _counts(usage, "inputTokens", "outputTokens", "cacheReadInputTokens", "cacheWriteInputTokens")
     metrics = events[-1][1].get("amazon-bedrock-invocationMetrics", {}) if events else {}
+    if not metrics and events:  # no metrics (a guardrail's answer): the family's own final counts
+        last = events[-1][1]
+        for inp, out in (
+            ("inputTextTokenCount", "totalOutputTextTokenCount"),
+            ("prompt_token_count", "generation_token_count"),
+        ):
+            if inp in last and out in last:
+                return _counts(last, inp, out, "-", "-")
     return _counts(
         metrics,
         "inputTokenCount",

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from bedrock_replay import SECRETS, Case, call, cases, client, expected_cost, expected_tokens
 from botocore.exceptions import ClientError
 
+from bedrock_replay import SECRETS, Case, call, cases, client, expected_cost, expected_tokens
 from otel_llm_cost import attributes as attr
 from replay import ReplayServer
 
@@ -45,7 +45,7 @@ def _assert_no_secret(span) -> None:
 def test_the_recordings_cover_every_operation_and_family():
     assert Counter(case.operation for case in OK) == {
         "InvokeModel": 85,
-        "InvokeModelWithResponseStream": 34,
+        "InvokeModelWithResponseStream": 35,
         "ConverseStream": 27,
         "Converse": 24,
     }

@@ -49,7 +49,7 @@ from otel_llm_cost.apis.bedrock import (
     has_count,
 )
 from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
-from otel_llm_cost.usage import ESTIMATED, Usage
+from otel_llm_cost.usage import ESTIMATED, PROVIDER, Usage
 
 if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue
@@ -288,20 +288,29 @@ def _chunk_finish(chunk: Mapping[str, Any]) -> str | None:
 
 
 def _family_stream_usage(chunks: Sequence[Mapping[str, Any]], dropped: int) -> Usage | None:
-    """Usage without Bedrock's metrics (a stream cut short): Nova's final ``metadata``, else the counts
-    Titan and Llama chunks carry (input in the first, a running output total), else an estimate."""
+    """Usage without Bedrock's metrics (a guardrail's answer, a stream cut short): Nova's final ``metadata``,
+    else the counts Titan and Llama chunks carry, else an estimate."""
     for chunk in reversed(chunks):
         usage = body_usage(get(chunk, "metadata"))
         if usage is not None:
             return usage
     if not chunks:
         return None
-    prompt = _first_count(chunks, ("inputTextTokenCount", "prompt_token_count"))
-    output = _first_count(reversed(chunks), ("totalOutputTextTokenCount", "generation_token_count"))
-    if output is None:
-        texts = [text for chunk in chunks if (text := chunk_text(chunk))]
-        output = estimated_output("".join(texts), len(texts), dropped)
+    prompt = _first_count(chunks, _INPUT_COUNTS)
+    last = next(
+        (chunk for chunk in reversed(chunks) if _first_count((chunk,), _OUTPUT_COUNTS) is not None), None
+    )
+    if last is not None:
+        # Titan sends its total only in its last chunk; Llama's running count is final with a stop reason.
+        source = PROVIDER if "totalOutputTextTokenCount" in last or finish_reason(last) else ESTIMATED
+        return Usage.of(prompt or 0, _first_count((last,), _OUTPUT_COUNTS), source=source)
+    texts = [text for chunk in chunks if (text := chunk_text(chunk))]
+    output = estimated_output("".join(texts), len(texts), dropped)
     return Usage.of(prompt or 0, output, source=ESTIMATED)
+
+
+_INPUT_COUNTS: Final = ("inputTextTokenCount", "prompt_token_count")
+_OUTPUT_COUNTS: Final = ("totalOutputTextTokenCount", "generation_token_count")
 
 
 def _first_count(chunks: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> object:
