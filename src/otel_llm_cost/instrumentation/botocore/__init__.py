@@ -15,6 +15,9 @@ and pairing ``before-call`` with ``after-call`` / errors to keep one span open i
 one wrapper around the call that sees the operation, its parameters, the parsed response (to observe
 its stream or body) and the exception the caller gets.
 
+``instrument(capture_message_content=True)`` (default: ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``)
+records messages; ``instrument(budget_guard=...)`` checks each call against a budget before it is sent.
+
 botocore is not imported by ``instrument()``: the wrapper is installed when the application imports
 ``botocore.client`` (at once if it already has), so instrumenting costs nothing to an app without boto3.
 """
@@ -29,6 +32,7 @@ import wrapt
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from otel_llm_cost._config import settings_from_env
 from otel_llm_cost._log import log_once
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.botocore.package import _instruments
@@ -54,7 +58,10 @@ class BotocoreInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         from otel_llm_cost.budget._config import guard_for
 
         tracer = trace.get_tracer(__name__, __version__, tracer_provider=kwargs.get("tracer_provider"))
-        self._settings = (tracer, guard_for(kwargs))
+        capture = kwargs.get("capture_message_content")
+        if capture is None:
+            capture = settings_from_env().capture_message_content
+        self._settings = (tracer, guard_for(kwargs), bool(capture))
         self._metrics = install_metrics(kwargs.get("meter_provider"))
         self._wrapper = None
         self._installed = True

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.response import StreamingBody
 
+from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
-from otel_llm_cost.apis import bedrock_invoke
+from otel_llm_cost.apis import bedrock_content, bedrock_invoke
 
 if TYPE_CHECKING:
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
@@ -34,11 +35,12 @@ KEEP_LIMIT: Final = 1 << 20  # bytes of body kept to read its JSON; a larger bod
 class BodyRecorder:
     """The end of one InvokeModel call: from the body if the caller read it all, else from its headers."""
 
-    __slots__ = ("finished", "headers", "invocation", "parts", "size")
+    __slots__ = ("capture", "finished", "headers", "invocation", "parts", "size")
 
-    def __init__(self, invocation: LLMInvocation, headers: Mapping[str, Any]) -> None:
+    def __init__(self, invocation: LLMInvocation, headers: Mapping[str, Any], capture: bool = False) -> None:
         self.invocation = invocation
         self.headers = headers
+        self.capture = capture
         self.parts: list[bytes] | None = []
         self.size = 0
         self.finished = False
@@ -60,6 +62,10 @@ class BodyRecorder:
         try:
             body = _json(self.parts) if read_whole else None
             fields = bedrock_invoke.invoke_fields(body, self.headers)
+            if self.capture and body is not None:
+                reasons = fields.attributes.get(attr.GEN_AI_RESPONSE_FINISH_REASONS)
+                finish = reasons[0] if isinstance(reasons, list) and reasons else None
+                fields.attributes.update(bedrock_content.output_attributes(body, finish))
             self.invocation.stop(fields.usage, response_attributes=fields.attributes)
         except Exception:
             log_once("botocore.body", "otel-llm-cost could not record a Bedrock response", exc_info=True)
@@ -146,9 +152,9 @@ class ObservedBody(StreamingBody):  # type: ignore[misc]
             return False
 
 
-def observed(body: Any, invocation: LLMInvocation, headers: Mapping[str, Any]) -> Any:
+def observed(body: Any, invocation: LLMInvocation, headers: Mapping[str, Any], capture: bool = False) -> Any:
     """The body to give the caller; the call ends as it is read (or at once, if it cannot be observed)."""
-    recorder = BodyRecorder(invocation, headers)
+    recorder = BodyRecorder(invocation, headers, capture)
     raw = getattr(body, "_raw_stream", None)
     if type(body) is not StreamingBody or raw is None or not hasattr(body, "_content_length"):
         recorder.finish(False)  # not the body we know: its headers still give the usage

@@ -24,7 +24,7 @@ from opentelemetry.trace import set_span_in_context
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
-from otel_llm_cost.apis import bedrock, bedrock_invoke
+from otel_llm_cost.apis import bedrock, bedrock_content, bedrock_invoke
 from otel_llm_cost.apis._api import WireRequest
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
@@ -46,12 +46,23 @@ _APIS: Final[Mapping[str, WireApi]] = {
     "InvokeModelWithResponseStream": bedrock_invoke.INVOKE_MODEL_WITH_RESPONSE_STREAM,
 }
 _STREAM_KEYS: Final[Mapping[str, str]] = {"ConverseStream": "stream", "InvokeModelWithResponseStream": "body"}
+# How a stream's output message is rebuilt from its events, when content is captured.
+_STREAM_CONTENT: Final[Mapping[str, _streams.OutputContent]] = {
+    "ConverseStream": bedrock_content.converse_stream_output_attributes,
+    "InvokeModelWithResponseStream": bedrock_content.invoke_stream_output_attributes,
+}
 # Request fields the budget guard reads to estimate a call's worst case, under each family's name.
 _BUDGET_CONTENT: Final = ("messages", "system", "tools", "prompt", "inputText", "message", "texts")
 
 
-def make_api_call(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
-    """The wrapper of ``BaseClient._make_api_call``: one LLM span per Bedrock runtime call."""
+def make_api_call(tracer: Tracer, guard: BudgetGuard | None = None, capture_content: bool = False) -> Wrapper:
+    """The wrapper of ``BaseClient._make_api_call``: one LLM span per Bedrock runtime call.
+
+    Args:
+        tracer: the instrumentation's tracer.
+        guard: the budget guard that admits each call before it is sent, if any.
+        capture_content: record messages (``gen_ai.input.messages``...), as the user opted in.
+    """
 
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -63,6 +74,8 @@ def make_api_call(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
         if _service(instance) != SERVICE or not isinstance(params, Mapping):
             return wrapped(*args, **kwargs)
         call = _start(tracer, guard, api, operation, instance, params)  # may raise BudgetExceeded
+        if call is not None and capture_content:
+            call.capture()
         if call is None:
             return wrapped(*args, **kwargs)
         token = _active.open_llm_span()
@@ -105,6 +118,19 @@ class _Call:
     operation: str
     request: WireRequest
     params: Mapping[str, Any]
+    capturing: bool = False
+
+    def capture(self) -> None:
+        """Record the call's messages: the request's now, the response's at the end."""
+        try:
+            self.invocation.add_attributes(bedrock_content.input_attributes(self.request.body))
+            self.capturing = True
+        except Exception:
+            log_once(
+                "botocore.content",
+                "otel-llm-cost could not record a Bedrock request's messages",
+                exc_info=True,
+            )
 
     def failed(self, error: BaseException) -> None:
         self.invocation.fail(error, response_attributes=_error_attributes(error))
@@ -118,18 +144,28 @@ class _Call:
             self.invocation.add_attributes(_metadata_attributes(result))
             stream_key = _STREAM_KEYS.get(self.operation)
             if stream_key is not None:
+                content = _STREAM_CONTENT[self.operation] if self.capturing else None
+                stream = result.get(stream_key)
                 result[stream_key] = _streams.observed(
-                    result.get(stream_key), self.invocation, self.api, self.request
+                    stream, self.invocation, self.api, self.request, content
                 )
             elif self.operation == "InvokeModel":
-                result["body"] = _body.observed(result.get("body"), self.invocation, _headers(result))
+                headers = _headers(result)
+                result["body"] = _body.observed(result.get("body"), self.invocation, headers, self.capturing)
             else:
-                fields = self.api.response_fields(result, self.request)
-                self.invocation.stop(fields.usage, response_attributes=fields.attributes)
+                self._stop_with(result)
         except Exception:
             log_once("botocore.finish", "otel-llm-cost could not record a Bedrock call", exc_info=True)
             self.invocation.stop(None)
         return result
+
+    def _stop_with(self, response: Mapping[str, Any]) -> None:
+        fields = self.api.response_fields(response, self.request)
+        if self.capturing:
+            reasons = fields.attributes.get(attr.GEN_AI_RESPONSE_FINISH_REASONS)
+            finish = reasons[0] if isinstance(reasons, list) and reasons else None
+            fields.attributes.update(bedrock_content.output_attributes(response, finish))
+        self.invocation.stop(fields.usage, response_attributes=fields.attributes)
 
 
 def _start(

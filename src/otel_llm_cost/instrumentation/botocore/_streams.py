@@ -12,8 +12,10 @@ mid-iteration) records ``error``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.instrumentation._stream import StreamRecorder, SyncStreamProxy
 
@@ -22,18 +24,29 @@ if TYPE_CHECKING:
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
 
 
+# Rebuilds the output message from every event and the finish reason (content capture).
+OutputContent = Callable[[Sequence[Any], Any], dict[str, str]]
+
+
 class EventsRecorder(StreamRecorder):
-    """A Bedrock event stream's end, read by its room from the events kept."""
+    """A Bedrock event stream's end, read by its room from the events kept (all of them when capturing)."""
 
-    __slots__ = ("api", "request")
+    __slots__ = ("api", "content", "request")
 
-    def __init__(self, invocation: LLMInvocation, api: WireApi, request: WireRequest) -> None:
-        super().__init__(invocation, api.is_content_event)
+    def __init__(
+        self, invocation: LLMInvocation, api: WireApi, request: WireRequest, content: OutputContent | None
+    ) -> None:
+        super().__init__(invocation, api.is_content_event, keep_all=content is not None)
         self.api = api
         self.request = request
+        self.content = content
 
     def on_end(self, outcome: str, error: BaseException | None) -> None:
         fields = self.api.stream_fields(self.chunks, self.dropped, self.request)
+        if self.content is not None:
+            reasons = fields.attributes.get(attr.GEN_AI_RESPONSE_FINISH_REASONS)
+            finish = reasons[0] if isinstance(reasons, list) and reasons else None
+            fields.attributes.update(self.content(self.chunks, finish))
         invocation = self.invocation
         invocation.output_chunks = self.count
         if error is not None:
@@ -48,13 +61,19 @@ class EventStreamProxy(SyncStreamProxy):
     """botocore's ``EventStream``, observed; everything else (``close``, ``get_initial_response``) as is."""
 
 
-def observed(stream: Any, invocation: LLMInvocation, api: WireApi, request: WireRequest) -> Any:
+def observed(
+    stream: Any,
+    invocation: LLMInvocation,
+    api: WireApi,
+    request: WireRequest,
+    content: OutputContent | None = None,
+) -> Any:
     """The stream to give the caller: ``stream`` behind a proxy that ends ``invocation`` with it."""
     if stream is None or not hasattr(stream, "__iter__"):
         invocation.stop(None)
         return stream
     try:
-        return EventStreamProxy(stream, EventsRecorder(invocation, api, request))
+        return EventStreamProxy(stream, EventsRecorder(invocation, api, request, content))
     except Exception:
         log_once("botocore.stream", "otel-llm-cost could not observe a Bedrock stream", exc_info=True)
         invocation.stop(None)
