@@ -74,10 +74,10 @@ def make_api_call(tracer: Tracer, guard: BudgetGuard | None = None, capture_cont
         if _service(instance) != SERVICE or not isinstance(params, Mapping):
             return wrapped(*args, **kwargs)
         call = _start(tracer, guard, api, operation, instance, params)  # may raise BudgetExceeded
-        if call is not None and capture_content:
-            call.capture()
         if call is None:
             return wrapped(*args, **kwargs)
+        if capture_content:
+            call.capture()
         token = _active.open_llm_span()
         current = context.attach(set_span_in_context(call.invocation.span))
         try:
