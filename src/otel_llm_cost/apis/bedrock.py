@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
-from otel_llm_cost._values import read_number, read_str, read_strings
+from otel_llm_cost._values import read_int, read_number, read_str, read_strings
 from otel_llm_cost.apis._api import AWS_EVENTSTREAM, ResponseFields, WireRequest
 from otel_llm_cost.usage import ESTIMATED, PROVIDER, Usage, UsageSource
 
@@ -126,7 +126,7 @@ def converse_request_attributes(body: Mapping[str, Any], *, stream: bool) -> dic
     config = get(body, "inferenceConfig") or _EMPTY
     extra = get(body, "additionalModelRequestFields") or _EMPTY
     pairs = (
-        (attr.GEN_AI_REQUEST_MAX_TOKENS, _int(get(config, "maxTokens"))),
+        (attr.GEN_AI_REQUEST_MAX_TOKENS, read_int(get(config, "maxTokens"))),
         (attr.GEN_AI_REQUEST_TEMPERATURE, read_number(get(config, "temperature"))),
         (attr.GEN_AI_REQUEST_TOP_P, read_number(get(config, "topP"))),
         (attr.GEN_AI_REQUEST_TOP_K, read_number(get(extra, "top_k"))),
@@ -203,12 +203,13 @@ def converse_stream_fields(events: Sequence[Any], dropped: int) -> ResponseField
             finish_reason = get(stop, "stopReason")
     if usage is None and any(get(event, "messageStart") is not None for event in events):
         deltas = [get(get(event, "contentBlockDelta"), "delta") for event in events]
-        texts = [_delta_text(delta) for delta in deltas if delta is not None]
+        texts = [delta_text(delta) for delta in deltas if delta is not None]
         usage = Usage.of(0, estimated_output("".join(texts), len(texts), dropped), source=ESTIMATED)
     return ResponseFields(usage=usage, attributes=finish_attributes(None, finish_reason))
 
 
-def _delta_text(delta: object) -> str:
+def delta_text(delta: object) -> str:
+    """The generated text of a Converse (or Nova) ``contentBlockDelta``: text, tool-input JSON, reasoning."""
     text = get(delta, "text")
     if isinstance(text, str):
         return text
@@ -217,10 +218,6 @@ def _delta_text(delta: object) -> str:
         return tool_input
     reasoning = get(get(delta, "reasoningContent"), "text")
     return reasoning if isinstance(reasoning, str) else ""
-
-
-def _int(value: object) -> int | None:
-    return value if type(value) is int else None
 
 
 CONVERSE: Final = Converse()

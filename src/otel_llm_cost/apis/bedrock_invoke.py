@@ -36,12 +36,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost._values import read_number, read_str, read_strings
+from otel_llm_cost._values import read_int, read_number, read_str, read_strings
 from otel_llm_cost.apis._api import AWS_EVENTSTREAM, ResponseFields, WireRequest
 from otel_llm_cost.apis.bedrock import (
     CHAT,
     _BedrockApi,
     additive_usage,
+    delta_text,
     estimated_output,
     finish_attributes,
     first,
@@ -105,7 +106,7 @@ def invoke_request_attributes(body: Mapping[str, Any], *, stream: bool) -> dict[
     """``gen_ai.request.*`` of any family's body: each meaning read under every family's spelling."""
     scopes = [body, *(config for name in _CONFIGS if isinstance(config := body.get(name), Mapping))]
     pairs = (
-        (attr.GEN_AI_REQUEST_MAX_TOKENS, _pick(scopes, _MAX_TOKENS, _int)),
+        (attr.GEN_AI_REQUEST_MAX_TOKENS, _pick(scopes, _MAX_TOKENS, read_int)),
         (attr.GEN_AI_REQUEST_TEMPERATURE, _pick(scopes, ("temperature",), read_number)),
         (attr.GEN_AI_REQUEST_TOP_P, _pick(scopes, _TOP_P, read_number)),
         (attr.GEN_AI_REQUEST_TOP_K, _pick(scopes, _TOP_K, read_number)),
@@ -242,10 +243,9 @@ def chunk_text(chunk: object) -> str:
     """The generated text (or tool-input JSON) a decoded chunk carries, in any family's format."""
     if get(chunk, "type") == "content_block_delta":  # Anthropic messages
         return anthropic.streamed_text((chunk,))
-    delta = get(get(chunk, "contentBlockDelta"), "delta")  # Nova
+    delta = get(get(chunk, "contentBlockDelta"), "delta")  # Nova: Converse's events
     if delta is not None:
-        text = get(delta, "text")
-        return text if isinstance(text, str) else str(get(get(delta, "toolUse"), "input") or "")
+        return delta_text(delta)
     for key in ("outputText", "generation", "completion", "text"):  # Titan, Llama, Claude v2, Cohere R
         text = get(chunk, key)
         if isinstance(text, str):
@@ -319,10 +319,6 @@ def _first_count(chunks: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> ob
             if has_count(value := chunk.get(key)):
                 return value
     return None
-
-
-def _int(value: object) -> int | None:
-    return value if type(value) is int else None
 
 
 # --- the rooms ---------------------------------------------------------------------------------------------
