@@ -188,6 +188,10 @@ class ConverseStream(Converse):
     def is_content_event(self, event: Any) -> bool:
         return isinstance(event, Mapping) and "contentBlockDelta" in event
 
+    def is_final_event(self, event: Any) -> bool:
+        """``metadata`` (usage, metrics) closes a ConverseStream, after ``messageStop``."""
+        return isinstance(event, Mapping) and "metadata" in event
+
     def stream_fields(self, events: Sequence[Any], dropped: int, request: WireRequest) -> ResponseFields:
         return converse_stream_fields(events, dropped)
 

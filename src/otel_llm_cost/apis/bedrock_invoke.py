@@ -356,6 +356,11 @@ class InvokeModelWithResponseStream(InvokeModel):
     def is_content_event(self, event: Any) -> bool:
         return is_content_chunk(event)
 
+    def is_final_event(self, event: Any) -> bool:
+        """Bedrock's ``amazon-bedrock-invocationMetrics`` come with the last chunk, whatever the family."""
+        chunk = decode_chunk(event)
+        return chunk is not None and INVOCATION_METRICS in chunk
+
     def stream_fields(self, events: Sequence[Any], dropped: int, request: WireRequest) -> ResponseFields:
         return invoke_stream_fields(events, dropped)
 
