@@ -91,6 +91,19 @@ def test_converse_stream_left_with_break_then_dropped(instrumented, exporter):
     _assert_cut_short(_only_span(exporter), "abandoned")
 
 
+def test_converse_stream_left_after_its_last_event_is_completed(instrumented, exporter):
+    with ReplayServer([_served(CONVERSE_STREAM)], prefix="") as server:
+        stream = client(server.url).converse_stream(**params(CONVERSE_STREAM))["stream"]
+        for event in stream:
+            if "metadata" in event:
+                break
+        stream.close()
+    attributes = _only_span(exporter).attributes
+    assert attributes[attr.LLM_COST_STREAM_OUTCOME] == "completed"
+    assert attributes[attr.LLM_COST_USAGE_SOURCE] == "provider"
+    assert attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] == CONVERSE_STREAM.usage["output"]
+
+
 def test_converse_stream_closed_after_the_first_content(instrumented, exporter):
     with ReplayServer([_served(CONVERSE_STREAM)], prefix="") as server:
         stream = client(server.url).converse_stream(**params(CONVERSE_STREAM))["stream"]

@@ -6,8 +6,8 @@ botocore's ``EventStream`` decodes the AWS event-stream frames into one dict per
 keeps it if the end may need it (the opening events through the first content, then the last few), and
 until content arrives asks the room whether this event carries any (time to first chunk). Usage, finish
 reason and outcome are read once, at the end, by the room. ``close()``, a ``break`` or garbage
-collection before the end record ``abandoned``; an exception event (botocore raises ``EventStreamError``
-mid-iteration) records ``error``.
+collection before the last event record ``abandoned`` (after it, ``completed``); an exception event
+(botocore raises ``EventStreamError`` mid-iteration) records ``error``.
 """
 
 from __future__ import annotations
@@ -42,11 +42,14 @@ class EventsRecorder(StreamRecorder):
         self.content = content
 
     def on_end(self, outcome: str, error: BaseException | None) -> None:
-        fields = self.api.stream_fields(self.chunks, self.dropped, self.request)
+        chunks = self.chunks
+        if outcome == attr.STREAM_ABANDONED and chunks and self.api.is_final_event(chunks[-1]):  # type: ignore[attr-defined]
+            outcome = attr.STREAM_COMPLETED  # left after its last event: nothing more was coming
+        fields = self.api.stream_fields(chunks, self.dropped, self.request)
         if self.content is not None:
             reasons = fields.attributes.get(attr.GEN_AI_RESPONSE_FINISH_REASONS)
             finish = reasons[0] if isinstance(reasons, list) and reasons else None
-            fields.attributes.update(self.content(self.chunks, finish))
+            fields.attributes.update(self.content(chunks, finish))
         invocation = self.invocation
         invocation.output_chunks = self.count
         if error is not None:
