@@ -17,6 +17,7 @@ from botocore.config import Config
 from replay import Interaction, load
 
 HERE = Path(__file__).resolve().parent / "bedrock"
+CASSETTES = HERE / "cassettes"  # the Bedrock recordings, apart from the SDK selection in tests/cassettes
 # Dummy credentials, distinctive so a test can prove none of them reaches a span.
 ACCESS_KEY = "AKIDLEAKCHECKACCESS1"
 SECRET_KEY = "leak-check-secret-key-0123456789abcdefghij"
@@ -51,12 +52,15 @@ class Case:
     def id(self) -> str:
         return f"{self.operation}-{self.file.rsplit('/', 1)[-1]}#{self.index}"
 
+    def recorded(self) -> Interaction:
+        return load(CASSETTES / self.file)[self.index]
+
     def interaction(self) -> Interaction:
         # Served to whatever request comes: one exchange per server, so the path needs no matching.
-        return load(self.file)[self.index].with_(method=None, path=None)
+        return self.recorded().with_(method=None, path=None)
 
     def request_json(self) -> Any:
-        return load(self.file)[self.index].request_json()
+        return self.recorded().request_json()
 
 
 def cases() -> list[Case]:
@@ -78,7 +82,7 @@ def client(endpoint_url: str, region: str = "us-east-1") -> Any:
 
 def params(case: Case) -> dict[str, Any]:
     """The boto3 parameters that send the recorded request."""
-    recorded = load(case.file)[case.index]
+    recorded = case.recorded()
     if case.operation.startswith("Converse"):
         body = recorded.request_json() or {}
         return {**_blobs_as_bytes(body), "modelId": case.model}

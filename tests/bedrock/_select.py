@@ -3,7 +3,8 @@
     python tests/bedrock/_select.py [/path/to/shared/cassettes]
 
 Selected: every recording with a Converse, ConverseStream, InvokeModel or InvokeModelWithResponseStream
-exchange, per ``catalogue.jsonl``, copied byte for byte under ``tests/cassettes/`` (same relative path).
+exchange, per ``catalogue.jsonl``, copied byte for byte under ``tests/bedrock/cassettes/`` (same relative
+path; the shared ``NOTICE.md`` beside them), apart from ``tests/cassettes`` and its ``index.json``.
 ``recordings.json`` holds per exchange the ground truth read from the recorded bytes, as Bedrock reports
 it: Converse's ``usage`` block, ConverseStream's ``metadata`` event, InvokeModel's
 ``X-Amzn-Bedrock-*-Token-Count`` headers, and the ``amazon-bedrock-invocationMetrics`` of a response
@@ -25,7 +26,9 @@ from botocore.eventstream import EventStreamBuffer
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from replay import CASSETTES, Interaction, load  # noqa: E402
+from replay import Interaction, load  # noqa: E402
+
+CASSETTES = HERE / "cassettes"
 
 DEFAULT_SOURCE = HERE.parents[3] / "shared" / "cassettes"
 OPERATIONS = {
@@ -34,6 +37,11 @@ OPERATIONS = {
     "/invoke": "InvokeModel",
     "/invoke-with-response-stream": "InvokeModelWithResponseStream",
 }
+SELECTION_NOTE = (
+    "This folder holds the Bedrock runtime recordings `tests/bedrock/_select.py` selected (Converse,\n"
+    "ConverseStream, InvokeModel, InvokeModelWithResponseStream), copied byte for byte and listed in\n"
+    "`../recordings.json`.\n"
+)
 API_NAMES = {"bedrock.converse", "bedrock.converse-stream", "bedrock.invoke", "bedrock.invoke-stream"}
 
 
@@ -133,6 +141,8 @@ def main(source: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source / row["file"], target)
             recordings.append({"file": row["file"], "interactions": entries})
+    notice = (source / "NOTICE.md").read_text().rstrip() + "\n\n" + SELECTION_NOTE
+    (CASSETTES / "NOTICE.md").write_text(notice)
     (HERE / "recordings.json").write_text(json.dumps(recordings, indent=1) + "\n")
     print(f"{len(recordings)} recordings, {sum(len(r['interactions']) for r in recordings)} exchanges")
 

@@ -35,7 +35,6 @@ from otel_llm_cost.apis.bedrock_invoke import (
 )
 from otel_llm_cost.pricing import Pricer
 from otel_llm_cost.usage import Usage
-from replay import load
 
 INVOKES = [case for case in cases() if case.operation == "InvokeModel" and case.status == 200]
 
@@ -137,7 +136,7 @@ def test_converse_stream_fields_and_its_estimate_when_cut_short():
 @pytest.mark.parametrize("family", ["anthropic", "amazon", "meta", "mistral", "cohere"])
 def test_each_family_body_reads_as_bedrock_counts_it(family: str):
     case = _one(family)
-    recorded = load(case.file)[case.index]
+    recorded = case.recorded()
     fields = invoke_fields(recorded.body_json(), dict(recorded.headers))
     assert _tokens(fields.usage) == expected_tokens(case.usage)
     assert fields.attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS]
@@ -149,13 +148,13 @@ def test_each_family_body_reads_as_bedrock_counts_it(family: str):
 )
 def test_families_with_usage_in_the_body_agree_with_the_headers(family: str, model_part: str):
     case = _one(family, model_part)
-    assert _tokens(body_usage(load(case.file)[case.index].body_json())) == expected_tokens(case.usage)
+    assert _tokens(body_usage(case.recorded().body_json())) == expected_tokens(case.usage)
 
 
 @pytest.mark.parametrize("family", ["mistral", "cohere"])
 def test_families_without_usage_in_the_body_rely_on_the_headers(family: str):
     case = _one(family)
-    assert body_usage(load(case.file)[case.index].body_json()) is None
+    assert body_usage(case.recorded().body_json()) is None
 
 
 def test_header_cache_counts_are_folded_into_the_input():
@@ -288,7 +287,7 @@ STREAMS = [
 def test_recorded_stream_bytes_decode_into_the_rooms_events(piece: int):
     """The wire path: raw event-stream bytes, fed in pieces, give the rooms Bedrock's recorded usage."""
     for case in STREAMS:
-        body = load(case.file)[case.index].body
+        body = case.recorded().body
         decoder = EventStreamDecoder()
         events = [event for at in range(0, len(body), piece) for event in decoder.feed(body[at : at + piece])]
         room = find_wire_api("POST", path_for(case.model, "/" + _SUFFIXES[case.operation]))
