@@ -13,6 +13,7 @@ presigned URLs never pass through this code.
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -222,10 +223,15 @@ def _wire_request(api: WireApi, client: Any, params: Mapping[str, Any]) -> WireR
 
 def _endpoint(client: Any) -> tuple[str | None, int | None]:
     try:
-        url = urllib.parse.urlsplit(client.meta.endpoint_url)
-        return url.hostname, url.port or (443 if url.scheme == "https" else 80)
+        return _host_and_port(client.meta.endpoint_url)
     except Exception:  # an endpoint we cannot parse only costs the server attributes
         return None, None
+
+
+@functools.lru_cache(maxsize=64)  # a process talks to a few endpoints: parsed once each
+def _host_and_port(endpoint_url: str) -> tuple[str | None, int | None]:
+    url = urllib.parse.urlsplit(endpoint_url)
+    return url.hostname, url.port or (443 if url.scheme == "https" else 80)
 
 
 def _admit(
