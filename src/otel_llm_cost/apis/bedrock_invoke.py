@@ -76,6 +76,9 @@ _STOP: Final = ("stop_sequences", "stopSequences", "stop")
 _CONFIGS: Final = ("inferenceConfig", "textGenerationConfig")
 _FINISH_KEYS: Final = ("stop_reason", "stopReason", "finish_reason", "completionReason", "finishReason")
 _CHOICE_LISTS: Final = ("results", "outputs", "generations", "completions", "choices")
+# Running counts in Titan's and Llama's stream chunks (used when Bedrock's own metrics are missing).
+_INPUT_COUNTS: Final = ("inputTextTokenCount", "prompt_token_count")
+_OUTPUT_COUNTS: Final = ("totalOutputTextTokenCount", "generation_token_count")
 
 
 # --- request -----------------------------------------------------------------------------------------------
@@ -307,10 +310,6 @@ def _family_stream_usage(chunks: Sequence[Mapping[str, Any]], dropped: int) -> U
     texts = [text for chunk in chunks if (text := chunk_text(chunk))]
     output = estimated_output("".join(texts), len(texts), dropped)
     return Usage.of(prompt or 0, output, source=ESTIMATED)
-
-
-_INPUT_COUNTS: Final = ("inputTextTokenCount", "prompt_token_count")
-_OUTPUT_COUNTS: Final = ("totalOutputTextTokenCount", "generation_token_count")
 
 
 def _first_count(chunks: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> object:
