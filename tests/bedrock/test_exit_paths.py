@@ -253,3 +253,44 @@ def test_budget_refuses_before_sending(tracer_provider, exporter):
     finally:
         instrumentor.uninstrument()
     assert len(exporter.get_finished_spans()) == 1
+
+
+# --- bodies that are not what the room reads ------------------------------------------------------------
+
+_HEADER_COUNTS = {"X-Amzn-Bedrock-Input-Token-Count": "12", "X-Amzn-Bedrock-Output-Token-Count": "34"}
+
+
+def _scripted_invoke(body: bytes, content_type: str) -> Interaction:
+    headers = tuple({"content-type": content_type, **_HEADER_COUNTS}.items())
+    return Interaction(method=None, path=None, status=200, headers=headers, body=body)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (bytes(range(256)) * 64, "application/octet-stream"),  # binary
+        (b'{"outputText": "cut', "application/json"),  # not JSON after all
+        (json.dumps({"images": ["A" * (2 << 20)]}).encode(), "application/json"),  # larger than we keep
+    ],
+    ids=["binary", "truncated-json", "large"],
+)
+def test_invoke_body_the_room_cannot_read_still_gives_the_header_counts(
+    instrumented, exporter, body, content_type
+):
+    with ReplayServer([_scripted_invoke(body, content_type)], prefix="") as server:
+        response = client(server.url).invoke_model(modelId="amazon.titan-image-generator-v2:0", body=b"{}")
+        assert response["body"].read() == body  # the caller gets every byte, unchanged
+    attributes = _only_span(exporter).attributes
+    assert attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] == 12
+    assert attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] == 34
+    assert attr.GEN_AI_RESPONSE_FINISH_REASONS not in attributes
+
+
+def test_invoke_body_read_with_readinto(instrumented, exporter):
+    with ReplayServer([INVOKE.interaction()], prefix="") as server:
+        body = _invoke(server)["body"]
+        buffer, received = bytearray(100), bytearray()
+        while count := body.readinto(buffer):
+            received += buffer[:count]
+    assert json.loads(received)["stop_reason"] == "end_turn"
+    assert _only_span(exporter).attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
