@@ -152,14 +152,21 @@ class _BedrockApi:
     def path(self, model_id: str) -> str:
         return path_for(model_id, self._suffix)
 
+    # Not streamed, unless a stream room says otherwise.
+    def is_streaming(self, request: WireRequest) -> bool:
+        return False
+
+    def is_content_event(self, event: Any) -> bool:
+        return False
+
+    def stream_fields(self, events: Sequence[Any], dropped: int, request: WireRequest) -> ResponseFields:
+        return ResponseFields()
+
 
 class Converse(_BedrockApi):
     name: Final = "aws.bedrock.converse"
     stream_format: Final = "json"
     _suffix = "/converse"
-
-    def is_streaming(self, request: WireRequest) -> bool:
-        return False
 
     def request_attributes(self, request: WireRequest) -> dict[str, AttributeValue]:
         return converse_request_attributes(request.body or _EMPTY, stream=self.is_streaming(request))
@@ -169,12 +176,6 @@ class Converse(_BedrockApi):
             usage=converse_usage(get(body, "usage")),
             attributes=finish_attributes(None, get(body, "stopReason")),
         )
-
-    def is_content_event(self, event: Any) -> bool:
-        return False
-
-    def stream_fields(self, events: Sequence[Any], dropped: int, request: WireRequest) -> ResponseFields:
-        return ResponseFields()
 
 
 class ConverseStream(Converse):

@@ -328,20 +328,11 @@ class InvokeModel(_BedrockApi):
     stream_format: Final = "json"
     _suffix = "/invoke"
 
-    def is_streaming(self, request: WireRequest) -> bool:
-        return False
-
     def request_attributes(self, request: WireRequest) -> dict[str, AttributeValue]:
         return invoke_request_attributes(request.body or _EMPTY, stream=self.is_streaming(request))
 
     def response_fields(self, body: Any, request: WireRequest) -> ResponseFields:
         return invoke_fields(body)
-
-    def is_content_event(self, event: Any) -> bool:
-        return False
-
-    def stream_fields(self, events: Sequence[Any], dropped: int, request: WireRequest) -> ResponseFields:
-        return ResponseFields()
 
 
 class InvokeModelWithResponseStream(InvokeModel):
