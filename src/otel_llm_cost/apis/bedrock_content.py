@@ -130,6 +130,12 @@ def invoke_stream_output_attributes(events: Iterable[Any], finish_reason: object
     return _output([_text(text)] if text else [], finish_reason)
 
 
+def finish_reason_of(attributes: Mapping[str, Any]) -> object:
+    """The finish reason already read into a call's response attributes (the output message repeats it)."""
+    reasons = attributes.get(attr.GEN_AI_RESPONSE_FINISH_REASONS)
+    return reasons[0] if isinstance(reasons, list) and reasons else None
+
+
 def _output(found: list[Part], finish_reason: object) -> dict[str, str]:
     message = {"role": "assistant", "parts": found, "finish_reason": finish_reason}
     return {attr.GEN_AI_OUTPUT_MESSAGES: _dumps([message])}

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.response import StreamingBody
 
-from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.apis import bedrock_content, bedrock_invoke
 
@@ -63,8 +62,7 @@ class BodyRecorder:
             body = _json(self.parts) if read_whole else None
             fields = bedrock_invoke.invoke_fields(body, self.headers)
             if self.capture and body is not None:
-                reasons = fields.attributes.get(attr.GEN_AI_RESPONSE_FINISH_REASONS)
-                finish = reasons[0] if isinstance(reasons, list) and reasons else None
+                finish = bedrock_content.finish_reason_of(fields.attributes)
                 fields.attributes.update(bedrock_content.output_attributes(body, finish))
             self.invocation.stop(fields.usage, response_attributes=fields.attributes)
         except Exception:

@@ -163,8 +163,7 @@ class _Call:
     def _stop_with(self, response: Mapping[str, Any]) -> None:
         fields = self.api.response_fields(response, self.request)
         if self.capturing:
-            reasons = fields.attributes.get(attr.GEN_AI_RESPONSE_FINISH_REASONS)
-            finish = reasons[0] if isinstance(reasons, list) and reasons else None
+            finish = bedrock_content.finish_reason_of(fields.attributes)
             fields.attributes.update(bedrock_content.output_attributes(response, finish))
         self.invocation.stop(fields.usage, response_attributes=fields.attributes)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost.apis import bedrock_content
 from otel_llm_cost.instrumentation._stream import StreamRecorder, SyncStreamProxy
 
 if TYPE_CHECKING:
@@ -47,8 +48,7 @@ class EventsRecorder(StreamRecorder):
             outcome = attr.STREAM_COMPLETED  # left after its last event: nothing more was coming
         fields = self.api.stream_fields(chunks, self.dropped, self.request)
         if self.content is not None:
-            reasons = fields.attributes.get(attr.GEN_AI_RESPONSE_FINISH_REASONS)
-            finish = reasons[0] if isinstance(reasons, list) and reasons else None
+            finish = bedrock_content.finish_reason_of(fields.attributes)
             fields.attributes.update(self.content(chunks, finish))
         invocation = self.invocation
         invocation.output_chunks = self.count
