@@ -30,7 +30,7 @@ from replay import Interaction, load  # noqa: E402
 
 CASSETTES = HERE / "cassettes"
 
-DEFAULT_SOURCE = HERE.parents[3] / "shared" / "cassettes"
+DEFAULT_SOURCE = HERE.parents[2] / "shared" / "cassettes"  # ../shared beside the project
 OPERATIONS = {
     "/converse": "Converse",
     "/converse-stream": "ConverseStream",
