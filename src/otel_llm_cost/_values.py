@@ -15,6 +15,11 @@ def read_number(value: object) -> int | float | None:
     return value if type(value) is int or type(value) is float else None
 
 
+def read_int(value: object) -> int | None:
+    """An int as it is (a token limit, a count); ``bool``, floats and anything else are ``None``."""
+    return value if type(value) is int else None
+
+
 def read_str(value: object) -> str | None:
     """A non-empty string, else ``None``."""
     return value if type(value) is str and value else None

@@ -53,6 +53,7 @@ OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
 OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
 OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
 ANTHROPIC_REQUEST_ID: Final = "anthropic.request.id"
+AWS_REQUEST_ID: Final = "aws.request_id"  # the x-amzn-RequestId of a Bedrock call
 
 # --- GenAI semantic conventions: usage ---------------------------------------------------------
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"

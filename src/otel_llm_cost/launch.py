@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 _INSTRUMENTORS: tuple[tuple[str, str], ...] = (
     ("openai", "otel_llm_cost.instrumentation.openai:OpenAIInstrumentor"),
     ("anthropic", "otel_llm_cost.instrumentation.anthropic:AnthropicInstrumentor"),
+    # Installed lazily: botocore is wrapped when the app imports it, not imported here.
+    ("botocore", "otel_llm_cost.instrumentation.botocore:BotocoreInstrumentor"),
 )
 
 _processors: weakref.WeakKeyDictionary[Any, LLMCostSpanProcessor] = weakref.WeakKeyDictionary()

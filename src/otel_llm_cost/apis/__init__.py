@@ -8,6 +8,10 @@ OpenAI chat completions  ``POST .../chat/completions`` (every         :mod:`.ope
 OpenAI Responses         ``POST .../responses``                       :mod:`.openai`
 OpenAI embeddings        ``POST .../embeddings``                      :mod:`.openai`
 Anthropic messages       ``POST .../v1/messages``                     :mod:`.anthropic`
+Bedrock Converse         ``POST /model/{id}/converse``, ``/converse-  :mod:`.bedrock`
+                         stream``
+Bedrock InvokeModel      ``POST /model/{id}/invoke``, ``/invoke-with- :mod:`.bedrock_invoke`
+                         response-stream`` (every model family)
 ======================== ============================================ ==================================
 
 :func:`find_wire_api` names the room of a request from its method and path; the capture layers decide
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from otel_llm_cost.apis import anthropic, openai
+from otel_llm_cost.apis import anthropic, bedrock, bedrock_invoke, openai
 from otel_llm_cost.apis._api import ResponseFields, WireApi, WireRequest
 
 __all__ = ["WIRE_APIS", "ResponseFields", "WireApi", "WireRequest", "find_wire_api"]
@@ -29,6 +33,10 @@ WIRE_APIS: Final[tuple[WireApi, ...]] = (
     openai.RESPONSES,
     openai.EMBEDDINGS,
     anthropic.MESSAGES,
+    bedrock.CONVERSE,
+    bedrock.CONVERSE_STREAM,
+    bedrock_invoke.INVOKE_MODEL,
+    bedrock_invoke.INVOKE_MODEL_WITH_RESPONSE_STREAM,
 )
 """Every room, the most specific path first."""
 

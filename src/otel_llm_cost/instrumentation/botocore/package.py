@@ -1,0 +1,3 @@
+"""The botocore versions this instrumentation supports (read by ``opentelemetry-instrument``)."""
+
+_instruments = ("botocore >= 1.34.116",)  # the first release with Bedrock's Converse API
