@@ -21,16 +21,16 @@ tracked, so their figures go to their nearest tracked ancestor if it is open).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from decimal import Decimal
 
-from otel_llm_cost._log import log_once
+from otel_llm_cost._fork import reinit_locks_after_fork
+from otel_llm_cost._log import get_logger, log_once
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # How many expired traces one new trace may sweep away: keeps each start cheap.
 _SWEEP_BATCH = 8
@@ -138,6 +138,7 @@ class SpanTree:
         self._max_spans = max_spans
         self._clock = clock
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._traces: OrderedDict[int, _Trace] = OrderedDict()
         self._tracked = 0
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 
 if TYPE_CHECKING:
@@ -315,6 +316,7 @@ class AnomalyDetectors(SpanProcessor):
         self._on_anomaly = on_anomaly
         self._signature = signature
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._counter = (
             meter.create_counter("llm_cost.anomalies", unit="{anomaly}", description="Anomalies detected")
             if meter is not None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once, logger
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ _INSTRUMENTORS: tuple[tuple[str, str], ...] = (
 
 _processors: weakref.WeakKeyDictionary[Any, LLMCostSpanProcessor] = weakref.WeakKeyDictionary()
 _processors_lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_processors_lock")
 _prometheus_endpoints: list[Any] = []
 _configured_metrics: list[Any] = []  # call metrics configure() installed, kept for the process
 

@@ -40,6 +40,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from otel_llm_cost import _manual_request as request_fields
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._configured import get_configured
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
@@ -62,6 +63,7 @@ _SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
 _CANCELLATIONS: Final = (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit)
 _tracers: weakref.WeakKeyDictionary[Any, Tracer] = weakref.WeakKeyDictionary()
 _tracers_lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_tracers_lock")
 
 
 def llm_call(

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, TypeVar
 from opentelemetry import metrics
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 from otel_llm_cost._steps import current_step
 from otel_llm_cost.instrumentation._invocation import (
@@ -98,6 +99,7 @@ class _Cap:
         self._limit = limit
         self._seen: dict[str, set[str]] = {}
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
 
     def __call__(self, key: str, value: str) -> str:
         seen = self._seen.get(key)
@@ -237,6 +239,7 @@ def _price(invocation: LLMInvocation, usage: Usage) -> Cost:
 
 
 _lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_lock")
 _Instruments = TypeVar("_Instruments")
 
 
@@ -249,6 +252,7 @@ class PerMeterProvider(Generic[_Instruments]):
     def __init__(self, make: Callable[[MeterProvider | None], _Instruments]) -> None:
         self._make = make
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._by_provider: weakref.WeakKeyDictionary[Any, _Instruments] = weakref.WeakKeyDictionary()
         self._for_global: list[_Instruments] = []
 

@@ -51,7 +51,6 @@ whatever the processor order. ``tests/test_processor_canary.py`` fails if an SDK
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,7 +61,7 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost._log import log_once
+from otel_llm_cost._log import get_logger, log_once
 from otel_llm_cost._rollup import Node, SpanTree, Totals
 from otel_llm_cost._span_timing import activity_of, call_timing, is_step, phase_attributes, step_phases
 from otel_llm_cost._span_usage import SpanUsage, handed_over, read_span_usage
@@ -79,7 +78,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LLMCall", "LLMCostSpanProcessor", "OnLLMSpan"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _ZERO = Decimal(0)
 

@@ -23,6 +23,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost.budget._limits import ACTIONS, Limit
 from otel_llm_cost.environment_variables import (
     OTEL_LLM_COST_BUDGET_ON_STORE_ERROR,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 _ENV_GUARDS: dict[tuple[str, str, str], BudgetGuard] = {}
 _ENV_LOCK: Final = threading.Lock()
+reinit_locks_after_fork(__name__, "_ENV_LOCK")
 
 
 def parse_budgets(text: str, *, source: str = OTEL_LLM_COST_BUDGETS) -> list[Limit]:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost.budget import _lua
 from otel_llm_cost.budget.windows import BucketRing, Window
 
@@ -104,6 +105,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._rings: dict[str, BucketRing] = {}
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._until_sweep = self._SWEEP_EVERY
 
     def reserve(self, entries: Sequence[Entry], now: float) -> Reservation:

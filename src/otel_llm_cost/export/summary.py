@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class CallSummary:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._models: dict[str, ModelLine] = {}
         self._seen: set[tuple[int, str]] = set()
 

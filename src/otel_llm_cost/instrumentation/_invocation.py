@@ -16,6 +16,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost._scrub import describe_error
 from otel_llm_cost._span_usage import SpanUsage, hand_over
 from otel_llm_cost.pricing import get_pricer
 from otel_llm_cost.pricing._cost import add_cost_attributes
@@ -183,7 +184,7 @@ class LLMInvocation:
                 attributes[attr.ERROR_TYPE] = error_type(error)
                 span.set_attributes(attributes)
                 self._hand_over(usage, cost, None, attributes)
-                span.set_status(Status(StatusCode.ERROR, _describe(error)))
+                span.set_status(Status(StatusCode.ERROR, describe_error(error)))
         except Exception:
             log_once("invocation.fail", "otel-llm-cost could not record a failed LLM call", exc_info=True)
         self._end(usage, cost, error)
@@ -299,11 +300,6 @@ def error_type(error: BaseException) -> str:
     cls = type(error)
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error)
-    return text if len(text) <= 500 else text[:497] + "..."
 
 
 def drop_none(pairs: Sequence[tuple[str, Any]]) -> dict[str, AttributeValue]:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 from otel_llm_cost.environment_variables import OTEL_LLM_COST_PRICES_FILE
 from otel_llm_cost.errors import PriceFileError
@@ -45,6 +46,7 @@ class Pricer:
         self._unpriced_count = 0
         self._listeners: tuple[UnpricedListener, ...] = ()
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
 
     @classmethod
     def from_environment(cls) -> Pricer:
@@ -237,6 +239,7 @@ def _as_decimal(value: object) -> Decimal | None:
 
 _pricer: Pricer | None = None
 _pricer_lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_pricer_lock")
 
 
 def get_pricer() -> Pricer:

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 from otel_llm_cost.pricing import _genai
 from otel_llm_cost.pricing._overrides import PriceOverrides
@@ -42,6 +43,7 @@ class PriceTable:
         self._get_snapshot: Callable[[], DataSnapshot] | None = None
         self._snapshot: DataSnapshot | None = None
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self.resolutions = 0
         """How many times the slow path ran (for tests and diagnostics)."""
 
