@@ -316,13 +316,9 @@ class LLMCall:
     def _admit(self, configured_guard: Any) -> Ticket | None:
         guard = self._guard or configured_guard
         if guard is None:
-            try:
-                from otel_llm_cost.budget import guard_from_env
+            from otel_llm_cost.budget._config import guard_for
 
-                guard = guard_from_env(get_configured().meter_provider)
-            except Exception:
-                log_once("manual.budget_env", "llm_call: could not read the budgets", exc_info=True)
-                return None
+            guard = guard_for({"meter_provider": get_configured().meter_provider})  # never raises
             if guard is None:
                 return None
         shape = request_fields.request_shape(self._request or {}, self._shape, self.provider)

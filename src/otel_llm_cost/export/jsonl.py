@@ -77,7 +77,11 @@ def encode_span(span: ReadableSpan) -> dict[str, Any]:
         "status": {"code": span.status.status_code.name, "description": _json_value(span.status.description)},
         "attributes": _json_attributes(span.attributes),
         "events": [
-            {"name": _json_value(e.name), "time_unix_nano": e.timestamp, "attributes": _json_attributes(e.attributes)}
+            {
+                "name": _json_value(e.name),
+                "time_unix_nano": e.timestamp,
+                "attributes": _json_attributes(e.attributes),
+            }
             for e in span.events
         ],
         "resource": _json_attributes(span.resource.attributes),
