@@ -149,7 +149,11 @@ def _as_tuple(args: Any) -> tuple[Any, ...]:
 
 def _log_arg(arg: Any) -> Any:
     if arg is None or isinstance(arg, numbers.Number):  # %d and %.2f need the number itself
-        return arg
+        return (
+            arg
+            if type(arg) is not int or arg.bit_length() < 10_000
+            else f"<integer of {arg.bit_length()} bits>"
+        )
     try:
         text = arg if type(arg) is str else str(arg)
     except Exception:
