@@ -29,6 +29,7 @@ from decimal import Decimal
 
 from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import get_logger, log_once
+from otel_llm_cost._step_activity import StepActivity
 
 logger = get_logger(__name__)
 
@@ -105,7 +106,7 @@ class Node:
         self.totals: Totals | None = None
         # The nearest step at or above this span, and (on steps) the intervals gathered below.
         self.step: Node | None = self if is_step else (parent.step if parent is not None else None)
-        self.activity: list[object] | None = [] if is_step else None
+        self.activity: StepActivity | None = StepActivity() if is_step else None
 
 
 class _Trace:
@@ -190,7 +191,7 @@ class SpanTree:
 
     def end_step(
         self, trace_id: int, span_id: int, parent_id: int | None
-    ) -> tuple[Totals | None, Node | None, list[object] | None]:
+    ) -> tuple[Totals | None, Node | None, StepActivity | None]:
         """:meth:`end`, also returning the intervals a step span gathered (``None`` for other spans)."""
         with self._lock:
             trace = self._traces.get(trace_id)

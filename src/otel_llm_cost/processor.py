@@ -51,7 +51,7 @@ whatever the processor order. ``tests/test_processor_canary.py`` fails if an SDK
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -265,7 +265,7 @@ class LLMCostSpanProcessor(SpanProcessor):
             self._tree.add_interval(up, interval)
 
     def _phases(
-        self, span: ReadableSpan, attributes: Mapping[str, object], activity: list[object]
+        self, span: ReadableSpan, attributes: Mapping[str, object], activity: Iterable[object]
     ) -> dict[str, float]:
         if span.start_time is None or span.end_time is None:
             return {}
