@@ -41,7 +41,6 @@ from otel_llm_cost.budget.stores import (
     MemoryStore,
     Reservation,
     Settlement,
-    StoreUnavailable,
 )
 from otel_llm_cost.budget.windows import Window
 from otel_llm_cost.errors import BudgetConfigError, BudgetUnavailable
@@ -193,7 +192,7 @@ class BudgetGuard:
         entries = [Entry(s.key, s.window, s.amount, s.enforce) for s in slots]
         try:
             return self.store.reserve(entries, self._clock())
-        except StoreUnavailable as error:
+        except Exception as error:  # any store failure, not only StoreUnavailable, follows the policy
             self._count("store_errors")
             enforced = [s for s in slots if s.enforce is not None]
             if self.on_store_error == "open" or not enforced:
@@ -261,7 +260,7 @@ class BudgetGuard:
         ]
         try:
             self.store.settle(items, self._clock())
-        except StoreUnavailable as error:
+        except Exception as error:
             log_once(
                 "budget.settle", "LLM budget store unavailable (%s): a call's use is not recorded", error
             )
