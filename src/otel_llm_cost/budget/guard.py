@@ -54,7 +54,8 @@ if TYPE_CHECKING:
 __all__ = ["BudgetBreach", "BudgetGuard", "OnExceeded", "Ticket", "settle_listener"]
 
 FailurePolicy = Literal["open", "closed"]
-DEFAULT_MAX_OUTPUT_TOKENS: Final = 4096
+UNKNOWN_WINDOW_TOKENS: Final = 200_000
+"""The context window assumed for a model the price data gives none for (the largest common size)."""
 _MAX_DOWNGRADES: Final = 3
 
 
@@ -77,7 +78,12 @@ class BudgetGuard:
             :class:`~otel_llm_cost.errors.BudgetUnavailable`) when the store cannot be reached.
         meter: makes the budget gauges and counters; none without it.
         max_output_tokens: the output cap assumed for a request that sets none: a number, or a
-            callable from the model name to a number.
+            callable from the model name to a number. Default: what the model can still produce,
+            its context window (from genai-prices) less the request's input, so the worst case is
+            real; :data:`UNKNOWN_WINDOW_TOKENS` stands in for a window the data does not know.
+        unknown_window_tokens: the context window assumed when the price data has none; it also
+            bounds the hidden input of a request continuing server-side state
+            (``previous_response_id``, ``conversation``), which is reserved as a full window.
         pricer: prices the worst case; :func:`otel_llm_cost.pricing.get_pricer` by default.
         clock: seconds since the epoch (the windows' clock; shared by every process of a fleet).
 
@@ -93,7 +99,8 @@ class BudgetGuard:
         on_exceeded: OnExceeded | None = None,
         on_store_error: FailurePolicy = "open",
         meter: Meter | None = None,
-        max_output_tokens: int | Callable[[str | None], int] = DEFAULT_MAX_OUTPUT_TOKENS,
+        max_output_tokens: int | Callable[[str | None], int] | None = None,
+        unknown_window_tokens: int = UNKNOWN_WINDOW_TOKENS,
         pricer: Pricer | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -104,6 +111,7 @@ class BudgetGuard:
         self.on_exceeded = on_exceeded
         self.on_store_error = on_store_error
         self._max_output = max_output_tokens
+        self._unknown_window = unknown_window_tokens
         self._pricer = pricer
         self._clock = clock
         self._instruments = BudgetInstruments(meter, self._usage_now) if meter is not None else None
@@ -176,7 +184,10 @@ class BudgetGuard:
         self, slots: Iterable[Slot], model: str | None, provider: str, operation: str, params: Any
     ) -> None:
         inp = _estimate.input_tokens(params)
-        out = _estimate.output_cap(params, operation, self._default_output(model))
+        window = self._window(model, provider)
+        if _estimate.has_hidden_history(params):
+            inp = max(inp, window)  # history we cannot see may fill the whole window
+        out = _estimate.output_cap(params, operation, self._default_output(model, max(window - inp, 0)))
         usd = self._price(Usage.of(inp, out), model, provider)
         for slot in slots:
             if slot.unit == "usd":
@@ -274,9 +285,19 @@ class BudgetGuard:
             pricer = get_pricer()
         return pricer.price(usage, model, provider).amount
 
-    def _default_output(self, model: str | None) -> int:
+    def _default_output(self, model: str | None, room: int) -> int:
         cap = self._max_output
+        if cap is None:
+            return room  # the model can produce no more than what its window leaves
         return cap(model) if callable(cap) else cap
+
+    def _window(self, model: str | None, provider: str) -> int:
+        pricer = self._pricer
+        if pricer is None:
+            from otel_llm_cost.pricing import get_pricer
+
+            pricer = get_pricer()
+        return pricer.context_window(model, provider) or self._unknown_window
 
     def _usage_now(self, key: str, window: Window) -> tuple[int, int]:
         return self.store.usage(key, window, self._clock())

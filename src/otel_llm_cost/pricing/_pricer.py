@@ -73,6 +73,15 @@ class Pricer:
         with self._lock:
             self._listeners = (*self._listeners, listener)
 
+    def context_window(self, model: str | None, provider: str | None) -> int | None:
+        """The context window in tokens from the price data, or ``None`` when unknown. Never raises."""
+        if not model or not isinstance(model, str):
+            return None
+        try:
+            return self._table.context_window(provider if isinstance(provider, str) else None, model)
+        except Exception:
+            return None
+
     def warm_up(self) -> None:
         """Load the price data now instead of on the first priced call (it takes ~0.2 s)."""
         self._table.warm_up()

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from otel_llm_cost._bounded import BoundedDict
 from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 from otel_llm_cost.pricing import _genai
@@ -40,6 +41,7 @@ class PriceTable:
         self._overrides = overrides
         self._max_entries = max_entries
         self._cache: dict[CacheKey, Schedule | None] = {}
+        self._windows: BoundedDict[tuple[str | None, str], int | None] = BoundedDict(max_entries)
         self._get_snapshot: Callable[[], DataSnapshot] | None = None
         self._snapshot: DataSnapshot | None = None
         self._lock = threading.Lock()
@@ -56,6 +58,20 @@ class PriceTable:
         if found is not _MISS:
             return found  # type: ignore[return-value]
         return self._resolve((provider, model, day, tier))
+
+    def context_window(self, provider: str | None, model: str) -> int | None:
+        """The model's context window from genai-prices (``None``: unknown, or a price-file model)."""
+        key = (provider, model)
+        if key in self._windows:
+            return self._windows[key]
+        get_snapshot = self._get_snapshot or self._load()
+        try:
+            window = _genai.context_window(get_snapshot(), provider, model)
+        except Exception:
+            log_once("pricing.context_window", "genai-prices failed on model %r", model, exc_info=True)
+            window = None
+        self._windows[key] = window
+        return window
 
     def warm_up(self) -> None:
         """Load genai-prices' data now rather than on the first call."""
