@@ -160,9 +160,11 @@ def install_processor(
             type(provider).__name__,
         )
         return None
+    from otel_llm_cost.instrumentation._open_calls import finish_before_shutdown
     from otel_llm_cost.metrics import get_metrics
     from otel_llm_cost.processor import LLMCostSpanProcessor
 
+    finish_before_shutdown()  # open calls end before the provider's own exit handler shuts it down
     with _processors_lock:
         processor = _processors.get(provider)
         if processor is None:

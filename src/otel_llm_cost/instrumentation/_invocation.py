@@ -9,6 +9,7 @@ attributes freeze at ``end()``.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost._scrub import describe_error
 from otel_llm_cost._span_usage import SpanUsage, hand_over
+from otel_llm_cost.instrumentation._open_calls import track, untrack
 from otel_llm_cost.pricing import get_pricer
 from otel_llm_cost.pricing._cost import add_cost_attributes
 
@@ -57,9 +59,11 @@ class LLMInvocation:
     """The span of one LLM call and the clock readings that go with it."""
 
     __slots__ = (
+        "__weakref__",
         "_ended",
         "budget_ticket",
         "end_ns",
+        "exit_hook",
         "first_chunk_ns",
         "late_attributes",
         "operation",
@@ -107,6 +111,9 @@ class LLMInvocation:
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         self.start_ns = time.monotonic_ns()
+        # How to end this call if the interpreter exits first (a weak method: a stream's recorder).
+        self.exit_hook: weakref.WeakMethod[Callable[[], None]] | None = None
+        track(self)
 
     def first_chunk(self) -> None:
         """Mark the arrival of the first content-bearing chunk of a stream (first call wins)."""
@@ -191,6 +198,7 @@ class LLMInvocation:
 
     def _end(self, usage: Usage | None, cost: Cost | None, error: BaseException | None) -> None:
         self.end_ns = time.monotonic_ns()
+        untrack(self)
         for listener in _ending_listeners:
             try:
                 listener(self, usage, cost, error)

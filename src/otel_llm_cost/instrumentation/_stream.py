@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
@@ -52,7 +53,7 @@ class StreamRecorder:
     Subclasses (one per surface) implement :meth:`on_end`. Slotted: :func:`observe` touches it per chunk.
     """
 
-    __slots__ = ("count", "finished", "has_content", "head", "hides", "invocation", "tail")
+    __slots__ = ("__weakref__", "count", "finished", "has_content", "head", "hides", "invocation", "tail")
 
     def __init__(
         self,
@@ -69,6 +70,7 @@ class StreamRecorder:
         self.head: list[Any] = []  # the opening chunks, through the first with content; all with keep_all
         self.tail: deque[Any] | None = None if keep_all else deque(maxlen=TAIL)
         self.finished = False
+        invocation.exit_hook = weakref.WeakMethod(self.abandon)  # at interpreter exit: abandoned
 
     @property
     def chunks(self) -> list[Any]:

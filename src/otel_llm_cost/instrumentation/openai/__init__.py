@@ -23,6 +23,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from otel_llm_cost._config import settings_from_env
+from otel_llm_cost.instrumentation._open_calls import finish_before_shutdown
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.openai.package import _instruments
 from otel_llm_cost.metrics import install_metrics, uninstall_metrics
@@ -66,6 +67,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
+        finish_before_shutdown()  # open calls end before the tracer provider's exit handler runs
         from otel_llm_cost.instrumentation.openai import _patch  # deferred: it imports openai
 
         tracer = trace.get_tracer(
