@@ -119,14 +119,27 @@ def llm_call(
     )
 
 
-def _server(url: str | None, address: str | None, port: int | None) -> tuple[str | None, int | None]:
+def _server(url: object, address: object, port: object) -> tuple[str | None, int | None]:
+    """Host and port from ``url`` (or as given). Never raises: a URL we cannot read (not a string, a
+    port out of range, a broken IPv6 literal) leaves them unknown, logged once without the URL's
+    credentials."""
+    if not isinstance(address, str) or not address:
+        address = None
     if url is not None and address is None:
-        parts = urllib.parse.urlsplit(url)
-        address = parts.hostname
-        port = port if port is not None else parts.port
-        if port is None and address:
-            port = 80 if parts.scheme == "http" else 443
-    return address, port
+        try:
+            parts = urllib.parse.urlsplit(url if isinstance(url, str) else str(url))
+            address = parts.hostname
+            try:
+                url_port = parts.port
+            except ValueError:  # "host:99999", "host:http"
+                url_port = None
+            port = port if port is not None else url_port
+            if port is None and address:
+                port = 80 if parts.scheme == "http" else 443
+        except Exception as error:
+            log_once("manual.url", "llm_call: unusable url (%s): %s", type(error).__name__, url)
+            return None, port if isinstance(port, int) else None
+    return address, port if isinstance(port, int) and not isinstance(port, bool) else None
 
 
 class LLMCall:
