@@ -51,12 +51,12 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     # scheme://user:password@host and scheme://token@host: the whole userinfo goes.
     (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@"), r"\1" + REDACTED + "@"),
     # ?key=... &X-Amz-Signature=... ;sig=...
-    (re.compile(r"(?i)([?&;]" + _QUERY_NAME + r"=)[^&\s#\"'<>]+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)([?&;]" + _QUERY_NAME + r"=)(?!\[REDACTED\])[^&\s#\"'<>]+"), r"\1" + REDACTED),
     # Authorization: Bearer xxx / "api_key": "xxx" / password=xxx
     (
         re.compile(
             r"(?i)(?<![A-Za-z0-9_])(" + _CREDENTIAL_NAME + r")([\"']?\s*[:=]\s*[\"']?)"
-            r"(?:(?:bearer|basic|token)\s+)?[^\s\"',;&}\]]+"
+            r"(?:(?:bearer|basic|token)\s+)?(?!\[REDACTED\])[^\s\"',;&}\]]+"
         ),
         r"\1\2" + REDACTED,
     ),

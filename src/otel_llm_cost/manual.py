@@ -42,6 +42,7 @@ from otel_llm_cost import attributes as attr
 from otel_llm_cost._configured import get_configured
 from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
+from otel_llm_cost._scrub import scrub_value
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
@@ -268,7 +269,7 @@ class LLMCall:
         if value is None:
             self._response.pop(key, None)
         else:
-            self._response[key] = value
+            self._response[key] = scrub_value(value)  # e.g. a url.full holding ?key=...
 
     # --- the block ----------------------------------------------------------------------------
     def __enter__(self) -> LLMCall:
@@ -310,7 +311,7 @@ class LLMCall:
             )  # fmt: skip
             if self._stream is not None:
                 values[attr.GEN_AI_REQUEST_STREAM] = self._stream
-            values.update(self._attributes or {})
+            values.update({key: scrub_value(value) for key, value in (self._attributes or {}).items()})
             tracer = _tracer(self._tracer_provider or configured.tracer_provider)
             invocation = LLMInvocation(
                 tracer, operation=self.operation, provider=self.provider, request_model=self._model,
