@@ -10,7 +10,8 @@ is rebuilt value by value:
 - floats: NaN and infinities become ``null``;
 - integers beyond 64 bits become strings (most JSON readers round or refuse them);
 - bytes are decoded (invalid UTF-8 replaced); any other object becomes its ``str()``;
-- nesting deeper than 32 levels becomes a marker string.
+- nesting deeper than 32 levels becomes a marker string;
+- U+0085, U+2028 and U+2029 are escaped, so a line is one line for every reader (``splitlines``).
 
 Every string is also scrubbed of credentials (:func:`otel_llm_cost._scrub.scrub`).
 """
@@ -36,9 +37,22 @@ def to_json_line(record: Any) -> str:
     try:
         line = json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         line.encode("utf-8")  # a lone surrogate passes json.dumps and fails here
-        return line
     except Exception:  # ValueError (NaN), TypeError (an object), UnicodeEncodeError, RecursionError...
-        return json.dumps(json_safe(record), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        line = json.dumps(json_safe(record), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _one_line(line)
+
+
+# Characters str.splitlines() (and so many readers) breaks lines at, which JSON leaves unescaped.
+_LINE_BREAKS: Final = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _one_line(line: str) -> str:
+    if line.isascii():
+        return line
+    for raw, escaped in _LINE_BREAKS.items():
+        if raw in line:
+            line = line.replace(raw, escaped)
+    return line
 
 
 def json_safe(value: Any, depth: int = 0) -> Any:
