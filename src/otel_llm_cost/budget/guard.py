@@ -3,11 +3,13 @@
 The instrumentation asks :meth:`BudgetGuard.admit` before the request leaves the process, with the
 call's worst case (input tokens estimated offline, output at its cap, priced by the pricing engine).
 The guard reserves that worst case on every budget the call counts against, atomically, or refuses
-the call; when the call ends its reservation is settled with the real cost (a failed call that
-reported no usage is settled at zero; one whose usage is unknown keeps its worst case). Calls running
-in parallel therefore cannot overshoot a limit by more than one call's worst case, within one
-process (:class:`~otel_llm_cost.budget.stores.MemoryStore`) or across a fleet
-(:class:`~otel_llm_cost.budget.stores.RedisStore`).
+the call; when the call ends its reservation is settled with the real cost (a call the server refused
+without usage is settled at zero; one whose usage is unknown, timed out or dropped, keeps its worst
+case). Calls running in parallel therefore overshoot a limit by at most one call's worst case, within
+one process (:class:`~otel_llm_cost.budget.stores.MemoryStore`) or across a fleet
+(:class:`~otel_llm_cost.budget.stores.RedisStore`), as far as the worst case is right: the input is an
+offline estimate, history held by the server (``previous_response_id``) is bounded by the model's
+context window, and an unset output cap by what that window leaves.
 
 Free models ($0) and models without a price are never refused by a USD limit (an unpriced call costs
 nothing the guard can see); token and call limits count every call.
