@@ -19,10 +19,11 @@ import threading
 import weakref
 from typing import Any
 
-__all__ = ["registered_count", "reinit_locks_after_fork"]
+__all__ = ["call_after_fork", "registered_count", "reinit_locks_after_fork"]
 
 _owners: list[tuple[weakref.ReferenceType[Any], tuple[str, ...]]] = []
 _modules: list[tuple[str, tuple[str, ...]]] = []
+_callbacks: list[tuple[weakref.ReferenceType[Any], str]] = []
 _registry_lock = threading.Lock()
 _SWEEP_EVERY = 256
 
@@ -41,6 +42,15 @@ def reinit_locks_after_fork(owner: object, *names: str) -> None:
         _owners.append((weakref.ref(owner), names))
         if len(_owners) % _SWEEP_EVERY == 0:
             _owners[:] = [(ref, attrs) for ref, attrs in _owners if ref() is not None]
+
+
+def call_after_fork(owner: object, method: str) -> None:
+    """After a fork, the child calls ``owner.<method>()`` (after renewing the locks); held weakly.
+
+    For state a lock cannot describe, e.g. a file object whose internal buffer lock another thread held.
+    """
+    with _registry_lock:
+        _callbacks.append((weakref.ref(owner), method))
 
 
 def registered_count() -> int:
@@ -73,6 +83,11 @@ def _after_fork_in_child() -> None:
         owner = ref()
         if owner is not None:
             _renew(owner, names)
+    for ref, method in _callbacks:
+        owner = ref()
+        if owner is not None:
+            with contextlib.suppress(Exception):  # nothing may raise into the child
+                getattr(owner, method)()
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork

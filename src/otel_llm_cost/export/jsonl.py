@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from otel_llm_cost._fork import reinit_locks_after_fork
+from otel_llm_cost._fork import call_after_fork, reinit_locks_after_fork
 from otel_llm_cost._log import log_once, logger
 from otel_llm_cost._scrub import scrub
 from otel_llm_cost.environment_variables import OTEL_LLM_COST_JSONL_PATH
@@ -33,6 +33,8 @@ __all__ = ["DEFAULT_JSONL_PATH", "SCHEMA", "JsonlSpanExporter", "encode_span", "
 
 SCHEMA = "otel-llm-cost/span/v1"
 """The ``schema`` field of every line; bumped only for incompatible changes."""
+
+_INHERITED: list[IO[str]] = []  # file objects a forked child inherited: kept, never used or closed
 
 DEFAULT_JSONL_PATH = "otel-llm-cost-spans.jsonl"
 """Where spans go when ``OTEL_LLM_COST_JSONL_PATH`` is not set: relative to the working directory."""
@@ -120,6 +122,7 @@ class JsonlSpanExporter(SpanExporter):
         reinit_locks_after_fork(self, "_lock")
         self._shut_down = False
         self._torn = False  # the last write failed: the file may end in a partial line
+        call_after_fork(self, "_after_fork")
 
     @property
     def path(self) -> Path | None:
@@ -143,6 +146,14 @@ class JsonlSpanExporter(SpanExporter):
                 log_once("jsonl.write", "otel-llm-cost: could not write to %s", self._path, exc_info=True)
                 return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
+
+    def _after_fork(self) -> None:
+        """In a forked child: leave the inherited file object alone (another thread of the parent may
+        have held its internal buffer lock) and open the file afresh on the next export. The inherited
+        object is kept, never closed: closing it would wait on that lock. A stream you passed is yours."""
+        if self._owns_stream and self._stream is not None:
+            _INHERITED.append(self._stream)
+            self._stream = None
 
     def _open(self) -> IO[str]:
         if self._stream is None:
