@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost._scrub import scrub
 from otel_llm_cost.budget import _estimate
 from otel_llm_cost.budget._config import parse_budgets
 from otel_llm_cost.budget._keys import CallKeys
@@ -213,12 +214,12 @@ class BudgetGuard:
                     "budget.store_open", "LLM budget store unavailable (%s): admitting calls unchecked", error
                 )
                 return None
-            slot = enforced[0]
+            slot, reason = enforced[0], scrub(str(error))
             limit = min((lim for lim in slot.limits if lim.action == "block"), key=lambda lim: lim.scaled)
             raise BudgetUnavailable(
                 slot.label, limit.limit, limit.window_seconds, None, unit=slot.unit, model=model,
                 requested=from_units(slot.amount, slot.unit),
-                message=f"LLM budget store unavailable ({error}); call to {model} refused (fail closed)",
+                message=f"LLM budget store unavailable ({reason}); call to {model} refused (fail closed)",
             ) from None  # fmt: skip
 
     def _breaches(
