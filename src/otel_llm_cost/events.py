@@ -31,6 +31,7 @@ from opentelemetry._logs import LogRecord, SeverityNumber, get_logger
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._calls import add_invocation_listener, remove_invocation_listener
 from otel_llm_cost._config import CAPTURE_MESSAGE_CONTENT, SCHEMA_URL, semconv_latest
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 from otel_llm_cost._scrub import exception_attributes
 from otel_llm_cost.metrics import PerMeterProvider
@@ -158,3 +159,4 @@ def uninstall_events(installed: GenAIEvents) -> None:
 
 
 _lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_lock")
