@@ -13,7 +13,6 @@ import importlib
 import importlib.util
 import os
 import threading
-import weakref
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from otel_llm_cost._log import log_once, logger
+from otel_llm_cost._provider_cache import ProviderCache
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -34,7 +34,7 @@ _INSTRUMENTORS: tuple[tuple[str, str], ...] = (
     ("anthropic", "otel_llm_cost.instrumentation.anthropic:AnthropicInstrumentor"),
 )
 
-_processors: weakref.WeakKeyDictionary[Any, LLMCostSpanProcessor] = weakref.WeakKeyDictionary()
+_processors: ProviderCache[LLMCostSpanProcessor] = ProviderCache()  # any provider, hashable or not
 _processors_lock = threading.Lock()
 _prometheus_endpoints: list[Any] = []
 _configured_metrics: list[Any] = []  # call metrics configure() installed, kept for the process
@@ -129,7 +129,7 @@ def install_processor(
         if processor is None:
             processor = LLMCostSpanProcessor(metrics=get_metrics(meter_provider))
             add(processor)
-            _processors[provider] = processor
+            _processors.set(provider, processor)
         elif meter_provider is not None:
             processor.metrics = get_metrics(meter_provider)
     return processor
