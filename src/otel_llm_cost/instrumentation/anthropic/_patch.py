@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._hook import admit_request
+from otel_llm_cost.instrumentation._caller import caller_trampoline
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.anthropic import _extract, _native, _streams
 
@@ -36,11 +37,12 @@ def messages_create(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper
         if guard is not None:  # may raise BudgetExceeded: refused before anything is sent
             ticket, kwargs = admit(guard, instance, kwargs)
         invocation = start_invocation(tracer, instance, kwargs, ticket=ticket)
+        call = caller_trampoline()  # the SDK's warnings name our caller, not us
         if invocation is None:
-            return wrapped(*args, **kwargs)
+            return call(wrapped, args, kwargs)
         with _native.instrumented_call(invocation, getattr(instance, "_client", None)):
             try:
-                result = wrapped(*args, **kwargs)
+                result = call(wrapped, args, kwargs)
             except BaseException as error:
                 fail(invocation, error)
                 raise
@@ -85,7 +87,7 @@ def _stream_helper(tracer: Tracer, manager_type: type[Any], guard: BudgetGuard |
         ticket = None
         if guard is not None:  # checked here, where the model can still be replaced
             ticket, kwargs = admit(guard, instance, kwargs)
-        manager = wrapped(*args, **kwargs)
+        manager = caller_trampoline()(wrapped, args, kwargs)
 
         def start() -> tuple[LLMInvocation | None, AbstractContextManager[None]]:
             invocation = start_invocation(tracer, instance, kwargs, stream=True, ticket=ticket)

@@ -27,6 +27,7 @@ from opentelemetry.trace import set_span_in_context
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._hook import admit_request
+from otel_llm_cost.instrumentation._caller import Trampoline, caller_trampoline
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.openai import _content, _extract
 from otel_llm_cost.instrumentation.openai._extract import ResponseFields, Server
@@ -178,15 +179,16 @@ def _sync_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
+        via = caller_trampoline()  # the SDK's warnings name our caller, not us
         if _ACTIVE.get() or not is_instrumentation_enabled():
-            return wrapped(*args, **kwargs)
+            return via(wrapped, args, kwargs)
         call = _start(recorder, surface, instance, kwargs)
         if call is None:
-            return wrapped(*args, **kwargs)
+            return via(wrapped, args, kwargs)
         token = _ACTIVE.set(True)
         current = context.attach(set_span_in_context(call.invocation.span))  # HTTP spans nest under ours
         try:
-            result = call.send(wrapped, args)
+            result = call.send(wrapped, args, via)
         except BaseException as error:
             call.failed(error)
             raise
@@ -308,16 +310,16 @@ class _Call:
         self.stream: StreamProxy | None = None
 
     # --- sending ----------------------------------------------------------------------------------
-    def send(self, wrapped: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    def send(self, wrapped: Callable[..., Any], args: tuple[Any, ...], via: Trampoline) -> Any:
         if self.sent is None:
-            return wrapped(*args, **self.kwargs)
+            return via(wrapped, args, self.kwargs)
         try:
-            return wrapped(*args, **self.sent)
+            return via(wrapped, args, self.sent)
         except Exception as error:
             if not _rejects_stream_options(error):
                 raise
         self._stop_injecting()  # the server refused the option we added: send the caller's request
-        return wrapped(*args, **self.kwargs)
+        return via(wrapped, args, self.kwargs)
 
     async def send_async(self, wrapped: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         if self.sent is None:
