@@ -52,7 +52,7 @@ class StreamRecorder:
     Subclasses (one per surface) implement :meth:`on_end`. Slotted: :func:`observe` touches it per chunk.
     """
 
-    __slots__ = ("count", "finished", "has_content", "head", "hides", "invocation", "tail")
+    __slots__ = ("count", "finished", "has_content", "head", "hides", "invocation", "started", "tail")
 
     def __init__(
         self,
@@ -69,6 +69,7 @@ class StreamRecorder:
         self.head: list[Any] = []  # the opening chunks, through the first with content; all with keep_all
         self.tail: deque[Any] | None = None if keep_all else deque(maxlen=TAIL)
         self.finished = False
+        self.started = False  # content seen, for chunks handed in through see()
 
     @property
     def chunks(self) -> list[Any]:
@@ -84,6 +85,18 @@ class StreamRecorder:
         """The first content-bearing chunk arrived (and is kept): returns how to keep the ones after it."""
         self.invocation.first_chunk()
         return self.head.append if self.tail is None else self.tail.append
+
+    def see(self, chunk: Any) -> None:
+        """One chunk the caller read some other way than through a proxy (a raw body read as bytes,
+        decoded): counted and kept as :func:`observe` does."""
+        self.count += 1
+        if self.started:
+            (self.head if self.tail is None else self.tail).append(chunk)
+            return
+        self.head.append(chunk)
+        if self.has_content(chunk):
+            self.started = True
+            self.content_started()
 
     # --- the end ---------------------------------------------------------------------------------
     def on_end(self, outcome: str, error: BaseException | None) -> None:

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from openai import BaseModel
-from openai._legacy_response import LegacyAPIResponse
-from openai._response import APIResponse, AsyncAPIResponse
 from openai._streaming import AsyncStream, Stream
 from opentelemetry import context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
@@ -27,15 +25,11 @@ from opentelemetry.trace import set_span_in_context
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._hook import admit_request
+from otel_llm_cost.instrumentation import _raw
 from otel_llm_cost.instrumentation._caller import Trampoline, caller_trampoline
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.openai import _content, _extract
 from otel_llm_cost.instrumentation.openai._extract import ResponseFields, Server
-from otel_llm_cost.instrumentation.openai._raw import (
-    AsyncStreamedResponse,
-    LegacyStreamResponse,
-    StreamedResponse,
-)
 from otel_llm_cost.instrumentation.openai._streams import (
     AsyncChatStream,
     AsyncResponsesStream,
@@ -49,7 +43,7 @@ if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue
 
     from otel_llm_cost.budget import BudgetGuard, Ticket
-    from otel_llm_cost.instrumentation._stream import StreamProxy
+    from otel_llm_cost.instrumentation._stream import StreamProxy, StreamRecorder
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 Attributes = dict[str, "AttributeValue"]
@@ -219,7 +213,7 @@ def _async_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
         finally:
             context.detach(current)
             _ACTIVE.reset(token)
-        return call.returned(result)
+        return await call.returned_async(result)
 
     return wrapper
 
@@ -237,7 +231,9 @@ def _start(recorder: Recorder, surface: Surface, instance: Any, kwargs: dict[str
         if recorder.capture_content:
             attributes.update(surface.input_content(kwargs))
         sent = None
-        if surface.injects_usage and (server.address, server.port) not in _NO_STREAM_OPTIONS:
+        # Never into a raw request: its caller may read the bytes, usage chunk and all (see _raw.py).
+        injectable = _raw.raw_mode(kwargs) is None and (server.address, server.port) not in _NO_STREAM_OPTIONS
+        if surface.injects_usage and injectable:
             sent = _extract.with_usage_requested(kwargs)
         invocation = LLMInvocation(
             recorder.tracer,
@@ -357,26 +353,30 @@ class _Call:
             return result
         if isinstance(result, _STREAMS):
             return self.adopt(result)
-        if isinstance(result, LegacyAPIResponse):  # with_raw_response
-            if _extract.is_streaming(self.kwargs):
-                return LegacyStreamResponse(result, self)
-            self._parse_eagerly(result)
-            return result
-        if isinstance(result, AsyncAPIResponse):  # with_streaming_response
-            return AsyncStreamedResponse(result, self)
-        if isinstance(result, APIResponse):
-            return StreamedResponse(result, self)
+        kind = _raw.raw_kind(result)  # with_raw_response / with_streaming_response
+        if kind is not None:
+            streaming = _extract.is_streaming(self.kwargs)
+            if _raw.body_in_memory(kind, self.kwargs, streaming) and kind != "AsyncAPIResponse":
+                _raw.parse_now(result, self)
+                return result
+            return _raw.wrap_raw(result, kind, self, streaming)
         self.invocation.stop(None)  # an unexpected type: keep it, end the span
         return result
 
-    def _parse_eagerly(self, result: LegacyAPIResponse[Any]) -> None:
-        # The body is already read; the SDK caches what parse() builds, so the caller's parse() is free.
+    async def returned_async(self, result: Any) -> Any:
+        """:meth:`returned`, for an async call whose raw body may need an awaited ``parse()``."""
         try:
-            parsed = result.parse()
-        except Exception as error:
-            self.failed(error)  # the caller meets the same error when they parse
-            return
-        self.record(parsed)
+            kind = _raw.raw_kind(result)
+            if kind == "AsyncAPIResponse" and _raw.body_in_memory(
+                kind, self.kwargs, _extract.is_streaming(self.kwargs)
+            ):
+                await _raw.parse_now_async(result, self)
+                return result
+        except Exception:
+            log_once("openai.result", "otel-llm-cost could not record an OpenAI response", exc_info=True)
+            self.invocation.stop(None)
+            return result
+        return self.returned(result)
 
     def record(self, parsed: Any) -> None:
         fields = self.surface.response_fields(parsed, self.kwargs)
@@ -396,7 +396,7 @@ class _Call:
         self.stream = proxy
         return proxy
 
-    # --- raw-response callbacks (see _raw.py); never raise --------------------------------------
+    # --- raw-response callbacks (see instrumentation/_raw.py); never raise ----------------------
     def parsed(self, result: Any) -> Any:
         try:
             if isinstance(result, _STREAMS):
@@ -411,6 +411,22 @@ class _Call:
             )
             self.invocation.stop(None)
         return result
+
+    def decoded(self, body: object) -> None:
+        """The caller read the JSON body as bytes: record from the decoded value."""
+        try:
+            if not self.invocation.ended:
+                self.record(body)
+        except Exception:
+            log_once("openai.decoded", "otel-llm-cost could not record a raw OpenAI body", exc_info=True)
+            self.invocation.stop(None)
+
+    def raw_stream_recorder(self) -> StreamRecorder | None:
+        """A recorder for the event stream the caller reads as bytes (none was injected into it)."""
+        stream_type = self.surface.sync_stream
+        if stream_type is None or self.invocation.ended:
+            return None
+        return stream_type.recorder_type(self.invocation, self.kwargs, False, self.capture)  # type: ignore[attr-defined,no-any-return]
 
     def failed(self, error: BaseException) -> None:
         try:
