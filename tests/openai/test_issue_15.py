@@ -4,13 +4,13 @@ roll-ups over servers that repeat response ids. Real SDK over loopback HTTP."""
 from __future__ import annotations
 
 import pytest
-from oai_helpers import MESSAGES, MODEL, chat_completion, client, llm_spans
+from oai_helpers import MESSAGES, MODEL, USAGE, chat_completion, chat_stream, client, llm_spans
 from opentelemetry.sdk.trace import TracerProvider
 
 from otel_llm_cost import agent_step
 from otel_llm_cost import attributes as attr
 from otel_llm_cost.processor import LLMCostSpanProcessor
-from replay import json_response
+from replay import json_response, sse_response
 
 
 @pytest.fixture
@@ -35,3 +35,28 @@ def test_issue_15_a_server_repeating_response_ids_still_counts_every_call(
     assert step.attributes[attr.LLM_COST_TOTAL_LLM_CALLS] == calls
     one = chats[0].attributes
     assert step.attributes[attr.LLM_COST_TOTAL_INPUT_TOKENS] == calls * one[attr.GEN_AI_USAGE_INPUT_TOKENS]
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"extra_body": {"stream_options": {"include_usage": True}}},
+        {"stream_options": {"include_usage": True}},
+        {
+            "stream_options": {"include_usage": False},
+            "extra_body": {"stream_options": {"include_usage": True}},
+        },
+    ],
+    ids=["extra_body", "argument", "extra_body_overrides_argument"],
+)
+def test_issue_15_a_usage_chunk_the_caller_asked_for_reaches_the_caller(
+    asked, replay_server, instrument, exporter
+):
+    with replay_server([sse_response(chat_stream())]) as srv:
+        stream = client(srv).chat.completions.create(model=MODEL, messages=MESSAGES, stream=True, **asked)
+        chunks = list(stream)
+    assert srv.requests[0].json()["stream_options"] == {"include_usage": True}
+    assert chunks[-1].usage is not None and chunks[-1].choices == []  # not hidden: the caller asked
+    (span,) = llm_spans(exporter)
+    assert span.attributes[attr.LLM_COST_USAGE_SOURCE] == "provider"
+    assert span.attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] == USAGE["completion_tokens"]
