@@ -120,6 +120,13 @@ class StreamRecorder:
         else:
             self.finish(attr.STREAM_ERROR, error)
 
+    def left_with(self, error: BaseException) -> None:
+        """The caller's own code raised out of a ``with`` block around the stream: not the stream's
+        failure (an SDK error mid-stream was recorded already, where it was raised), so ``abandoned``,
+        or ``cancelled`` for a cancellation."""
+        cancelled = isinstance(error, _CANCELLATIONS)
+        self.finish(attr.STREAM_CANCELLED if cancelled else attr.STREAM_ABANDONED)
+
     def abandon(self) -> None:
         # At interpreter exit modules are half torn down; recording then would only log noise.
         if not self.finished and not sys.is_finalizing():
@@ -235,7 +242,7 @@ class SyncStreamProxy(StreamProxy):
             return exit_(exc_type, exc, tb) if exit_ is not None else None
         finally:
             if exc is not None:
-                self._self_recorder.finish_with(exc)
+                self._self_recorder.left_with(exc)
             else:
                 self._self_recorder.finish(attr.STREAM_ABANDONED)
 
@@ -270,7 +277,7 @@ class AsyncStreamProxy(StreamProxy):
             return await exit_(exc_type, exc, tb) if exit_ is not None else None
         finally:
             if exc is not None:
-                self._self_recorder.finish_with(exc)
+                self._self_recorder.left_with(exc)
             else:
                 self._self_recorder.finish(attr.STREAM_ABANDONED)
 

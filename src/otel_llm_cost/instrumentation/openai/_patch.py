@@ -25,7 +25,7 @@ from opentelemetry.trace import set_span_in_context
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._hook import admit_request
-from otel_llm_cost.instrumentation import _raw
+from otel_llm_cost.instrumentation import _raw, _sent
 from otel_llm_cost.instrumentation._caller import Trampoline, caller_trampoline
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.openai import _content, _extract
@@ -49,6 +49,7 @@ Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], A
 Attributes = dict[str, "AttributeValue"]
 
 _STREAMS: Final = (Stream, AsyncStream)
+_SDK_BASE: Final = "openai._base_client"  # where requests are built (see instrumentation/_sent.py)
 _ACTIVE: Final[ContextVar[bool]] = ContextVar("otel_llm_cost.openai.active", default=False)
 # (base URL object, client class, server) by id(client): the URL is parsed once per client.
 _SERVERS: dict[int, tuple[object, type, Server]] = {}
@@ -182,7 +183,8 @@ def _sync_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
         token = _ACTIVE.set(True)
         current = context.attach(set_span_in_context(call.invocation.span))  # HTTP spans nest under ours
         try:
-            result = call.send(wrapped, args, via)
+            with _sent.sending(call.invocation, _SDK_BASE):
+                result = call.send(wrapped, args, via)
         except BaseException as error:
             call.failed(error)
             raise
@@ -206,7 +208,8 @@ def _async_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
         token = _ACTIVE.set(True)
         current = context.attach(set_span_in_context(call.invocation.span))  # HTTP spans nest under ours
         try:
-            result = await call.send_async(wrapped, args)
+            with _sent.sending(call.invocation, _SDK_BASE):
+                result = await call.send_async(wrapped, args)
         except BaseException as error:
             call.failed(error)
             raise
@@ -429,6 +432,9 @@ class _Call:
         return stream_type.recorder_type(self.invocation, self.kwargs, False, self.capture)  # type: ignore[attr-defined,no-any-return]
 
     def failed(self, error: BaseException) -> None:
+        if _sent.refused_locally(self.invocation, error):
+            self.invocation.refused(error)  # the SDK refused it before sending: not an LLM call
+            return
         try:
             # LengthFinishReasonError and friends carry the completion that was billed.
             completion = getattr(error, "completion", None)
