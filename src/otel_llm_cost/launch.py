@@ -58,7 +58,10 @@ def configure(
         otel_llm_cost.configure(tracer_provider=provider)
 
     Args:
-        tracer_provider: where spans go; the global provider when omitted.
+        tracer_provider: where spans go; the global provider when omitted. With neither (no global
+            provider set), the SDK is configured from the ``OTEL_*`` variables as under
+            ``opentelemetry-instrument``: with none set, spans go to a JSONL file and a summary is
+            printed at exit (``OTEL_LLM_COST_AUTO_CONFIGURE=false``: a warning instead).
         meter_provider: where metrics go (token, duration, cost and phase metrics, recorded for
             every call even when its span is not sampled); the global provider when omitted.
         prices: a price override file (TOML or YAML) for models the price dataset does not know,
@@ -83,6 +86,10 @@ def configure(
         set_pricer(Pricer(load_overrides(prices)))
     if prometheus_port is not None:
         meter_provider = _serve_prometheus(meter_provider, prometheus_port, prometheus_host)
+    if tracer_provider is None and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        from otel_llm_cost._autoconfig import configure_default
+
+        configure_default()  # nothing set anywhere: the zero-code default rather than nothing at all
     install_processor(tracer_provider, meter_provider)
     installed: list[BaseInstrumentor] = []
     for module_name, target in _INSTRUMENTORS:
