@@ -28,8 +28,9 @@ Trampoline = Callable[[Callable[..., Any], tuple[Any, ...], dict[str, Any]], Any
 # A function (fn, args, kwargs) -> fn(*args, **kwargs), on one line: its frame's line is co_firstlineno.
 _TEMPLATE = (lambda fn, args, kwargs: fn(*args, **kwargs)).__code__
 _MAX_CACHED = 512
-# (caller's code, line, globals id) -> trampoline
-_trampolines: dict[tuple[types.CodeType, int, int], Trampoline] = {}
+# (id of the caller's code, its instruction, id of its globals) -> (that code, the trampoline). Ids, not
+# the code object, as the key: hashing a code object hashes its content. The code is kept to check the id.
+_trampolines: dict[tuple[int, int, int], tuple[types.CodeType, Trampoline]] = {}
 
 
 def _direct(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -49,15 +50,16 @@ def _trampoline(frame: types.FrameType) -> Trampoline:
     while frame.f_globals.get("__name__", "").startswith("wrapt."):  # wrapt's pure-Python fallback
         frame = frame.f_back  # type: ignore[assignment]
     code, namespace = frame.f_code, frame.f_globals
-    line = frame.f_lineno or code.co_firstlineno
-    key = (code, line, id(namespace))
+    key = (id(code), frame.f_lasti, id(namespace))  # the call's instruction: cheaper than its line
     found = _trampolines.get(key)
-    if found is None:
-        copy = _TEMPLATE.replace(
-            co_filename=code.co_filename, co_firstlineno=line, co_name=code.co_name, co_qualname=code.co_name
-        )
-        found = types.FunctionType(copy, namespace)
-        if len(_trampolines) >= _MAX_CACHED:
-            _trampolines.clear()
-        _trampolines[key] = found
-    return found
+    if found is not None and found[0] is code:
+        return found[1]
+    line = frame.f_lineno or code.co_firstlineno
+    copy = _TEMPLATE.replace(
+        co_filename=code.co_filename, co_firstlineno=line, co_name=code.co_name, co_qualname=code.co_name
+    )
+    trampoline: Trampoline = types.FunctionType(copy, namespace)  # holds the globals: their id stays theirs
+    if len(_trampolines) >= _MAX_CACHED:
+        _trampolines.clear()
+    _trampolines[key] = (code, trampoline)
+    return trampoline
