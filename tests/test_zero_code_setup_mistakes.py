@@ -9,54 +9,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import sysconfig
 import textwrap
-import venv
 from pathlib import Path
 
 import pytest
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._exporter_check import INSTALL_HINT
-from test_zero_code import _env, assert_priced_chat, instrument
-
-
-def _python_without(home: Path, dists: tuple[str, ...], hidden: tuple[str, ...]) -> Path:
-    """A venv linking this site-packages minus distributions (dist-info name prefixes) and packages
-    (paths under site-packages, e.g. ``opentelemetry/distro``)."""
-    venv.EnvBuilder(with_pip=False, symlinks=True).create(home)
-    python = home / "bin" / "python"
-    target = Path(
-        subprocess.check_output(
-            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
-        ).strip()
-    )
-    source = Path(sysconfig.get_paths()["purelib"])
-    gone = {Path(path) for path in hidden}
-    parents = {parent for path in gone for parent in path.parents if parent != Path(".")}
-
-    def link(relative: Path) -> None:
-        if relative in gone:
-            return
-        if relative in parents:  # a namespace package holding something hidden: link the rest
-            (target / relative).mkdir()
-            for child in (source / relative).iterdir():
-                link(relative / child.name)
-            return
-        (target / relative).symlink_to(source / relative)
-
-    for entry in source.iterdir():
-        if not entry.name.startswith(dists) and entry.name != "__pycache__":
-            link(Path(entry.name))
-    return python
-
+from test_zero_code import _env, assert_priced_chat, instrument, python_without
 
 _NO_OTLP = (("opentelemetry_exporter_otlp",), ("opentelemetry/exporter/otlp",))
 
 
 @pytest.fixture(scope="module")
 def python_without_otlp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    python = _python_without(tmp_path_factory.mktemp("no-otlp"), *_NO_OTLP)
+    python = python_without(tmp_path_factory.mktemp("no-otlp"), *_NO_OTLP)
     check = "import importlib.util as u; print(u.find_spec('opentelemetry.exporter.otlp'))"
     assert subprocess.check_output([python, "-c", check], text=True).strip() == "None"
     return python
@@ -66,7 +33,7 @@ def python_without_otlp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def python_without_otlp_or_distro(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dists, modules = _NO_OTLP
     home = tmp_path_factory.mktemp("no-otlp-no-distro")
-    return _python_without(home, (*dists, "opentelemetry_distro-"), (*modules, "opentelemetry/distro"))
+    return python_without(home, (*dists, "opentelemetry_distro-"), (*modules, "opentelemetry/distro"))
 
 
 def _records(cwd: Path) -> list[dict]:

@@ -32,6 +32,7 @@ from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 
 if TYPE_CHECKING:
+    from otel_llm_cost.instrumentation._invocation import LLMInvocation
     from otel_llm_cost.instrumentation._stream import StreamRecorder
 
 RAW_RESPONSE_HEADER: Final = "X-Stainless-Raw-Response"  # both SDKs' marker of a raw request
@@ -111,6 +112,18 @@ async def parse_now_async(result: Any, call: RawCall) -> None:
         call.failed(error)
         return
     call.parsed(parsed)
+
+
+def release(stream: Any, invocation: LLMInvocation, closed: bool, streaming: bool) -> None:
+    """End what a raw response closed (or dropped: ``closed=False``) before its end leaves open.
+
+    A stream already handed out ends on its own when dropped; closed, it is abandoned. A call whose body
+    was never read ends without usage (abandoned, for a stream)."""
+    if stream is not None:
+        if closed:
+            stream._self_recorder.finish(attr.STREAM_ABANDONED)
+    elif not invocation.ended:
+        invocation.stop(None, stream_outcome=attr.STREAM_ABANDONED if streaming else None)
 
 
 # --- reading a body as bytes ---------------------------------------------------------------------------

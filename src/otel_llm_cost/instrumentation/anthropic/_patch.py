@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation import _raw, _sent
@@ -259,12 +258,7 @@ class RawCall:
 
     def release(self, closed: bool = True) -> None:
         try:
-            if self.stream is not None:
-                if closed:
-                    self.stream._self_recorder.finish(attr.STREAM_ABANDONED)
-            elif not self.invocation.ended:
-                streamed = _extract.is_streaming(self.kwargs)
-                self.invocation.stop(None, stream_outcome=attr.STREAM_ABANDONED if streamed else None)
+            _raw.release(self.stream, self.invocation, closed, _extract.is_streaming(self.kwargs))
         except Exception:
             log_once("anthropic.release", "otel-llm-cost could not end a raw Anthropic call", exc_info=True)
 

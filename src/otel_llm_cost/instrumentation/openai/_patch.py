@@ -22,7 +22,6 @@ from opentelemetry import context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import set_span_in_context
 
-from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation import _raw, _sent
@@ -449,10 +448,6 @@ class _Call:
     def release(self, closed: bool = True) -> None:
         """The raw response was closed (or dropped, ``closed=False``): end whatever is still open."""
         try:
-            if self.stream is not None:
-                if closed:
-                    self.stream._self_recorder.finish(attr.STREAM_ABANDONED)
-            elif not self.invocation.ended:
-                self.invocation.stop(None)
+            _raw.release(self.stream, self.invocation, closed, _extract.is_streaming(self.kwargs))
         except Exception:
             log_once("openai.release", "otel-llm-cost could not end a raw OpenAI response", exc_info=True)
