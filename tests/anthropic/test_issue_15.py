@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import json
 import threading
 import warnings
@@ -61,6 +62,12 @@ def _expected_tokens(interaction: Any) -> dict[str, int]:
     return expected_token_attributes(interaction.body_json()["usage"])
 
 
+async def _parsed(raw: Any) -> Any:
+    """``raw.parse()``: a coroutine on ``AsyncAPIResponse``, plain on anthropic 0.x's legacy response."""
+    parsed = raw.parse()
+    return await parsed if inspect.isawaitable(parsed) else parsed
+
+
 def _span(exporter: Any) -> Any:
     (span,) = llm_spans(exporter)
     return span
@@ -76,7 +83,7 @@ async def test_issue_15_with_raw_response_then_parse_records_usage(is_async, ins
         create = client.messages.with_raw_response.create
         raw = create(**kwargs_for(client.messages.create, request(MESSAGE)))
         raw = await raw if is_async else raw
-        message = (await raw.parse()) if is_async else raw.parse()
+        message = await _parsed(raw)
     assert message.usage.input_tokens == MESSAGE.body_json()["usage"]["input_tokens"]
     span = _span(exporter)
     assert token_attributes(span) == _expected_tokens(MESSAGE)
@@ -97,7 +104,8 @@ async def test_issue_15_a_raw_stream_parsed_and_read_has_usage_and_ttft(is_async
     with ReplayServer([STREAM], prefix="") as server:
         client = anthropic_client(server, is_async=is_async)
         raw = client.messages.with_raw_response.create(**kwargs_for(client.messages.create, body))
-        events = [e async for e in await (await raw).parse()] if is_async else list(raw.parse())
+        stream = await _parsed(await raw if is_async else raw)
+        events = [e async for e in stream] if is_async else list(stream)
     assert [e.type for e in events] == [e["type"] for e in STREAM.sse_data() if e["type"] != "ping"]
     span = _span(exporter)
     assert token_attributes(span) == _expected_tokens(STREAM)
