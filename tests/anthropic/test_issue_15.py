@@ -201,21 +201,33 @@ async def test_issue_15_a_cancelled_anthropic_stream_is_not_an_error(instrumente
 # --- 10: content capture with the SDK's tracing off; responses without usage -------------------------------
 
 
-def test_issue_15_content_is_captured_when_the_env_var_says_so(tracer_provider, exporter, monkeypatch):
+@pytest.mark.parametrize("streamed", [False, True], ids=["message", "stream"])
+def test_issue_15_content_is_captured_when_the_env_var_says_so(
+    streamed, tracer_provider, exporter, monkeypatch
+):
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     monkeypatch.setenv("ANTHROPIC_OPEN_TELEMETRY", "false")
+    interaction = STREAM if streamed else MESSAGE
     instrumentor = AnthropicInstrumentor()
     instrumentor.instrument(tracer_provider=tracer_provider)
     try:
-        with ReplayServer([MESSAGE], prefix="") as server:
+        with ReplayServer([interaction], prefix="") as server:
             client = anthropic_client(server)
-            message = client.messages.create(**kwargs_for(client.messages.create, request(MESSAGE)))
+            body = request(interaction, stream=True if streamed else None)
+            result = client.messages.create(**kwargs_for(client.messages.create, body))
+            events = list(result) if streamed else None
     finally:
         instrumentor.uninstrument()
     span = _span(exporter)
     output = json.loads(span.attributes[attr.GEN_AI_OUTPUT_MESSAGES])
-    assert output[0]["parts"][0]["content"] == message.content[0].text
-    first_input = request(MESSAGE)["messages"][0]
+    if streamed:
+        text = "".join(
+            e.delta.text for e in events if e.type == "content_block_delta" and e.delta.type == "text_delta"
+        )
+    else:
+        text = result.content[0].text
+    assert output[0]["parts"][0]["content"] == text
+    first_input = request(interaction)["messages"][0]
     assert json.loads(span.attributes[attr.GEN_AI_INPUT_MESSAGES])[0]["role"] == first_input["role"]
 
 
