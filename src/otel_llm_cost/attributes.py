@@ -83,6 +83,8 @@ LLM_COST_USAGE_SOURCE: Final = "llm_cost.usage.source"
 LLM_COST_USAGE_CACHE_WRITE_5M: Final = "llm_cost.usage.cache_write_5m.input_tokens"
 LLM_COST_USAGE_CACHE_WRITE_1H: Final = "llm_cost.usage.cache_write_1h.input_tokens"
 LLM_COST_STREAM_OUTCOME: Final = "llm_cost.stream.outcome"
+# false on the span of a call the SDK refused before sending a request (not an LLM call; no error)
+LLM_COST_REQUEST_SENT: Final = "llm_cost.request.sent"
 LLM_COST_STREAM_CHUNKS: Final = "llm_cost.stream.chunks"
 
 # --- Ours: cost breakdown ----------------------------------------------------------------------

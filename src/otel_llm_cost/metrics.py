@@ -33,7 +33,6 @@ distinct values; later new values are recorded as ``_other``.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, TypeVar
 
@@ -57,6 +56,7 @@ from otel_llm_cost._calls import add_invocation_listener, remove_invocation_list
 from otel_llm_cost._config import SCHEMA_URL, semconv_latest
 from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
+from otel_llm_cost._provider_cache import ProviderCache
 from otel_llm_cost._steps import current_step
 from otel_llm_cost.instrumentation._invocation import error_type
 from otel_llm_cost.version import __version__
@@ -228,14 +228,15 @@ _Instruments = TypeVar("_Instruments")
 class PerMeterProvider(Generic[_Instruments]):
     """One set of instruments per meter provider (``None``: the global one), made on first use.
 
-    Instruments are made once per provider, not per call; providers are held weakly.
+    Instruments are made once per provider, not per call; providers are held by identity (weakly
+    where they can be: see :class:`~otel_llm_cost._provider_cache.ProviderCache`).
     """
 
     def __init__(self, make: Callable[[MeterProvider | None], _Instruments]) -> None:
         self._make = make
         self._lock = threading.Lock()
         reinit_locks_after_fork(self, "_lock")
-        self._by_provider: weakref.WeakKeyDictionary[Any, _Instruments] = weakref.WeakKeyDictionary()
+        self._by_provider: ProviderCache[_Instruments] = ProviderCache()
         self._for_global: list[_Instruments] = []
 
     def get(self, meter_provider: MeterProvider | None) -> _Instruments:
@@ -249,10 +250,7 @@ class PerMeterProvider(Generic[_Instruments]):
                 if not self._for_global:
                     self._for_global.append(self._make(None))
                 return self._for_global[0]
-            found = self._by_provider.get(meter_provider)
-            if found is None:
-                found = self._by_provider[meter_provider] = self._make(meter_provider)
-            return found
+            return self._by_provider.get_or_make(meter_provider, lambda: self._make(meter_provider))
 
 
 _llm_metrics: PerMeterProvider[LLMMetrics] = PerMeterProvider(LLMMetrics)

@@ -243,7 +243,8 @@ class LLMCostSpanProcessor(SpanProcessor):
         timed = attr.LLM_COST_PHASE_GENERATION in attributes  # our instrumentation sets it before the end
         if not timed and span.start_time is not None and span.end_time is not None:
             added.update(call_timing(span.start_time, span.end_time, attributes, found.usage.output_tokens))
-        first = self._tree.add_call(up, _totals_of(found.usage, status, amount), found.response_id)
+        times = (span.start_time, span.end_time) if span.start_time and span.end_time else None
+        first = self._tree.add_call(up, _totals_of(found.usage, status, amount), found.response_id, times)
         if first and self._on_llm_span is not None:
             call = LLMCall(found.usage, found.model, found.provider, status, amount, cost)
             _notify(self._on_llm_span, span, call)

@@ -44,6 +44,7 @@ class LLMInvocation:
         "__weakref__",
         "_ended",
         "budget_ticket",
+        "capture_content",
         "chunk_ns",
         "end_ns",
         "exit_hook",
@@ -53,6 +54,7 @@ class LLMInvocation:
         "output_chunks",
         "provider",
         "request_model",
+        "request_sent",
         "response_model",
         "server_address",
         "server_port",
@@ -96,6 +98,9 @@ class LLMInvocation:
         self.budget_ticket: Any = None  # the budget guard's reservation for this call, settled at the end
         # What other sources learn during the call (e.g. response headers), recorded with the outcome.
         self.late_attributes: dict[str, AttributeValue] | None = None
+        # Whether the SDK built a request for this call (None: not known; see _sent.py).
+        self.request_sent: bool | None = None
+        self.capture_content = False  # whether the call records message content (the user opted in)
         attributes[attr.GEN_AI_OPERATION_NAME] = operation
         attributes[attr.GEN_AI_PROVIDER_NAME] = provider
         if request_model:
@@ -189,6 +194,28 @@ class LLMInvocation:
         except Exception:
             log_once("invocation.fail", "otel-llm-cost could not record a failed LLM call", exc_info=True)
         self._end(usage, cost, error)
+
+    def refused(self, error: BaseException) -> None:
+        """The SDK refused the call before sending any request (see ``_sent.py``): not an LLM call.
+
+        The span ends without an error status, marked ``llm_cost.request.sent=false``; no metric or
+        listener sees it (nothing was billed, no server failed); a budget reservation is released.
+        """
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            if self.span.is_recording():
+                self.span.set_attribute(attr.LLM_COST_REQUEST_SENT, False)
+            if self.budget_ticket is not None:
+                self.budget_ticket.settle(None, None, error)
+        except Exception:
+            log_once("invocation.refused", "otel-llm-cost could not record a refused call", exc_info=True)
+        self.end_ns = time.monotonic_ns()
+        try:
+            self.span.end()
+        except Exception:
+            log_once("invocation.end", "otel-llm-cost could not end an LLM span", exc_info=True)
 
     def _end(self, usage: Usage | None, cost: Cost | None, error: BaseException | None) -> None:
         self.end_ns = time.monotonic_ns()

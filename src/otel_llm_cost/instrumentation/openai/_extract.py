@@ -221,10 +221,22 @@ def embeddings_request_attributes(kwargs: Mapping[str, Any], server: Server) -> 
     return attributes
 
 
-def usage_requested(kwargs: Mapping[str, Any]) -> bool:
-    """Whether the caller's own request asks for a stream's usage chunk (``stream_options.include_usage``)."""
+def _caller_stream_options(kwargs: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ``stream_options`` the caller sends: the argument, or ``extra_body``'s (merged into the body
+    last by the SDK, so it wins)."""
+    extra = kwargs.get("extra_body")
+    options = extra.get("stream_options") if isinstance(extra, Mapping) else None
+    if isinstance(options, Mapping):
+        return options
     options = kwargs.get("stream_options")
-    return isinstance(options, Mapping) and options.get("include_usage") is True
+    return options if isinstance(options, Mapping) else None
+
+
+def usage_requested(kwargs: Mapping[str, Any]) -> bool:
+    """Whether the caller's own request asks for a stream's usage chunk (``stream_options.include_usage``,
+    as an argument or in ``extra_body``)."""
+    options = _caller_stream_options(kwargs)
+    return options is not None and options.get("include_usage") is True
 
 
 def with_usage_requested(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -235,13 +247,14 @@ def with_usage_requested(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
     """
     if kwargs.get("stream") is not True:
         return None
+    chosen = _caller_stream_options(kwargs)
+    if chosen is not None and "include_usage" in chosen:
+        return None
+    extra = kwargs.get("extra_body")
+    if isinstance(extra, Mapping) and "stream_options" in extra:
+        return None  # the caller's extra_body would override ours: leave their request alone
     options = kwargs.get("stream_options")
-    if isinstance(options, Mapping):
-        if "include_usage" in options:
-            return None
-        options = {**options, "include_usage": True}
-    else:
-        options = {"include_usage": True}
+    options = {**options, "include_usage": True} if isinstance(options, Mapping) else {"include_usage": True}
     changed = dict(kwargs)
     changed["stream_options"] = options
     return changed
