@@ -277,7 +277,18 @@ def usage_attributes(usage: Usage) -> dict[str, AttributeValue]:
 def add_usage_attributes(attributes: dict[str, Any], usage: Usage) -> dict[str, Any]:
     """Add :func:`usage_attributes` to ``attributes`` (in place, and returned): input and output
     tokens always, the other counts only when not zero."""
-    input_tokens, output_tokens, cache_read, cache_write, reasoning, write_5m, write_1h, source = usage
+    (
+        input_tokens,
+        output_tokens,
+        cache_read,
+        cache_write,
+        reasoning,
+        write_5m,
+        write_1h,
+        source,
+        units,
+        steps,
+    ) = usage
     attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
     attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
     attributes[attr.LLM_COST_USAGE_SOURCE] = source
@@ -291,7 +302,29 @@ def add_usage_attributes(attributes: dict[str, Any], usage: Usage) -> dict[str, 
         attributes[attr.LLM_COST_USAGE_CACHE_WRITE_5M] = write_5m
     if write_1h is not None:
         attributes[attr.LLM_COST_USAGE_CACHE_WRITE_1H] = write_1h
+    if units:
+        for key, count in units.items():
+            attributes[attr.LLM_COST_USAGE_UNIT_PREFIX + key] = count
+    if steps:
+        add_iteration_attributes(attributes, usage)
     return attributes
+
+
+def add_iteration_attributes(attributes: dict[str, Any], usage: Usage) -> None:
+    """The iterations billed on top of the totals: token sums and models (``llm_cost.usage.iterations.*``)."""
+    extra = usage.extra_iterations
+    if not extra:
+        return
+    attributes[attr.LLM_COST_USAGE_ITERATIONS_KINDS] = [step.kind for step in extra]
+    attributes[attr.LLM_COST_USAGE_ITERATIONS_MODELS] = [step.model or "" for step in extra]
+    attributes[attr.LLM_COST_USAGE_ITERATIONS_INPUT] = sum(step.usage.input_tokens for step in extra)
+    attributes[attr.LLM_COST_USAGE_ITERATIONS_OUTPUT] = sum(step.usage.output_tokens for step in extra)
+    cache_read = sum(step.usage.cache_read_tokens for step in extra)
+    cache_write = sum(step.usage.cache_write_tokens for step in extra)
+    if cache_read:
+        attributes[attr.LLM_COST_USAGE_ITERATIONS_CACHE_READ] = cache_read
+    if cache_write:
+        attributes[attr.LLM_COST_USAGE_ITERATIONS_CACHE_WRITE] = cache_write
 
 
 def error_type(error: BaseException) -> str:

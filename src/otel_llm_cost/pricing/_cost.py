@@ -21,8 +21,9 @@ class Cost:
     """
 
     status: str
-    """``"priced"``, ``"unpriced"`` (unknown model; ``amount`` is ``None``), or ``"estimated"``
-    (priced from estimated token counts)."""
+    """``"priced"``, ``"unpriced"`` (unknown model; ``amount`` is ``None``), ``"estimated"``
+    (priced from estimated token counts), or ``"partial"`` (some billed unit could not be priced:
+    see ``unpriced_units``)."""
     amount: Decimal | None
     input: Decimal
     """Uncached input tokens."""
@@ -38,6 +39,12 @@ class Cost:
     """Where the prices came from, e.g. ``"genai-prices 0.2.3"`` or ``"overrides:/etc/prices.toml"``."""
     model_ref: str | None = None
     """The price-data model id that matched."""
+    parts: tuple[tuple[str, Decimal], ...] = ()
+    """Parts beyond the five above, by name: modality tokens at their own price (``input_audio``,
+    ``cache_image_read``, ``output_image``...), server-tool requests (``web_searches``...), and
+    iterations billed at their own model (``advisor_message``, ``compaction``)."""
+    unpriced_units: tuple[str, ...] = ()
+    """Billed units the price data could not price (then ``status == "partial"``)."""
 
     @property
     def is_priced(self) -> bool:
@@ -48,7 +55,8 @@ class Cost:
 # object.__setattr__ for each of its 11 fields, a third of the time it takes to price a call.
 (
     _set_status, _set_amount, _set_input, _set_output, _set_cache_read, _set_cache_write,
-    _set_reasoning, _set_source, _set_currency, _set_pricing_version, _set_model_ref,
+    _set_reasoning, _set_source, _set_currency, _set_pricing_version, _set_model_ref, _set_parts,
+    _set_unpriced_units,
 ) = (getattr(Cost, name).__set__ for name in Cost.__slots__)  # fmt: skip
 
 
@@ -76,6 +84,8 @@ def local_cost(
     _set_currency(cost, "USD")
     _set_pricing_version(cost, pricing_version)
     _set_model_ref(cost, model_ref)
+    _set_parts(cost, ())
+    _set_unpriced_units(cost, ())
     return cost
 
 
@@ -130,3 +140,7 @@ def _add_parts(attributes: dict[str, Any], cost: Cost) -> None:
         attributes[attr.LLM_COST_COST_CACHE_WRITE] = float(cost.cache_write)
     if cost.reasoning:
         attributes[attr.LLM_COST_COST_REASONING] = float(cost.reasoning)
+    for name, value in cost.parts:
+        attributes[attr.LLM_COST_COST_PREFIX + name] = float(value)
+    if cost.unpriced_units:
+        attributes[attr.LLM_COST_COST_UNPRICED_UNITS] = list(cost.unpriced_units)

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from otel_llm_cost.pricing._overrides import PriceOverrides
 from otel_llm_cost.pricing._price_file import load_overrides
 from otel_llm_cost.pricing._rates import ZERO, Schedule
 from otel_llm_cost.pricing._table import PriceTable
+from otel_llm_cost.pricing._units import detailed_cost, status_of, ttl_unknown
 from otel_llm_cost.usage import ESTIMATED, Usage
 
 UnpricedListener = Callable[[str | None, str | None], None]
@@ -100,6 +102,8 @@ class Pricer:
         """
         try:
             cost = self._local(usage, model, provider, at, service_tier)
+            if usage.iterations and cost.amount is not None:
+                cost = self._with_iterations(cost, usage, model, provider, at, service_tier)
             if provider_cost is not None:
                 cost = _with_provider_cost(cost, provider_cost)
         except Exception:
@@ -127,6 +131,37 @@ class Pricer:
             return unpriced_cost()
         return _cost(schedule, second, usage)
 
+    def _with_iterations(
+        self,
+        cost: Cost,
+        usage: Usage,
+        model: str | None,
+        provider: str | None,
+        at: datetime | None,
+        tier: str | None,
+    ) -> Cost:
+        """``cost`` plus the iterations billed on top of the totals, each at its own model."""
+        parts = dict(cost.parts)
+        unpriced = list(cost.unpriced_units)
+        extra = ZERO
+        for step in usage.extra_iterations:
+            step_model = step.model or model
+            step_cost = self._local(step.usage, step_model, provider, at, tier)
+            unpriced.extend(step_cost.unpriced_units)
+            if step_cost.amount is None:
+                unpriced.append(f"{step.kind}:{step_model}")
+                continue
+            parts[step.kind] = parts.get(step.kind, ZERO) + step_cost.amount
+            extra += step_cost.amount
+        assert cost.amount is not None
+        return replace(
+            cost,
+            status=status_of(usage, unpriced),
+            amount=cost.amount + extra,
+            parts=tuple(parts.items()),
+            unpriced_units=tuple(dict.fromkeys(unpriced)),
+        )
+
     def _count_unpriced(self, model: str | None, provider: str | None) -> None:
         with self._lock:
             self._unpriced_count += 1
@@ -140,8 +175,11 @@ class Pricer:
 
 def _cost(schedule: Schedule, second: int, usage: Usage) -> Cost:
     """The arithmetic of the hot path: pick the rates, multiply, add."""
-    input_tokens, output_tokens, cache_read, cache_write, write_1h, reasoning = _counts(usage)
+    counts = _counts(usage)
+    input_tokens, output_tokens, cache_read, cache_write, write_1h, reasoning = counts
     rates = schedule.rates_at(second, input_tokens)
+    if usage.units is not None or (cache_write and ttl_unknown(usage, cache_write, rates)):
+        return detailed_cost(rates, usage, counts, schedule.version, schedule.model_ref)
     input_ = max(input_tokens - cache_read - cache_write, 0) * rates.input
     output = max(output_tokens - reasoning, 0) * rates.output
     # Most calls have no cache writes or reasoning: skip multiplying zeros.
@@ -190,6 +228,8 @@ def _repaired(usage: Usage) -> Usage:
         reasoning_tokens=usage.reasoning_tokens,
         cache_write_5m_tokens=usage.cache_write_5m_tokens,
         cache_write_1h_tokens=usage.cache_write_1h_tokens,
+        units=usage.units,
+        iterations=usage.iterations,
     )
 
 
@@ -219,6 +259,7 @@ def _with_provider_cost(local: Cost, provider_cost: Decimal | float) -> Cost:
     return Cost(
         attr.COST_PRICED, amount, local.input, local.output, local.cache_read, local.cache_write,
         local.reasoning, attr.COST_SOURCE_PROVIDER, "USD", attr.COST_SOURCE_PROVIDER, local.model_ref,
+        local.parts,
     )  # fmt: skip
 
 
