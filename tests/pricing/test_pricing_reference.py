@@ -71,7 +71,8 @@ def test_recorded_usage_matches_calc_price(shared_pricer: Pricer, call: Recorded
         assert (cost.status, cost.amount) == ("unpriced", None)
         return
     usage = call.usage
-    if usage.cache_write_tokens and usage.cache_write_5m_tokens is None and usage.cache_write_1h_tokens is None:
+    no_split = usage.cache_write_5m_tokens is None and usage.cache_write_1h_tokens is None
+    if usage.cache_write_tokens and no_split:
         # Older recordings carry no 5-minute / 1-hour split: priced at the 5-minute rate, as genai-prices
         # does, but never silently (#17).
         assert (cost.status, cost.unpriced_units) == ("partial", ("cache_write_ttl",))
