@@ -420,3 +420,62 @@ def test_gemini_image_input(tracer_provider: TracerProvider, exporter: InMemoryS
     assert inputs + outputs == Decimal("0.0020906")
     assert_cost(span, Decimal("0.0020906"))
     assert span.attributes["llm_cost.usage.input_image_tokens"] == 258
+
+
+# --- Another producer's span ---------------------------------------------------------------------------
+
+
+def _foreign_anthropic_span(extra: dict[str, Any]) -> dict[str, Any]:
+    """A span as OpenLLMetry / the genai-anthropic instrumentation write it, priced by our processor."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from otel_llm_cost.pricing import Pricer
+    from otel_llm_cost.processor import LLMCostSpanProcessor
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(LLMCostSpanProcessor(Pricer()))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with provider.get_tracer("openllmetry").start_as_current_span("anthropic.chat") as span:
+        span.set_attributes(
+            {
+                "gen_ai.provider.name": "anthropic",
+                "gen_ai.response.model": "claude-sonnet-4-6",
+                "gen_ai.usage.input_tokens": 10_000,
+                "gen_ai.usage.output_tokens": 100,
+                "gen_ai.usage.cache_creation.input_tokens": 8_000,
+                **extra,
+            }
+        )
+    return dict(exporter.get_finished_spans()[0].attributes)
+
+
+def test_cache_writes_without_ttl_split_from_another_producer_are_partial():
+    attributes = _foreign_anthropic_span({})
+    assert attributes[attr.LLM_COST_COST_STATUS] == "partial"
+    assert list(attributes[attr.LLM_COST_COST_UNPRICED_UNITS]) == ["cache_write_ttl"]
+    sonnet = "claude-sonnet-4-6"
+    # The lower bound: 2,000 uncached x $3/M + 8,000 written at the 5-minute $3.75/M + 100 x $15/M.
+    lower = (
+        2_000 * rate(sonnet, "input_mtok")
+        + 8_000 * rate(sonnet, "cache_write_mtok")
+        + 100 * rate(sonnet, "output_mtok")
+    )
+    assert attributes[attr.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(float(lower))
+
+
+def test_cache_writes_with_the_split_from_another_producer_are_priced():
+    split = {
+        "anthropic.usage.cache_creation.ephemeral_5m_input_tokens": 0,
+        "anthropic.usage.cache_creation.ephemeral_1h_input_tokens": 8_000,
+    }
+    attributes = _foreign_anthropic_span(split)
+    assert attributes[attr.LLM_COST_COST_STATUS] == "priced"
+    sonnet = "claude-sonnet-4-6"
+    exact = (
+        2_000 * rate(sonnet, "input_mtok")
+        + 8_000 * rate(sonnet, "cache_write_1h_mtok")
+        + 100 * rate(sonnet, "output_mtok")
+    )
+    assert exact == Decimal("0.0555")
+    assert attributes[attr.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(0.0555)

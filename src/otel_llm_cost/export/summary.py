@@ -1,8 +1,10 @@
 """A one-screen summary of the LLM calls a process made, printed when its tracer provider shuts down.
 
-``SummarySpanProcessor`` collects, from each ending LLM span (a span the cost processor or our
-instrumentation priced: it has ``llm_cost.cost.status``), its model, tokens and cost; the SDK shuts
-the provider down at exit, and ``shutdown()`` prints::
+``SummarySpanProcessor`` counts every call our instrumentation (or ``llm_call``) makes, sampled or not,
+as the metrics do (#17): a head sampler that keeps 5% of traces must not shrink the summary to 5%. Spans
+of other producers, which only reach it when sampled, are added from their ending span (one the cost
+processor priced: it has ``llm_cost.cost.status``). The SDK shuts the provider down at exit, and
+``shutdown()`` prints::
 
     otel-llm-cost: 4 LLM calls, 2,310 input tokens (1,024 cache read), 412 output tokens, $0.004210
       model                              calls      input     output     cost USD
@@ -24,9 +26,14 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost._span_usage import handed_over
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
+
+    from otel_llm_cost.instrumentation._invocation import LLMInvocation
+    from otel_llm_cost.pricing import Cost
+    from otel_llm_cost.usage import Usage
 
 __all__ = ["CallSummary", "ModelLine", "SummarySpanProcessor"]
 
@@ -44,6 +51,7 @@ class ModelLine:
     cache_read_tokens: int = 0
     cost: Decimal = Decimal(0)
     unpriced: int = 0
+    partial: int = 0
 
 
 def _int(value: Any) -> int:
@@ -78,6 +86,27 @@ class CallSummary:
             line.cache_read_tokens += _int(attributes.get(attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS))
             if isinstance(amount, int | float) and status != attr.COST_UNPRICED:
                 line.cost += Decimal(str(amount))
+                line.partial += status == attr.COST_PARTIAL
+            else:
+                line.unpriced += 1
+
+    def add_call(
+        self, model: str | None, usage: Usage | None, cost: Cost | None, seen: tuple[int, str] | None = None
+    ) -> None:
+        """Count one finished call of our instrumentation (recorded or not); ``seen``, its (trace id,
+        response id), keeps another producer's span of the same call from counting again."""
+        with self._lock:
+            if seen is not None and len(self._seen) < _MAX_RESPONSE_IDS:
+                self._seen.add(seen)
+            line = self._models.setdefault(model or "?", ModelLine())
+            line.calls += 1
+            if usage is not None:
+                line.input_tokens += usage.input_tokens
+                line.output_tokens += usage.output_tokens
+                line.cache_read_tokens += usage.cache_read_tokens
+            if cost is not None and cost.amount is not None:
+                line.cost += cost.amount
+                line.partial += cost.status == attr.COST_PARTIAL
             else:
                 line.unpriced += 1
 
@@ -119,6 +148,11 @@ class CallSummary:
             rows.append(f"  ... {len(models) - len(shown)} more models")
         if total.unpriced:
             rows.append(f"  {total.unpriced} call(s) could not be priced (unknown model): no cost counted")
+        if total.partial:
+            rows.append(
+                f"  {total.partial} call(s) partly priced: a billed unit had no price "
+                "(llm_cost.cost.unpriced_units on their spans)"
+            )
         if jsonl_path is not None:
             rows.append(f"  spans: {jsonl_path} (otel-llm-cost report {jsonl_path})")
         return "\n".join(rows)
@@ -143,12 +177,31 @@ class SummarySpanProcessor(SpanProcessor):
     """
 
     def __init__(self, stream: IO[str] | None = None, *, jsonl_path: Path | None = None) -> None:
+        from otel_llm_cost.instrumentation._invocation import add_invocation_listener
+
         self.summary = CallSummary()
         self._stream = stream
         self._jsonl_path = jsonl_path
         self._printed = False
+        add_invocation_listener(self._on_call)
+
+    def _on_call(
+        self, invocation: LLMInvocation, usage: Usage | None, cost: Cost | None, error: BaseException | None
+    ) -> None:
+        if self._printed:
+            return
+        try:
+            found = handed_over(invocation.span)
+            seen = None
+            if found is not None and found.response_id:
+                seen = (invocation.span.get_span_context().trace_id, found.response_id)
+            self.summary.add_call(invocation.response_model or invocation.request_model, usage, cost, seen)
+        except Exception:
+            log_once("summary.add_call", "otel-llm-cost: could not add a call to the summary", exc_info=True)
 
     def on_end(self, span: ReadableSpan) -> None:
+        if handed_over(span) is not None:
+            return  # our instrumentation's call: counted by _on_call, sampled or not
         try:
             self.summary.add(span)
         except Exception:
@@ -158,6 +211,9 @@ class SummarySpanProcessor(SpanProcessor):
         if self._printed:
             return
         self._printed = True
+        from otel_llm_cost.instrumentation._invocation import remove_invocation_listener
+
+        remove_invocation_listener(self._on_call)
         try:
             text = self.summary.render(self._jsonl_path)
             if text:

@@ -16,6 +16,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost._sampling import span_sampling_probability
 from otel_llm_cost._span_usage import SpanUsage, hand_over
 from otel_llm_cost.pricing import get_pricer
 from otel_llm_cost.pricing._cost import add_cost_attributes
@@ -65,6 +66,7 @@ class LLMInvocation:
         "output_chunks",
         "provider",
         "request_model",
+        "response_model",
         "span",
         "start_ns",
     )
@@ -91,6 +93,7 @@ class LLMInvocation:
         self.operation = operation
         self.provider = provider
         self.request_model = request_model
+        self.response_model: str | None = None
         self.first_chunk_ns: int | None = None
         self.end_ns: int | None = None
         # Items a stream delivered, set by the stream proxy when it ends (None: not streamed).
@@ -106,6 +109,23 @@ class LLMInvocation:
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         self.start_ns = time.monotonic_ns()
+        if self.span.is_recording():
+            self._note_sampling(tracer)
+
+    def _note_sampling(self, tracer: Tracer) -> None:
+        """Record the probability the span was sampled with, when known: the report's adjusted counts."""
+        try:
+            span = self.span
+            probability = span_sampling_probability(
+                getattr(tracer, "sampler", None), span.get_span_context(), getattr(span, "parent", None)
+            )
+        except Exception:
+            log_once(
+                "invocation.sampling", "otel-llm-cost could not read the sampling probability", exc_info=True
+            )
+            return
+        if probability is not None:
+            self.late_attributes = {attr.LLM_COST_SAMPLING_PROBABILITY: probability}
 
     def first_chunk(self) -> None:
         """Mark the arrival of the first content-bearing chunk of a stream (first call wins)."""
@@ -145,6 +165,7 @@ class LLMInvocation:
         if self._ended:
             return
         self._ended = True
+        self.response_model = response_model
         cost = None
         try:
             span = self.span

@@ -274,6 +274,10 @@ def _usage_from_fields(fields: Mapping[str, Any], source: UsageSource) -> Usage:
     cache_write = max(
         _tokens(fields.get("cache_creation_input_tokens")), _tokens(write_5m) + _tokens(write_1h)
     )
+    if split is None and cache_write:
+        # The Messages API reports ``cache_creation`` wherever 1-hour writes exist; a block without it
+        # predates them: every write was a 5-minute one. Recorded as such, not left to a guess (#17).
+        write_5m = cache_write
     server_tools = fields.get("server_tool_use")
     iterations = fields.get("iterations")
     return Usage.of(
