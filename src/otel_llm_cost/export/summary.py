@@ -183,7 +183,9 @@ class SummarySpanProcessor(SpanProcessor):
         self._stream = stream
         self._jsonl_path = jsonl_path
         self._printed = False
-        add_invocation_listener(self._on_call)
+        # Span ids of our sampled calls, counted by _on_call before their span ends: on_end skips them.
+        self._ours: set[int] = set()
+        add_invocation_listener(self._on_call, before_end=True)
 
     def _on_call(
         self, invocation: LLMInvocation, usage: Usage | None, cost: Cost | None, error: BaseException | None
@@ -191,16 +193,23 @@ class SummarySpanProcessor(SpanProcessor):
         if self._printed:
             return
         try:
+            context = invocation.span.get_span_context()
             found = handed_over(invocation.span)
             seen = None
             if found is not None and found.response_id:
-                seen = (invocation.span.get_span_context().trace_id, found.response_id)
+                seen = (context.trace_id, found.response_id)
+            if context.trace_flags.sampled:
+                if len(self._ours) >= _MAX_RESPONSE_IDS:  # spans of another provider never reach on_end
+                    self._ours.clear()
+                self._ours.add(context.span_id)
             self.summary.add_call(invocation.response_model or invocation.request_model, usage, cost, seen)
         except Exception:
             log_once("summary.add_call", "otel-llm-cost: could not add a call to the summary", exc_info=True)
 
     def on_end(self, span: ReadableSpan) -> None:
-        if handed_over(span) is not None:
+        context = span.get_span_context()
+        if context is not None and context.span_id in self._ours:
+            self._ours.discard(context.span_id)
             return  # our instrumentation's call: counted by _on_call, sampled or not
         try:
             self.summary.add(span)

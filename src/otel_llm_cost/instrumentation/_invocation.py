@@ -170,7 +170,7 @@ class LLMInvocation:
         try:
             span = self.span
             recording = span.is_recording()
-            if recording or _listeners:
+            if recording or _listeners or _ending_listeners:
                 cost = self._price(usage, response_model, service_tier, provider_cost)
             if recording:
                 attributes = self._outcome_attributes(
