@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -392,10 +393,8 @@ def test_gpt_image_1_edit_prices_image_input_and_output(tracer_provider: TracerP
 
 # --- Gemini --------------------------------------------------------------------------------------------
 
-GEMINI_IMAGE = (
-    "Arize-ai+openinference/python/instrumentation/openinference-instrumentation-google-genai/tests/cassettes/"
-    "test_instrumentation/test_generate_content_describe_image[False].yaml"
-)
+# A real Gemini response (openinference's recording; see tests/recordings/NOTICE.md).
+GEMINI_IMAGE = Path(__file__).parent / "recordings" / "gemini_describe_image.yaml"
 
 
 def test_gemini_image_input(tracer_provider: TracerProvider, exporter: InMemorySpanExporter):
