@@ -190,7 +190,7 @@ class SummarySpanProcessor(SpanProcessor):
     def _on_call(
         self, invocation: LLMInvocation, usage: Usage | None, cost: Cost | None, error: BaseException | None
     ) -> None:
-        if self._printed:
+        if self._printed or not self._serves(invocation):
             return
         try:
             context = invocation.span.get_span_context()
@@ -205,6 +205,15 @@ class SummarySpanProcessor(SpanProcessor):
             self.summary.add_call(invocation.response_model or invocation.request_model, usage, cost, seen)
         except Exception:
             log_once("summary.add_call", "otel-llm-cost: could not add a call to the summary", exc_info=True)
+
+    def _serves(self, invocation: LLMInvocation) -> bool:
+        """Whether the call's tracer belongs to the provider this processor is attached to.
+
+        Read from the SDK tracer's (private) processor list: a call made through another provider, or
+        with no SDK provider at all, is not this summary's. Sampled or not, the tracer is the same.
+        """
+        processors = getattr(getattr(invocation.tracer, "span_processor", None), "_span_processors", ())
+        return any(processor is self for processor in processors)
 
     def on_end(self, span: ReadableSpan) -> None:
         context = span.get_span_context()

@@ -69,6 +69,7 @@ class LLMInvocation:
         "response_model",
         "span",
         "start_ns",
+        "tracer",
     )
 
     def __init__(
@@ -91,6 +92,7 @@ class LLMInvocation:
                 passed at start so that samplers can see them. Taken over: the span starts with this dict.
         """
         self.operation = operation
+        self.tracer = tracer
         self.provider = provider
         self.request_model = request_model
         self.response_model: str | None = None

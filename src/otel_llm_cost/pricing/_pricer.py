@@ -15,7 +15,7 @@ from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.environment_variables import OTEL_LLM_COST_PRICES_FILE
 from otel_llm_cost.errors import PriceFileError
-from otel_llm_cost.pricing._cost import Cost, local_cost, unpriced_cost
+from otel_llm_cost.pricing._cost import Cost, CostDetail, local_cost, unpriced_cost
 from otel_llm_cost.pricing._overrides import PriceOverrides
 from otel_llm_cost.pricing._price_file import load_overrides
 from otel_llm_cost.pricing._rates import ZERO, Schedule
@@ -27,6 +27,8 @@ UnpricedListener = Callable[[str | None, str | None], None]
 """Called with (model, provider) for every call that could not be priced."""
 
 _SECONDS_PER_DAY = 86_400
+# Positions of Usage.units and Usage.iterations: indexing a tuple is the cheapest read on the hot path.
+_UNITS, _ITERATIONS = Usage._fields.index("units"), Usage._fields.index("iterations")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
@@ -102,7 +104,7 @@ class Pricer:
         """
         try:
             cost = self._local(usage, model, provider, at, service_tier)
-            if usage.iterations and cost.amount is not None:
+            if usage[_ITERATIONS] is not None and cost.amount is not None:
                 cost = self._with_iterations(cost, usage, model, provider, at, service_tier)
             if provider_cost is not None:
                 cost = _with_provider_cost(cost, provider_cost)
@@ -158,8 +160,7 @@ class Pricer:
             cost,
             status=status_of(usage, unpriced),
             amount=cost.amount + extra,
-            parts=tuple(parts.items()),
-            unpriced_units=tuple(dict.fromkeys(unpriced)),
+            detail=CostDetail(tuple(parts.items()), tuple(dict.fromkeys(unpriced))),
         )
 
     def _count_unpriced(self, model: str | None, provider: str | None) -> None:
@@ -178,7 +179,7 @@ def _cost(schedule: Schedule, second: int, usage: Usage) -> Cost:
     counts = _counts(usage)
     input_tokens, output_tokens, cache_read, cache_write, write_1h, reasoning = counts
     rates = schedule.rates_at(second, input_tokens)
-    if usage.units is not None or (cache_write and ttl_unknown(usage, cache_write, rates)):
+    if usage[_UNITS] is not None or (cache_write and ttl_unknown(usage, cache_write, rates)):
         return detailed_cost(rates, usage, counts, schedule.version, schedule.model_ref)
     input_ = max(input_tokens - cache_read - cache_write, 0) * rates.input
     output = max(output_tokens - reasoning, 0) * rates.output
@@ -259,7 +260,7 @@ def _with_provider_cost(local: Cost, provider_cost: Decimal | float) -> Cost:
     return Cost(
         attr.COST_PRICED, amount, local.input, local.output, local.cache_read, local.cache_write,
         local.reasoning, attr.COST_SOURCE_PROVIDER, "USD", attr.COST_SOURCE_PROVIDER, local.model_ref,
-        local.parts,
+        local.detail and CostDetail(local.detail.parts),
     )  # fmt: skip
 
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Final
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost.pricing._cost import Cost
+from otel_llm_cost.pricing._cost import Cost, CostDetail
 from otel_llm_cost.pricing._rates import ZERO, Rates
 from otel_llm_cost.usage import COUNT_UNITS, ESTIMATED, MODALITIES, Usage
 
@@ -89,8 +89,7 @@ def detailed_cost(
         *base,
         pricing_version=version,
         model_ref=model_ref,
-        parts=tuple(parts.items()),
-        unpriced_units=tuple(unpriced),
+        detail=CostDetail(tuple(parts.items()), tuple(unpriced)),
     )
 
 
