@@ -29,6 +29,10 @@ UnpricedListener = Callable[[str | None, str | None], None]
 _SECONDS_PER_DAY = 86_400
 # Positions of Usage.units and Usage.iterations: indexing a tuple is the cheapest read on the hot path.
 _UNITS, _ITERATIONS = Usage._fields.index("units"), Usage._fields.index("iterations")
+_WRITE_5M, _WRITE_1H = (
+    Usage._fields.index("cache_write_5m_tokens"),
+    Usage._fields.index("cache_write_1h_tokens"),
+)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
@@ -179,7 +183,12 @@ def _cost(schedule: Schedule, second: int, usage: Usage) -> Cost:
     counts = _counts(usage)
     input_tokens, output_tokens, cache_read, cache_write, write_1h, reasoning = counts
     rates = schedule.rates_at(second, input_tokens)
-    if usage[_UNITS] is not None or (cache_write and ttl_unknown(usage, cache_write, rates)):
+    if usage[_UNITS] is not None or (
+        cache_write
+        and usage[_WRITE_5M] is None
+        and usage[_WRITE_1H] is None
+        and ttl_unknown(usage, cache_write, rates)
+    ):
         return detailed_cost(rates, usage, counts, schedule.version, schedule.model_ref)
     input_ = max(input_tokens - cache_read - cache_write, 0) * rates.input
     output = max(output_tokens - reasoning, 0) * rates.output
