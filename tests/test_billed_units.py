@@ -478,3 +478,61 @@ def test_cache_writes_with_the_split_from_another_producer_are_priced():
     )
     assert exact == Decimal("0.0555")
     assert attributes[attr.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(0.0555)
+
+
+# --- Everything downstream carries the full cost -------------------------------------------------------
+
+
+def test_roll_up_metrics_live_stats_budget_and_report_carry_the_full_cost(tmp_path: Path):
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from otel_llm_cost import BudgetGuard
+    from otel_llm_cost.export.jsonl import JsonlSpanExporter
+    from otel_llm_cost.instrumentation._invocation import add_invocation_listener, remove_invocation_listener
+    from otel_llm_cost.live_stats import LiveStats
+    from otel_llm_cost.metrics import LLMMetrics
+    from otel_llm_cost.pricing import Pricer
+    from otel_llm_cost.processor import LLMCostSpanProcessor
+    from otel_llm_cost.report import build_report
+    from otel_llm_cost.report.render import render_table
+
+    reader = InMemoryMetricReader()
+    metrics, live = LLMMetrics(MeterProvider(metric_readers=[reader])), LiveStats()
+    exporter, path = InMemorySpanExporter(), tmp_path / "spans.jsonl"
+    provider = TracerProvider()
+    provider.add_span_processor(LLMCostSpanProcessor(Pricer()))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(path)))
+    guard = BudgetGuard("global:usd=1/1h")
+    block = {"input_tokens": 2390, "output_tokens": 121, "iterations": ADVISOR_ITERATIONS}
+    for listener in (metrics.record_call, live.record):
+        add_invocation_listener(listener)
+    try:
+        with (
+            provider.get_tracer("app").start_as_current_span("plan step"),
+            llm_call("anthropic", "claude-sonnet-4-6", tracer_provider=provider, budget_guard=guard) as call,
+        ):
+            call.set_usage(block, shape="anthropic")
+    finally:
+        for listener in (metrics.record_call, live.record):
+            remove_invocation_listener(listener)
+    provider.shutdown()
+    full = Decimal("0.022125")  # 0.008985 (Sonnet 4.6 executor) + 0.01314 (Opus 4.8 advisor), as above
+
+    step = next(s for s in exporter.get_finished_spans() if s.name == "plan step")
+    assert step.attributes[attr.LLM_COST_TOTAL_COST] == pytest.approx(float(full))
+    assert live.snapshot().process.cost == full
+    assert guard.usage(guard.limits[0])[0] == full
+    points = [
+        point.value
+        for metric in reader.get_metrics_data().resource_metrics[0].scope_metrics[0].metrics
+        if metric.name == "llm_cost.client.cost"
+        for point in metric.data.data_points
+    ]
+    assert points == [pytest.approx(float(full))]
+    report = build_report([path])
+    assert report.totals.cost == pytest.approx(full, abs=Decimal("1e-9"))
+    assert report.parts.costs["advisor_message"] == pytest.approx(Decimal("0.01314"))
+    assert "Beyond text advisor_message 0.013140 USD" in render_table(report)

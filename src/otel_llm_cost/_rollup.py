@@ -46,6 +46,7 @@ class Totals:
         "cost",
         "input_tokens",
         "output_tokens",
+        "partial_calls",
         "reasoning_tokens",
         "unpriced_calls",
     )
@@ -60,6 +61,7 @@ class Totals:
         reasoning_tokens: int = 0,
         calls: int = 0,
         unpriced_calls: int = 0,
+        partial_calls: int = 0,
     ) -> None:
         self.cost = cost
         self.input_tokens = input_tokens
@@ -69,6 +71,8 @@ class Totals:
         self.reasoning_tokens = reasoning_tokens
         self.calls = calls
         self.unpriced_calls = unpriced_calls
+        self.partial_calls = partial_calls
+        """Calls priced without some billed unit the price data lacks (status ``partial``, #17)."""
 
     def add(self, other: Totals) -> None:
         self.cost += other.cost
@@ -79,6 +83,7 @@ class Totals:
         self.reasoning_tokens += other.reasoning_tokens
         self.calls += other.calls
         self.unpriced_calls += other.unpriced_calls
+        self.partial_calls += other.partial_calls
 
     def copy(self) -> Totals:
         copy = Totals()

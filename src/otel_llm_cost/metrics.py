@@ -16,6 +16,7 @@ instrument                                      unit      what
                                                           the first (one observation per stream)
 ``llm_cost.client.cost`` (counter)              USD       cost of priced calls
 ``llm_cost.client.unpriced_calls`` (counter)    {call}    calls that could not be priced
+``llm_cost.client.partial_calls`` (counter)     {call}    calls priced without a unit the data lacks
 ``llm_cost.client.token.cache_read`` (counter)  {token}   cache-read input tokens
 ``llm_cost.client.token.cache_write`` (counter) {token}   cache-write input tokens
 ``llm_cost.client.token.reasoning`` (counter)   {token}   reasoning output tokens
@@ -85,6 +86,7 @@ TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
 TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
 COST: Final = "llm_cost.client.cost"
 UNPRICED_CALLS: Final = "llm_cost.client.unpriced_calls"
+PARTIAL_CALLS: Final = "llm_cost.client.partial_calls"  # priced without a billed unit the data lacks (#17)
 CACHE_READ_TOKENS: Final = "llm_cost.client.token.cache_read"
 CACHE_WRITE_TOKENS: Final = "llm_cost.client.token.cache_write"
 REASONING_TOKENS: Final = "llm_cost.client.token.reasoning"
@@ -146,6 +148,9 @@ class LLMMetrics:
         )
         self._cost = meter.create_counter(COST, "USD", "Cost of LLM calls, in US dollars.")
         self._unpriced = meter.create_counter(UNPRICED_CALLS, "{call}", "LLM calls that could not be priced.")
+        self._partial = meter.create_counter(
+            PARTIAL_CALLS, "{call}", "LLM calls priced without some billed unit the price data lacks."
+        )
         self._cache_read = meter.create_counter(CACHE_READ_TOKENS, "{token}", "Input tokens read from cache.")
         self._cache_write = meter.create_counter(
             CACHE_WRITE_TOKENS, "{token}", "Input tokens written to cache."
@@ -206,6 +211,8 @@ class LLMMetrics:
             cost = _price(invocation, usage)
         if cost.amount is not None and cost.status != attr.COST_UNPRICED:
             self._cost.add(float(cost.amount), labels)
+            if cost.status == attr.COST_PARTIAL:
+                self._partial.add(1, labels)
         else:
             self._unpriced.add(1, labels)
 

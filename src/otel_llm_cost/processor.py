@@ -319,10 +319,18 @@ def _totals_of(usage: Usage, status: str, amount: Decimal | None) -> Totals:
         usage.reasoning_tokens,
         1,
         0 if priced else 1,
+        status == attr.COST_PARTIAL,
     )
 
 
 def _totals_attributes(totals: Totals) -> dict[str, AttributeValue]:
+    attributes = _base_totals_attributes(totals)
+    if totals.partial_calls:
+        attributes[attr.LLM_COST_TOTAL_PARTIAL_CALLS] = totals.partial_calls
+    return attributes
+
+
+def _base_totals_attributes(totals: Totals) -> dict[str, AttributeValue]:
     return {
         attr.LLM_COST_TOTAL_COST: float(totals.cost),
         attr.LLM_COST_TOTAL_LLM_CALLS: totals.calls,

@@ -42,6 +42,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "unpriced_calls": totals.unpriced,
             "by_status": report.cost_status,
             "sampling": report.sampling.estimate().as_dict(),
+            **report.parts.as_dict(),
         },
         "latency": {
             "duration_seconds": report.latency.duration.summary(),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from otel_llm_cost.report._dict import report_dict
+from otel_llm_cost.report._parts import PartTotals
 from otel_llm_cost.report._read import ReadStats
 from otel_llm_cost.report._sampling import SampleEstimate
 from otel_llm_cost.report._stats import LogHistogram, Quantiles
@@ -59,6 +60,8 @@ class Report:
     histogram: LogHistogram
     sampling: SampleEstimate = field(default_factory=SampleEstimate)
     """Adjusted counts of the calls read: fleet totals estimated from sampled traces (#17)."""
+    parts: PartTotals = field(default_factory=PartTotals)
+    """Cost per billed part (``llm_cost.cost.<part>``) and the units left unpriced (#17)."""
 
     @classmethod
     def build(cls, agg: Aggregator, stats: ReadStats) -> Report:
@@ -88,6 +91,7 @@ class Report:
             agg.timeline,
             agg.histogram,
             agg.sampling,
+            agg.parts,
         )
 
     @property

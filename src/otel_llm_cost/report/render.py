@@ -51,6 +51,7 @@ def _summary(report: Report) -> str:
         f"Cost        {_fmt.money(totals.cost)} USD · {priced:,} priced, {totals.unpriced:,} unpriced"
     )
     lines += sampling_lines(report.sampling, totals.calls)
+    lines += report.parts.lines()
     lines.append(
         f"Input       {totals.input_tokens:,} tokens · uncached {totals.uncached_input_tokens:,} · "
         f"cache read {totals.cache_read_tokens:,} · cache write {totals.cache_write_tokens:,}"
