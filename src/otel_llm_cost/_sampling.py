@@ -24,18 +24,37 @@ _THRESHOLD_DIGITS: Final = 14  # 56 bits, 4 per hex digit
 _THRESHOLD_SCALE: Final = float(1 << 56)
 
 
-def span_sampling_probability(
-    sampler: object, context: SpanContext, parent: SpanContext | None
-) -> float | None:
-    """The probability with which the span of ``context`` (child of ``parent``) was kept."""
-    from_threshold = threshold_probability(context.trace_state.get("ot") if context.trace_state else None)
-    if from_threshold is not None:
-        return from_threshold
-    if isinstance(sampler, ParentBased):
+def span_sampling_probability(sampler: object, context: SpanContext, span: object) -> float | None:
+    """The probability with which ``span`` (of ``context``) was kept; run once per LLM call."""
+    trace_state = context.trace_state
+    if trace_state:
+        from_threshold = threshold_probability(trace_state.get("ot"))
+        if from_threshold is not None:
+            return from_threshold
+    parent_based, probability = _describe(sampler)
+    if parent_based:
+        parent = getattr(span, "parent", None)
         if parent is not None and parent.is_valid and parent.is_remote:
-            return None
-        sampler = sampler._root  # the SDK exposes no getter
-    return sampler_probability(sampler)
+            return None  # decided upstream, at a rate we cannot see
+    return probability
+
+
+# id(sampler) -> (sampler, is ParentBased, its root's probability): samplers are few and live long, and
+# the isinstance checks against the SDK's abstract classes cost more than the rest of this module.
+_described: dict[int, tuple[object, bool, float | None]] = {}
+_MAX_DESCRIBED: Final = 64
+
+
+def _describe(sampler: object) -> tuple[bool, float | None]:
+    found = _described.get(id(sampler))
+    if found is not None and found[0] is sampler:
+        return found[1], found[2]
+    parent_based = isinstance(sampler, ParentBased)
+    probability = sampler_probability(sampler)
+    if len(_described) >= _MAX_DESCRIBED:
+        _described.clear()
+    _described[id(sampler)] = (sampler, parent_based, probability)
+    return parent_based, probability
 
 
 def sampler_probability(sampler: object) -> float | None:

@@ -119,7 +119,7 @@ class LLMInvocation:
         try:
             span = self.span
             probability = span_sampling_probability(
-                getattr(tracer, "sampler", None), span.get_span_context(), getattr(span, "parent", None)
+                getattr(tracer, "sampler", None), span.get_span_context(), span
             )
         except Exception:
             log_once(
