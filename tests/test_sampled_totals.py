@@ -137,3 +137,34 @@ def test_tracestate_threshold_gives_the_probability(ot: str, probability: float 
 
     found = threshold_probability(ot)
     assert found == (None if probability is None else pytest.approx(probability, abs=1e-4))
+
+
+def _call_under_remote_parent(trace_state: str | None) -> dict:
+    from opentelemetry import context, trace
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.5)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    state = TraceState([("ot", trace_state)]) if trace_state else TraceState()
+    parent = SpanContext(
+        0xABC, 0xDEF, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED), trace_state=state
+    )
+    token = context.attach(trace.set_span_in_context(NonRecordingSpan(parent)))
+    try:
+        with llm_call("openai", "gpt-4o-mini", tracer_provider=provider) as call:
+            call.set_usage(usage_of(1))
+    finally:
+        context.detach(token)
+    (span,) = exporter.get_finished_spans()
+    return dict(span.attributes)
+
+
+def test_a_remote_parent_s_tracestate_threshold_gives_the_probability():
+    assert _call_under_remote_parent("th:c")[attr.LLM_COST_SAMPLING_PROBABILITY] == 0.25
+
+
+def test_a_remote_parent_without_threshold_leaves_the_probability_unknown():
+    # ParentBased followed an upstream decision whose rate we cannot see: no guess.
+    assert attr.LLM_COST_SAMPLING_PROBABILITY not in _call_under_remote_parent(None)
