@@ -159,11 +159,10 @@ class Pricer:
                 continue
             parts[step.kind] = parts.get(step.kind, ZERO) + step_cost.amount
             extra += step_cost.amount
-        assert cost.amount is not None
         return replace(
             cost,
             status=status_of(usage, unpriced),
-            amount=cost.amount + extra,
+            amount=(cost.amount or ZERO) + extra,
             detail=CostDetail(tuple(parts.items()), tuple(dict.fromkeys(unpriced))),
         )
 
