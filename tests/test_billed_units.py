@@ -523,6 +523,7 @@ def test_roll_up_metrics_live_stats_budget_and_report_carry_the_full_cost(tmp_pa
 
     step = next(s for s in exporter.get_finished_spans() if s.name == "plan step")
     assert step.attributes[attr.LLM_COST_TOTAL_COST] == pytest.approx(float(full))
+    assert step.attributes["llm_cost.total.cost_by_part.advisor_message"] == pytest.approx(0.01314)
     assert live.snapshot().process.cost == full
     assert guard.usage(guard.limits[0])[0] == full
     points = [

@@ -107,6 +107,9 @@ LLM_COST_TOTAL_REASONING_TOKENS: Final = "llm_cost.total.reasoning.output_tokens
 LLM_COST_TOTAL_LLM_CALLS: Final = "llm_cost.total.llm_calls"
 LLM_COST_TOTAL_UNPRICED_CALLS: Final = "llm_cost.total.unpriced_calls"
 LLM_COST_TOTAL_PARTIAL_CALLS: Final = "llm_cost.total.partial_calls"
+LLM_COST_TOTAL_COST_BY_PART_PREFIX: Final = (
+    "llm_cost.total.cost_by_part."  # + web_searches, advisor_message...
+)
 
 # --- Ours: latency phases of an agent step (seconds), and per-call generation --------------------
 LLM_COST_PHASE_PRE_PROCESSING: Final = "llm_cost.phase.pre_processing"

@@ -246,6 +246,7 @@ class LLMInvocation:
             cost_status=cost.status,
             cost_amount=cost.amount,
             response_id=response_id if isinstance(response_id, str) and response_id else None,
+            cost_parts=cost.parts,
         )
         hand_over(self.span, found)
 
