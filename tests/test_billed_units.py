@@ -344,7 +344,16 @@ def test_audio_in_and_out_at_audio_rates(instrumented: None, exporter: InMemoryS
 
 
 def test_audio_on_a_model_the_data_prices_only_for_text_is_partial(instrumented: None, exporter):
-    _audio_call("gpt-4o-audio-preview")  # genai-prices lists $2.50 / $10 per MTok and no audio rate
+    from otel_llm_cost.instrumentation._invocation import add_invocation_listener, remove_invocation_listener
+    from otel_llm_cost.live_stats import LiveStats
+
+    live = LiveStats()
+    add_invocation_listener(live.record)
+    try:
+        _audio_call("gpt-4o-audio-preview")  # genai-prices lists $2.50 / $10 per MTok and no audio rate
+    finally:
+        remove_invocation_listener(live.record)
+    assert live.snapshot().process.partial_calls == 1
     span = only_llm_span(exporter)
     # The audio tokens stay at the text rates (genai-prices' fallback), and the span says so.
     assert_cost(span, 213 * Decimal("2.5") / M + 412 * Decimal(10) / M, status="partial")
@@ -525,6 +534,7 @@ def test_roll_up_metrics_live_stats_budget_and_report_carry_the_full_cost(tmp_pa
     assert step.attributes[attr.LLM_COST_TOTAL_COST] == pytest.approx(float(full))
     assert step.attributes["llm_cost.total.cost_by_part.advisor_message"] == pytest.approx(0.01314)
     assert live.snapshot().process.cost == full
+    assert live.snapshot().process.partial_calls == 0
     assert guard.usage(guard.limits[0])[0] == full
     points = [
         point.value
