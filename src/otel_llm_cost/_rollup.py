@@ -48,6 +48,8 @@ class Totals:
         "cost",
         "input_tokens",
         "output_tokens",
+        "partial_calls",
+        "parts",
         "reasoning_tokens",
         "unpriced_calls",
     )
@@ -62,6 +64,8 @@ class Totals:
         reasoning_tokens: int = 0,
         calls: int = 0,
         unpriced_calls: int = 0,
+        partial_calls: int = 0,
+        parts: dict[str, Decimal] | None = None,
     ) -> None:
         self.cost = cost
         self.input_tokens = input_tokens
@@ -71,6 +75,10 @@ class Totals:
         self.reasoning_tokens = reasoning_tokens
         self.calls = calls
         self.unpriced_calls = unpriced_calls
+        self.partial_calls = partial_calls
+        """Calls priced without some billed unit the price data lacks (status ``partial``, #17)."""
+        self.parts = parts
+        """Cost of the parts beyond text tokens (``web_searches``, ``advisor_message``...), or ``None``."""
 
     def add(self, other: Totals) -> None:
         self.cost += other.cost
@@ -81,6 +89,12 @@ class Totals:
         self.reasoning_tokens += other.reasoning_tokens
         self.calls += other.calls
         self.unpriced_calls += other.unpriced_calls
+        self.partial_calls += other.partial_calls
+        if other.parts:
+            mine = self.parts if self.parts is not None else {}
+            for part, cost in other.parts.items():
+                mine[part] = mine.get(part, Decimal(0)) + cost
+            self.parts = mine
 
     def copy(self) -> Totals:
         copy = Totals()

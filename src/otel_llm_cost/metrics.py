@@ -15,6 +15,7 @@ instrument                                      unit      what
 =============================================== ========= ==========================================
 ``llm_cost.client.cost`` (counter)              USD       cost of priced calls
 ``llm_cost.client.unpriced_calls`` (counter)    {call}    calls that could not be priced
+``llm_cost.client.partial_calls`` (counter)     {call}    calls priced without a unit the data lacks
 ``llm_cost.step.phase.duration`` (histogram)    s         agent-step phases, by ``llm_cost.phase``
 =============================================== ========= ==========================================
 
@@ -92,6 +93,7 @@ _SCHEMA_URL: Final = SCHEMA_URL  # kept for importers of the old private name
 
 COST: Final = "llm_cost.client.cost"
 UNPRICED_CALLS: Final = "llm_cost.client.unpriced_calls"
+PARTIAL_CALLS: Final = "llm_cost.client.partial_calls"  # priced without a billed unit the data lacks (#17)
 PHASE_DURATION: Final = "llm_cost.step.phase.duration"
 
 
@@ -139,6 +141,9 @@ class LLMMetrics:
         self._edition = LatestEdition(meter) if self.latest else DefaultEdition(meter)
         self._cost = meter.create_counter(COST, "USD", "Cost of LLM calls, in US dollars.")
         self._unpriced = meter.create_counter(UNPRICED_CALLS, "{call}", "LLM calls that could not be priced.")
+        self._partial = meter.create_counter(
+            PARTIAL_CALLS, "{call}", "LLM calls priced without some billed unit the price data lacks."
+        )
         self._phase = meter.create_histogram(
             PHASE_DURATION,
             unit="s",
@@ -184,6 +189,8 @@ class LLMMetrics:
             cost = _price(invocation, usage)
         if cost.amount is not None and cost.status != attr.COST_UNPRICED:
             self._cost.add(float(cost.amount), error_labels)
+            if cost.status == attr.COST_PARTIAL:
+                self._partial.add(1, error_labels)
         else:
             self._unpriced.add(1, error_labels)
 
