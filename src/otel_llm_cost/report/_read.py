@@ -33,6 +33,8 @@ class ReadStats:
     lines: int = 0
     spans: int = 0
     malformed: int = 0
+    oversized: int = 0
+    split_traces: int = 0
     examples: list[str] = field(default_factory=list)
 
     def skip(self, where: str, reason: str) -> None:

@@ -11,7 +11,7 @@ from otel_llm_cost.report._stats import LogHistogram, Quantiles
 from otel_llm_cost.report._steps import StepStats
 from otel_llm_cost.report._timeline import Timeline
 from otel_llm_cost.report._totals import Totals
-from otel_llm_cost.report._traces import TraceCost
+from otel_llm_cost.report._trace_model import TraceCost
 
 if TYPE_CHECKING:
     from otel_llm_cost.report._aggregate import Aggregator
@@ -38,7 +38,8 @@ class Report:
         groups: cost breakdowns, each a list of ``(label, totals)``, most expensive first: ``provider``,
             ``model``, ``agent``, ``step``, then one per ``--by`` attribute.
         steps: agent steps by name, most total time first.
-        top_traces: the most expensive traces.
+        top_traces: the most expensive traces (with their spans, for the trace view).
+        slow_traces: the slowest traces with LLM calls (likewise).
         traces: how many traces had calls.
         unpriced: ``(provider, model, calls)`` of calls without a cost, most calls first.
         timeline: calls, tokens, cost and latency per time bucket.
@@ -52,6 +53,7 @@ class Report:
     groups: dict[str, list[tuple[str, Totals]]]
     steps: list[tuple[str, StepStats]]
     top_traces: list[TraceCost]
+    slow_traces: list[TraceCost]
     traces: int
     unpriced: list[tuple[str, str, int]]
     timeline: Timeline
@@ -79,7 +81,8 @@ class Report:
             agg.latency,
             groups,
             steps,
-            agg.traces.top(),
+            agg.traces.expensive.entries(),
+            agg.traces.slowest.entries(),
             agg.traces.count,
             unpriced,
             agg.timeline,
@@ -97,6 +100,14 @@ class Report:
         """Cache-read tokens over all input tokens; ``None`` when no input tokens."""
         tokens = self.totals.input_tokens
         return None if not tokens else self.totals.cache_read_tokens / tokens
+
+    def trace(self, trace_id: str) -> TraceCost | None:
+        """A ranked trace by id (a prefix of at least 8 hex digits will do), or ``None``."""
+        wanted = trace_id.strip().lower()
+        for entry in (*self.top_traces, *self.slow_traces):
+            if entry.trace_id == wanted or (len(wanted) >= 8 and entry.trace_id.startswith(wanted)):
+                return entry
+        return None
 
     def as_dict(self) -> dict[str, Any]:
         """Everything as JSON-ready values (money as ``Decimal``: serialise it as a string)."""
