@@ -42,7 +42,9 @@ _MIN_COST_EXPONENT: Final = -18
 class Aggregator:
     """Adds spans up; :meth:`report` turns the sums into a :class:`Report`."""
 
-    def __init__(self, filters: Filters | None = None, by: Iterable[str] = (), top: int = 10) -> None:
+    def __init__(
+        self, filters: Filters | None = None, by: Iterable[str] = (), top: int = 10, trace: str | None = None
+    ) -> None:
         self.filters = filters or Filters()
         self.totals = Totals()
         self.by_provider = GroupTable()
@@ -52,7 +54,7 @@ class Aggregator:
         self.latency = Latency(Quantiles(), Quantiles(), Quantiles(), Quantiles())
         self.histogram = LogHistogram()
         self.timeline = Timeline()
-        self.traces = Traces(self._count_call, top=top)
+        self.traces = Traces(self._count_call, top=top, pin=trace)
         self.steps = Steps()
         self.cost_status: dict[str, int] = {}
         self.unpriced: dict[tuple[str, str], int] = {}

@@ -44,6 +44,7 @@ class Report:
         unpriced: ``(provider, model, calls)`` of calls without a cost, most calls first.
         timeline: calls, tokens, cost and latency per time bucket.
         histogram: call durations on a log scale.
+        pinned: the trace asked for by id (``build_report(trace=...)``), with its spans, if found.
     """
 
     stats: ReadStats
@@ -58,6 +59,7 @@ class Report:
     unpriced: list[tuple[str, str, int]]
     timeline: Timeline
     histogram: LogHistogram
+    pinned: TraceCost | None = None
 
     @classmethod
     def build(cls, agg: Aggregator, stats: ReadStats) -> Report:
@@ -87,6 +89,7 @@ class Report:
             unpriced,
             agg.timeline,
             agg.histogram,
+            agg.traces.pinned,
         )
 
     @property
@@ -104,7 +107,8 @@ class Report:
     def trace(self, trace_id: str) -> TraceCost | None:
         """A ranked trace by id (a prefix of at least 8 hex digits will do), or ``None``."""
         wanted = trace_id.strip().lower()
-        for entry in (*self.top_traces, *self.slow_traces):
+        pinned = (self.pinned,) if self.pinned is not None else ()
+        for entry in (*pinned, *self.top_traces, *self.slow_traces):
             if entry.trace_id == wanted or (len(wanted) >= 8 and entry.trace_id.startswith(wanted)):
                 return entry
         return None

@@ -1,18 +1,24 @@
-"""Constant-memory summaries of a stream of numbers: quantiles (DDSketch) and a log-scale histogram.
+"""Constant-memory summaries of a stream of numbers: quantiles and a log-scale histogram.
 
-Percentiles come from `ddsketch <https://github.com/DataDog/sketches-py>`_: every quantile it returns
-is within ``RELATIVE_ACCURACY`` (1%) of the true value at that rank, and its size depends on the range
-of the values, not their number (bounded at ``_BIN_LIMIT`` bins, which covers ten decades at 1%).
+Percentiles are exact (linear interpolation between the two nearest values, as numpy and DuckDB's
+``quantile_cont`` compute them) while a group holds up to ``EXACT_LIMIT`` values, so a small group
+never shows a p99 below its second-largest value. Past that they come from `ddsketch
+<https://github.com/DataDog/sketches-py>`_ (the ``report`` extra): every quantile is then within
+``RELATIVE_ACCURACY`` (1%) of the true value at that rank, and its size depends on the range of the
+values, not their number (bounded at ``_BIN_LIMIT`` bins, which covers ten decades at 1%).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Final
+from array import array
+from typing import TYPE_CHECKING, Final
 
-from ddsketch import LogCollapsingLowestDenseDDSketch
+if TYPE_CHECKING:
+    from ddsketch import LogCollapsingLowestDenseDDSketch
 
 RELATIVE_ACCURACY: Final = 0.01
+EXACT_LIMIT: Final = 512
 _BIN_LIMIT: Final = 2048
 PERCENTILES: Final = (0.5, 0.95, 0.99)
 
@@ -22,12 +28,13 @@ _LOG_BASE: Final = math.log(2) / _BINS_PER_DOUBLING
 
 
 class Quantiles:
-    """Count, mean, exact min and max, and approximate quantiles of the values added."""
+    """Count, mean, exact min and max, and quantiles (exact for small groups) of the values added."""
 
-    __slots__ = ("_sketch", "count", "maximum", "minimum", "total")
+    __slots__ = ("_exact", "_sketch", "count", "maximum", "minimum", "total")
 
     def __init__(self) -> None:
-        self._sketch = LogCollapsingLowestDenseDDSketch(RELATIVE_ACCURACY, bin_limit=_BIN_LIMIT)
+        self._exact: array[float] | None = array("d")
+        self._sketch: LogCollapsingLowestDenseDDSketch | None = None
         self.count = 0
         self.total = 0.0
         self.minimum = math.inf
@@ -37,7 +44,13 @@ class Quantiles:
         """Add one value (non-finite values are ignored)."""
         if value != value or value in (math.inf, -math.inf):
             return
-        self._sketch.add(value)
+        exact = self._exact
+        if exact is not None:
+            exact.append(value)
+            if len(exact) > EXACT_LIMIT:
+                self._to_sketch()
+        else:
+            self._sketch.add(value)  # type: ignore[union-attr]
         self.count += 1
         self.total += value
         if value < self.minimum:
@@ -49,21 +62,43 @@ class Quantiles:
         """Add every value ``other`` summarises."""
         if not other.count:
             return
-        self._sketch.merge(other._sketch)
+        if self._exact is not None and other._exact is not None:
+            self._exact.extend(other._exact)
+            if len(self._exact) > EXACT_LIMIT:
+                self._to_sketch()
+        else:
+            if self._exact is not None:
+                self._to_sketch()
+            assert self._sketch is not None
+            if other._exact is not None:
+                for value in other._exact:
+                    self._sketch.add(value)
+            else:
+                self._sketch.merge(other._sketch)
         self.count += other.count
         self.total += other.total
         self.minimum = min(self.minimum, other.minimum)
         self.maximum = max(self.maximum, other.maximum)
 
     def quantile(self, q: float) -> float | None:
-        """The value at quantile ``q`` (0..1), within 1%; ``None`` when empty."""
+        """The value at quantile ``q`` (0..1): exact for small groups, else within 1%; ``None`` when empty."""
         if not self.count:
             return None
-        value = self._sketch.get_quantile_value(q)
+        if self._exact is not None:
+            return _interpolated(sorted(self._exact), q)
+        value = self._sketch.get_quantile_value(q)  # type: ignore[union-attr]
         if value is None:
             return None
         # A bin's representative value may lie just outside the values actually seen.
         return min(max(value, self.minimum), self.maximum)
+
+    def _to_sketch(self) -> None:
+        from ddsketch import LogCollapsingLowestDenseDDSketch
+
+        sketch = LogCollapsingLowestDenseDDSketch(RELATIVE_ACCURACY, bin_limit=_BIN_LIMIT)
+        for value in self._exact or ():
+            sketch.add(value)
+        self._sketch, self._exact = sketch, None
 
     def summary(self) -> dict[str, float | int | None]:
         """``count``, ``mean``, ``p50``, ``p95``, ``p99``, ``min``, ``max`` (``None`` when empty)."""
@@ -77,6 +112,13 @@ class Quantiles:
             result[f"p{round(q * 100)}"] = self.quantile(q)
         result["max"] = None if empty else self.maximum
         return result
+
+
+def _interpolated(values: list[float], q: float) -> float:
+    rank = min(max(q, 0.0), 1.0) * (len(values) - 1)
+    low = math.floor(rank)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (rank - low)
 
 
 class LogHistogram:

@@ -58,6 +58,7 @@ class Traces:
         linger_s: input seconds without a new span after which a trace is taken as complete.
         max_traces: open traces at most.
         max_spans: spans held by open traces at most.
+        pin: a trace id (or a prefix of 8 or more hex digits) whose spans to keep whatever its rank.
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class Traces:
         linger_s: float = 300.0,
         max_traces: int = 20_000,
         max_spans: int = 200_000,
+        pin: str | None = None,
     ) -> None:
         self.by_step = GroupTable()
         self.by_agent = GroupTable()
@@ -82,6 +84,8 @@ class Traces:
         self._linger = int(linger_s * _NS)
         self._max_traces = max_traces
         self._max_spans = max_spans
+        self._pin = pin.strip().lower() if pin else None
+        self.pinned: TraceCost | None = None
 
     def add(self, trace_id: str, node: SpanNode) -> None:
         """Keep one span until its trace closes."""
@@ -134,6 +138,8 @@ class Traces:
             self._closed.popitem(last=False)
         self.expensive.offer(entry)
         self.slowest.offer(entry)
+        if self._pinned(trace_id):
+            self.pinned = entry
 
     def _count(self, nodes: dict[str, SpanNode], response_ids: set[str]) -> list[CallRecord]:
         below = _with_calls_below(nodes)
@@ -173,12 +179,18 @@ class Traces:
             name = name if root is not None else prior.root
         calls = len(counted) + (prior.calls if prior is not None else 0)
         entry = TraceCost(cost, trace_id, calls, unpriced, name, start, max(end - start, 0) / _NS)
-        if calls and (self.expensive.wants(entry) or self.slowest.wants(entry)):
+        if calls and (self.expensive.wants(entry) or self.slowest.wants(entry) or self._pinned(trace_id)):
             kept = self.expensive.get(trace_id) or self.slowest.get(trace_id)
+            if kept is None and self._pinned(trace_id):
+                kept = self.pinned
             earlier = list(kept.spans) if kept is not None else []
             spans, dropped = view_spans(nodes, {id(r) for r in counted}, earlier)
             dropped += kept.spans_dropped if kept is not None else 0
         return TraceCost(cost, trace_id, calls, unpriced, name, start, entry.duration_s, spans, dropped)
+
+    def _pinned(self, trace_id: str) -> bool:
+        pin = self._pin
+        return pin is not None and (trace_id == pin or (len(pin) >= 8 and trace_id.startswith(pin)))
 
 
 def _with_calls_below(nodes: dict[str, SpanNode]) -> set[str]:
