@@ -24,41 +24,44 @@ def render_trace(trace: TraceCost, width: int = 100, ascii: bool = False) -> str
         f"{_fmt.seconds(trace.duration_s)} · {trace.calls:,} calls · "
         f"{_fmt.cost(trace.cost, trace.unpriced_calls, trace.calls)}"
     )
-    rows = [_row(span, trace.start_ns, total, ascii) for span in trace.spans]
-    header = ["span", "kind", "start", "duration", "tokens in → out", "cost", "timeline"]
-    table = text_table(header, rows, width, "lllrrrl", 0)
-    lines = [head, "", *table]
+    rows: list[list[str]] = []
+    for span in trace.spans:
+        rows.append(_row(span, trace.start_ns, total, ascii))
+        if span.phases:
+            parts = [f"{n} {_fmt.seconds(v)}" for n, v in zip(_PHASE_NAMES, span.phases, strict=True) if v]
+            rows.append(["  " * min(span.depth + 1, 12) + "phases: " + ", ".join(parts), "", "", "", "", ""])
+    header = ["span", "start", "duration", "tokens in → out", "cost", "timeline"]
+    lines = [head, "", *text_table(header, rows, width, "lrrrrl", 0)]
     if trace.spans_dropped:
         lines.append(f"… {trace.spans_dropped:,} more spans not shown")
     lines.append(
-        "kind: agent, step [its phases], tool, call (one LLM call), wrapper (reports its calls' usage)"
+        "[llm] one LLM call; [wrapper] a span reporting its calls' usage (not counted again); ! failed"
     )
     text = safe_text("\n".join(lines) + "\n")
     return text.replace("→", "->").replace("…", "~").encode("ascii", "replace").decode() if ascii else text
 
 
+_TAGS: Final = {
+    "call": "[llm] ",
+    "wrapper": "[wrapper] ",
+    "agent": "[agent] ",
+    "step": "[step] ",
+    "tool": "[tool] ",
+}
+
+
 def _row(span: ViewSpan, origin: int, total: int, ascii: bool) -> list[str]:
-    name = "  " * min(span.depth, 12) + span.name + (" !" if span.error else "")
+    name = "  " * min(span.depth, 12) + _TAGS.get(span.kind, "") + span.name + (" !" if span.error else "")
     tokens = ""
     if span.input_tokens is not None:
         tokens = f"{span.input_tokens:,} → {span.output_tokens or 0:,}"
     cost = ""
     if span.kind == "call":
         cost = _fmt.money(span.cost) if span.cost is not None else _fmt.UNPRICED
-    if span.phases:
-        parts = [f"{n} {_fmt.seconds(v)}" for n, v in zip(_PHASE_NAMES, span.phases, strict=True) if v]
-        name += "  [" + ", ".join(parts) + "]"
     offset = (span.start_ns - origin) / 1e9
     duration = max(span.end_ns - span.start_ns, 0) / 1e9
-    return [
-        name,
-        span.kind + (" (" + (span.model or "?") + ")" if span.kind == "call" else ""),
-        f"+{_fmt.seconds(offset)}",
-        _fmt.seconds(duration),
-        tokens,
-        cost,
-        _bar(span.start_ns - origin, span.end_ns - origin, total, ascii),
-    ]
+    bar = _bar(span.start_ns - origin, span.end_ns - origin, total, ascii)
+    return [name, f"+{_fmt.seconds(offset)}", _fmt.seconds(duration), tokens, cost, bar]
 
 
 def _bar(start: int, end: int, total: int, ascii: bool) -> str:

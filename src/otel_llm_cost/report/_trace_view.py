@@ -48,8 +48,9 @@ def view_spans(
 def _row(node: SpanNode, depth: int, counted: set[int]) -> ViewSpan:
     record = node.call
     if record is None:
+        name = node.step if node.kind == "step" and node.step else node.name
         return ViewSpan(
-            depth, node.span_id, node.name, node.kind, node.start_ns, node.end_ns, node.error,
+            depth, node.span_id, name, node.kind, node.start_ns, node.end_ns, node.error,
             None, None, None, None, node.phases,
         )  # fmt: skip
     call = record.call
