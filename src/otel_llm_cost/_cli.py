@@ -271,8 +271,8 @@ def _write(output: IO[str] | None, text: str) -> None:
         sys.stdout.write(safe_text(text))
         sys.stdout.flush()
         return
-    with output:
-        try:
+    try:
+        with output:
             output.write(text)
-        except OSError as exc:
-            raise _Exit(EXIT_INPUT, f"cannot write {output.name}: {exc.strerror or exc}") from None
+    except OSError as exc:
+        raise _Exit(EXIT_INPUT, f"cannot write {output.name}: {exc.strerror or exc}") from None
