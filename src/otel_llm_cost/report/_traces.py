@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Final
 
@@ -31,8 +31,11 @@ from otel_llm_cost.report._trace_model import CallRecord, SpanNode, TraceCost
 from otel_llm_cost.report._trace_view import view_spans
 
 _NS: Final = 1_000_000_000
-# Closed traces remembered (their totals only) so that a trace seen again merges rather than doubles.
-_MAX_CLOSED: Final = 100_000
+# Closed traces remembered (their totals only) so that a trace seen again merges rather than doubles;
+# the newest are kept, as a trace pushed out by the limits comes back soon if at all.
+_MAX_CLOSED: Final = 20_000
+# Response ids kept per closed trace (to count a call once across the two parts); more are dropped.
+_MAX_CLOSED_IDS: Final = 16
 
 
 @dataclass(slots=True)
@@ -133,7 +136,9 @@ class Traces:
             return
         if trace.prior is None or not trace.prior.calls:
             self.count += 1
-        self._closed[trace_id] = _Closed(entry, frozenset(r.response_id for r in counted if r.response_id))
+        ids = [r.response_id for r in counted if r.response_id][:_MAX_CLOSED_IDS]
+        bare = replace(entry, spans=(), spans_dropped=0) if entry.spans else entry  # views stay ranked
+        self._closed[trace_id] = _Closed(bare, frozenset(ids))
         if len(self._closed) > _MAX_CLOSED:
             self._closed.popitem(last=False)
         self.expensive.offer(entry)
