@@ -137,6 +137,13 @@ def _report_parser(commands: argparse._SubParsersAction) -> None:  # type: ignor
     p.add_argument(
         "--width", type=_count, metavar="COLUMNS", help="text width (default: terminal, at most 100)"
     )
+    p.add_argument(
+        "--engine",
+        choices=("python", "duckdb"),
+        default="python",
+        help="duckdb: many times faster on large otel-llm-cost JSONL files (pip install duckdb); "
+        "OTLP/JSON input and --by use the python engine",
+    )
     progress = p.add_mutually_exclusive_group()
     progress.add_argument("--progress", action="store_true", default=None, help="always show a progress bar")
     progress.add_argument("--no-progress", dest="progress", action="store_false", help="never show it")
@@ -171,9 +178,11 @@ def _report(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty() and size >= _PROGRESS_BYTES if args.progress is None else args.progress
     progress = Progress(size, sys.stderr, args.ascii) if show else None
     try:
-        report = build_report(
-            args.paths, filters=filters, by=args.by, top=args.top, progress=progress, trace=args.trace
-        )
+        report = _fast_report(args, filters) if args.engine == "duckdb" and not args.by else None
+        if report is None:
+            report = build_report(
+                args.paths, filters=filters, by=args.by, top=args.top, progress=progress, trace=args.trace
+            )
     except OSError as exc:
         raise _Exit(EXIT_INPUT, f"cannot read {exc.filename or ''}: {exc.strerror or exc}") from None
     finally:
@@ -183,7 +192,8 @@ def _report(args: argparse.Namespace) -> int:
         found = report.trace(args.trace)
         if found is None:
             raise _Exit(EXIT_INPUT, f"no trace with LLM calls has the id {args.trace}")
-        _write(output, render_trace(found, _width(args), ascii=args.ascii or not _utf8()))
+        width = args.width or max(_width(args), 120)  # a wide table: names, figures and a bar
+        _write(output, render_trace(found, width, ascii=args.ascii or not _utf8()))
         return EXIT_OK
     _write(output, _render(args, report))
     if html is not None:
@@ -192,6 +202,25 @@ def _report(args: argparse.Namespace) -> int:
     if report.stats.malformed and args.format != "table":
         _say(f"skipped {report.stats.malformed:,} malformed line(s)")
     return EXIT_OK
+
+
+def _fast_report(args: argparse.Namespace, filters: Filters) -> Report | None:
+    """The report by the DuckDB engine, or ``None`` when the input needs the Python one."""
+    from otel_llm_cost.report._duckdb import EngineUnsupported, duckdb_report
+
+    try:
+        return duckdb_report(args.paths, filters, args.top, trace=args.trace)
+    except EngineUnsupported as exc:
+        _say(f"{exc}; using the python engine")
+        return None
+    except ModuleNotFoundError as exc:
+        if exc.name != "duckdb":
+            raise
+        raise _Exit(EXIT_INPUT, "the duckdb engine needs it: pip install 'otel-llm-cost[duckdb]'") from None
+    except Exception as exc:  # duckdb.Error and its kin: the engine could not read the input
+        if exc.__class__.__module__.split(".")[0] != "duckdb":
+            raise
+        raise _Exit(EXIT_INPUT, f"duckdb: {exc}") from None
 
 
 def _check_input(path: str) -> None:

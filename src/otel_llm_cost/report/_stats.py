@@ -114,6 +114,30 @@ class Quantiles:
         return result
 
 
+class FixedQuantiles(Quantiles):
+    """Quantiles computed elsewhere (by the DuckDB engine), with the same read interface."""
+
+    __slots__ = ("_values",)
+
+    def __init__(
+        self, count: int, total: float, minimum: float, maximum: float, values: dict[float, float | None]
+    ) -> None:
+        super().__init__()
+        self._exact = None
+        self.count, self.total = count, total
+        self.minimum = minimum if count else math.inf
+        self.maximum = maximum if count else -math.inf
+        self._values = values
+
+    def add(self, value: float) -> None:
+        """Not supported: the values are fixed."""
+        raise TypeError("FixedQuantiles are read-only")
+
+    def quantile(self, q: float) -> float | None:
+        """The value computed for ``q`` (one of :data:`PERCENTILES`)."""
+        return self._values.get(q) if self.count else None
+
+
 def _interpolated(values: list[float], q: float) -> float:
     rank = min(max(q, 0.0), 1.0) * (len(values) - 1)
     low = math.floor(rank)
