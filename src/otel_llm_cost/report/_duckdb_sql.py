@@ -140,7 +140,8 @@ WITH counted AS (
   UNION ALL
   -- one span per response id and trace: two instrumentations of one call count once
   SELECT s.* FROM s ANTI JOIN below USING (k)
-  WHERE s.kept AND s.rid IS NOT NULL QUALIFY row_number() OVER (PARTITION BY s.t, s.rid ORDER BY s.st, s.id) = 1
+  WHERE s.kept AND s.rid IS NOT NULL
+  QUALIFY row_number() OVER (PARTITION BY s.t, s.rid ORDER BY s.st, s.id) = 1
 ), labelled AS (
   WITH RECURSIVE walk(k, cur, step, agent, depth) AS (
     SELECT k, pk, step, agent, 0 FROM counted
