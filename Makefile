@@ -46,7 +46,7 @@ $(VENV_LEGACY)/.installed: pyproject.toml requirements/test.txt requirements/sdk
 $(VENV_DEMO)/.installed: pyproject.toml
 	@echo "==> creating $(VENV_DEMO) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV_DEMO)
-	@echo "==> installing otel-llm-cost[demo] into $(VENV_DEMO) (about 30 packages)"
+	@echo "==> installing otel-llm-cost[demo] into $(VENV_DEMO) (about 25 packages)"
 	$(VENV_DEMO)/bin/pip install --disable-pip-version-check --progress-bar on -e '.[demo]'
 	touch $@
 

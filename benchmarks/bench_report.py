@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 MODELS = (
     ("openai", "gpt-4o-mini", 0.15, 0.6),
@@ -153,10 +154,45 @@ def measure(kind: str, path: str) -> dict:
     return json.loads(out)
 
 
+START, END = "<!-- bench_report:start -->", "<!-- bench_report:end -->"
+
+
+def write_results(path: str, runs: dict, tenth: dict, labels: dict, size_mb: float) -> None:
+    """Replace (or append) the section between START and END of ``path`` with this run's table."""
+    plain = runs["json"]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    rows = [
+        START,
+        "## Report throughput (`benchmarks/bench_report.py`)",
+        "",
+        f"{plain['spans']:,} spans ({size_mb:,.0f} MB of JSONL), each row a fresh process, all in one run on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (load average at the end: {load}; a "
+        "shared 2-core machine: read the ratios to the `json.loads` loop of the same run, not the rates).",
+        "",
+        "| what | seconds | spans/s | × json.loads | max RSS MB | max RSS MB, a tenth of the file |",
+        "|---|---|---|---|---|---|",
+    ]
+    for kind, r in runs.items():
+        small = f"{tenth[kind]['max_rss_mb']:.0f}" if kind in tenth else "–"
+        rows.append(
+            f"| {labels[kind]} | {r['seconds']:.1f} | {r['spans'] / r['seconds']:,.0f} | "
+            f"{plain['seconds'] / r['seconds']:.2f} | {r['max_rss_mb']:.0f} | {small} |"
+        )
+    rows.append(END)
+    text = Path(path).read_text(encoding="utf-8") if os.path.exists(path) else ""
+    block = "\n".join(rows)
+    if START in text and END in text:
+        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    Path(path).write_text(text, encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--keep", metavar="PATH", help="write (or reuse) the generated file here")
+    parser.add_argument("--results", metavar="PATH", help="update the report section of this RESULTS.md")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -188,6 +224,8 @@ def main() -> int:
     print(f"duckdb engine / python engine: {speedup:.1f}x the throughput")
     for kind, r in tenth.items():
         print(f"max RSS on a tenth of the file, {labels[kind]}: {r['max_rss_mb']:.0f} MB")
+    if args.results:
+        write_results(args.results, runs, tenth, labels, size)
     return 0
 
 
