@@ -2,20 +2,18 @@
 
 Percentiles are exact (linear interpolation between the two nearest values, as numpy and DuckDB's
 ``quantile_cont`` compute them) while a group holds up to ``EXACT_LIMIT`` values, so a small group
-never shows a p99 below its second-largest value. Past that they come from `ddsketch
-<https://github.com/DataDog/sketches-py>`_ (the ``report`` extra): every quantile is then within
-``RELATIVE_ACCURACY`` (1%) of the true value at that rank, and its size depends on the range of the
-values, not their number (bounded at ``_BIN_LIMIT`` bins, which covers ten decades at 1%).
+never shows a p99 below its second-largest value. Past that they come from a DDSketch (Masson, Rim
+and Lee, VLDB 2019; :class:`_Sketch`): logarithmic bins ``RELATIVE_ACCURACY`` (1%) wide, so every
+quantile is within 1% of the true value at that rank, and the size depends on the range of the
+values, not their number (at most ``_BIN_LIMIT`` bins, ten decades at 1%; past that the lowest bins
+are merged, as ddsketch's ``LogCollapsingLowestDenseDDSketch`` does).
 """
 
 from __future__ import annotations
 
 import math
 from array import array
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:
-    from ddsketch import LogCollapsingLowestDenseDDSketch
+from typing import Final
 
 RELATIVE_ACCURACY: Final = 0.01
 EXACT_LIMIT: Final = 512
@@ -34,7 +32,7 @@ class Quantiles:
 
     def __init__(self) -> None:
         self._exact: array[float] | None = array("d")
-        self._sketch: LogCollapsingLowestDenseDDSketch | None = None
+        self._sketch: _Sketch | None = None
         self.count = 0
         self.total = 0.0
         self.minimum = math.inf
@@ -86,16 +84,12 @@ class Quantiles:
             return None
         if self._exact is not None:
             return _interpolated(sorted(self._exact), q)
-        value = self._sketch.get_quantile_value(q)  # type: ignore[union-attr]
-        if value is None:
-            return None
+        value = self._sketch.quantile(q, self.count)  # type: ignore[union-attr]
         # A bin's representative value may lie just outside the values actually seen.
         return min(max(value, self.minimum), self.maximum)
 
     def _to_sketch(self) -> None:
-        from ddsketch import LogCollapsingLowestDenseDDSketch
-
-        sketch = LogCollapsingLowestDenseDDSketch(RELATIVE_ACCURACY, bin_limit=_BIN_LIMIT)
+        sketch = _Sketch()
         for value in self._exact or ():
             sketch.add(value)
         self._sketch, self._exact = sketch, None
@@ -112,6 +106,73 @@ class Quantiles:
             result[f"p{round(q * 100)}"] = self.quantile(q)
         result["max"] = None if empty else self.maximum
         return result
+
+
+_GAMMA: Final = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
+_LOG_GAMMA: Final = math.log(_GAMMA)
+# Values closer to zero than this share one bin (durations are never measured that finely).
+_MIN_VALUE: Final = 1e-9
+
+
+class _Sketch:
+    """Counts per logarithmic bin: value ``v > 0`` goes to bin ``ceil(log(v) / log(gamma))``."""
+
+    __slots__ = ("negative", "positive", "zeros")
+
+    def __init__(self) -> None:
+        self.positive: dict[int, int] = {}
+        self.negative: dict[int, int] = {}
+        self.zeros = 0
+
+    def add(self, value: float) -> None:
+        if value > _MIN_VALUE:
+            bins, magnitude = self.positive, value
+        elif value < -_MIN_VALUE:
+            bins, magnitude = self.negative, -value
+        else:
+            self.zeros += 1
+            return
+        key = math.ceil(math.log(magnitude) / _LOG_GAMMA)
+        bins[key] = bins.get(key, 0) + 1
+        if len(bins) > _BIN_LIMIT:
+            _collapse(bins)
+
+    def merge(self, other: _Sketch) -> None:
+        for mine, theirs in ((self.positive, other.positive), (self.negative, other.negative)):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+            if len(mine) > _BIN_LIMIT:
+                _collapse(mine)
+        self.zeros += other.zeros
+
+    def quantile(self, q: float, count: int) -> float:
+        """The value at rank ``q * (count - 1)``: the middle of the bin holding that rank."""
+        rank = min(max(q, 0.0), 1.0) * (count - 1)
+        seen = 0
+        for key in sorted(self.negative, reverse=True):  # most negative first
+            seen += self.negative[key]
+            if seen > rank:
+                return -_bin_value(key)
+        seen += self.zeros
+        if seen > rank:
+            return 0.0
+        for key in sorted(self.positive):
+            seen += self.positive[key]
+            if seen > rank:
+                return _bin_value(key)
+        return _bin_value(max(self.positive)) if self.positive else 0.0
+
+
+def _bin_value(key: int) -> float:
+    return 2 * _GAMMA**key / (_GAMMA + 1)
+
+
+def _collapse(bins: dict[int, int]) -> None:
+    """Merge the lowest bins into one, so that ``_BIN_LIMIT`` remain (loses accuracy only there)."""
+    keys = sorted(bins)
+    extra = keys[: len(keys) - _BIN_LIMIT + 1]
+    floor = extra[-1]
+    bins[floor] = sum(bins.pop(k) for k in extra[:-1]) + bins[floor]
 
 
 class FixedQuantiles(Quantiles):
