@@ -33,7 +33,7 @@ from otel_llm_cost.report._trace_view import view_spans
 
 from . import _duckdb_sql as sql
 
-MEMORY_LIMIT: Final = "1GB"
+MEMORY_LIMIT: Final = "512MB"
 _MAX_GROUPS: Final = 1000
 _MAX_BUCKETS: Final = 120
 _NS: Final = 1_000_000_000
@@ -73,6 +73,7 @@ def duckdb_report(
     )
     con.execute(sql.WRAPPERS)
     con.execute(sql.CALLS)
+    con.execute(sql.TRACES)
     try:
         return _build(con, paths, top, trace)
     finally:
@@ -122,7 +123,7 @@ def _build(con: Any, paths: Sequence[str | Path], top: int, trace: str | None) -
     ).fetchall()
     expensive = _traces(con, "cost DESC, calls DESC, t", top)
     slowest = _traces(con, "duration DESC, cost DESC, t", top)
-    count = con.execute("SELECT count(DISTINCT t) FROM c").fetchone()[0]
+    count = con.execute("SELECT count(*) FROM tr").fetchone()[0]
     pinned = None
     if trace and len(trace.strip()) >= 8:
         found = _traces(con, "t", 1, f"starts_with(t, {_literal(trace.strip().lower())})")
@@ -235,13 +236,8 @@ def _traces(con: Any, order: str, top: int, where: str = "true") -> list[TraceCo
     if top <= 0:
         return []
     rows = con.execute(
-        "WITH costs AS (SELECT t, coalesce(sum(cost), 0) AS cost, count(*) AS calls, count(*) - count(cost) "
-        f"AS unpriced FROM c WHERE {where} GROUP BY t), "
-        "extent AS (SELECT t, min(st) AS st, max(en) AS en, "
-        "coalesce(arg_min(name, st) FILTER (WHERE p IS NULL), arg_min(name, st)) AS root FROM s "
-        "WHERE t IN (SELECT t FROM costs) GROUP BY t) "
-        f"SELECT t, cost, calls, unpriced, root, st, (en - st) / 1e9 AS duration FROM costs JOIN extent "
-        f"USING (t) ORDER BY {order} LIMIT {int(top)}"
+        f"SELECT t, cost, calls, unpriced, root, st, duration FROM tr WHERE {where} "
+        f"ORDER BY {order} LIMIT {int(top)}"
     ).fetchall()
     if not rows:
         return []
@@ -249,7 +245,7 @@ def _traces(con: Any, order: str, top: int, where: str = "true") -> list[TraceCo
     spans = con.execute(
         "SELECT s.t, s.id, s.p, s.name, s.kind, s.st, s.en, s.err, s.step, s.agent, s.pre, s.ttft_phase, "
         "s.gen, s.tool, s.post, c.k IS NOT NULL, s.kept, s.inp, s.out, s.cost, s.model FROM s "
-        f"LEFT JOIN c USING (k) WHERE list_contains({ids}, s.t)"
+        f"LEFT JOIN c USING (k) WHERE s.th IN (SELECT hash(unnest({ids})))"
     ).fetchall()
     by_trace: dict[str, list[Any]] = {}
     for span in spans:

@@ -61,8 +61,8 @@ def _tokens(*names: str) -> str:
 # READER is replaced by the read_ndjson call (its arguments must be literals, not parameters).
 SPANS: Final = f"""
 CREATE TEMP TABLE s AS
-SELECT hash(t, id) AS k, CASE WHEN p IS NOT NULL THEN hash(t, p) END AS pk,
-  t, id, p, name, st, en, err, is_step, step, agent, model, req_model, provider, rid, service,
+SELECT hash(t, id) AS k, CASE WHEN p IS NOT NULL THEN hash(t, p) END AS pk, hash(t) AS th,
+  t, id, p, name, st, en, err, is_step, step, agent, model, provider, rid,
   is_call AND keeps AND (? IS NULL OR model GLOB ? OR req_model GLOB ?) AS kept,
   inp + CASE WHEN cr + cw > inp THEN cr + cw ELSE 0 END AS inp, out, cr, cw, reasoning,
   CASE WHEN cost BETWEEN 0 AND 1000000 THEN CAST(cost AS DECIMAL(38, 12)) END AS cost,
@@ -165,3 +165,18 @@ SUMMARY: Final = """count({v}), sum({v}), min({v}), max({v}), quantile_cont({v},
 # Output tokens per second: the recorded rate, else output tokens over the generation time.
 RATE: Final = """coalesce(tps, CASE WHEN out > 0 AND dur - coalesce(ttft, 0) > 0
   THEN out / (dur - coalesce(ttft, 0)) END)"""
+
+# One row per trace with counted calls: what the rankings order by.
+TRACES: Final = """
+CREATE TEMP TABLE tr AS
+WITH costs AS (
+  SELECT th, any_value(t) AS t, coalesce(sum(cost), 0) AS cost, count(*) AS calls,
+    count(*) - count(cost) AS unpriced
+  FROM c GROUP BY th
+), extent AS (
+  SELECT th, min(st) AS st, max(en) AS en,
+    coalesce(arg_min(name, st) FILTER (WHERE p IS NULL), arg_min(name, st)) AS root
+  FROM s SEMI JOIN costs USING (th) GROUP BY th
+)
+SELECT t, th, cost, calls, unpriced, root, st, (en - st) / 1e9 AS duration FROM costs JOIN extent USING (th)
+"""
