@@ -137,6 +137,8 @@ def child(kind: str, path: str) -> None:
         render_table(report)
         count = report.stats.spans
     else:
+        if kind == "against":  # the report of another checkout (e.g. before a change), same file, same run
+            sys.path.insert(0, os.environ["BENCH_REPORT_AGAINST"])
         from otel_llm_cost.report import build_report, render_table
 
         report = build_report([path])
@@ -192,6 +194,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--keep", metavar="PATH", help="write (or reuse) the generated file here")
+    parser.add_argument(
+        "--against", metavar="SRC", help="also the report of this src/ tree (another checkout)"
+    )
     parser.add_argument("--results", metavar="PATH", help="update the report section of this RESULTS.md")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -206,13 +211,14 @@ def main() -> int:
             generate(path, args.spans)
         generate(small, max(args.spans // 10, 1))
         size = os.path.getsize(path) / 1e6
-        kinds = ("json", "orjson", "report", "duckdb")
+        kinds = ("json", "orjson", *(("against",) if args.against else ()), "report", "duckdb")
+        os.environ["BENCH_REPORT_AGAINST"] = args.against or ""
         runs = {kind: measure(kind, path) for kind in kinds}
         tenth = {kind: measure(kind, small) for kind in ("report", "duckdb")}
     plain = runs["json"]
     print(f"file: {plain['spans']:,} spans, {size:,.0f} MB")
     labels = {"json": "json.loads loop", "orjson": "orjson.loads loop", "report": "report, python engine",
-              "duckdb": "report, duckdb engine"}  # fmt: skip
+              "duckdb": "report, duckdb engine", "against": f"report of {args.against}"}  # fmt: skip
     for kind, r in runs.items():
         rate = r["spans"] / r["seconds"]
         ratio = plain["seconds"] / r["seconds"]
@@ -222,6 +228,10 @@ def main() -> int:
         )
     speedup = runs["report"]["seconds"] / runs["duckdb"]["seconds"]
     print(f"duckdb engine / python engine: {speedup:.1f}x the throughput")
+    if args.against:
+        before = runs["against"]["seconds"]
+        print(f"vs {args.against}: python engine {before / runs['report']['seconds']:.2f}x, "
+              f"duckdb engine {before / runs['duckdb']['seconds']:.2f}x the throughput")  # fmt: skip
     for kind, r in tenth.items():
         print(f"max RSS on a tenth of the file, {labels[kind]}: {r['max_rss_mb']:.0f} MB")
     if args.results:

@@ -198,10 +198,10 @@ def step_phases(attributes: dict[str, Any]) -> tuple[float | None, ...] | None:
 
 
 def _kind(operation: object, span_type: object) -> str:
+    if span_type == "agent_step":  # our steps also say invoke_agent: the step is the finer fact
+        return "step"
     if operation in ("invoke_agent", "create_agent"):
         return "agent"
-    if span_type == "agent_step":
-        return "step"
     if operation == "execute_tool" or span_type == "tool":
         return "tool"
     return "span"

@@ -108,8 +108,8 @@ FROM (
     a."gen_ai.response.time_to_first_chunk" AS ttft,
     CASE WHEN isfinite(a."llm_cost.output_tokens_per_second") THEN a."llm_cost.output_tokens_per_second" END
       AS tps,
-    CASE WHEN a."gen_ai.operation.name" IN ('invoke_agent', 'create_agent') THEN 'agent'
-         WHEN a."llm_cost.span.type" = 'agent_step' THEN 'step'
+    CASE WHEN a."llm_cost.span.type" = 'agent_step' THEN 'step'
+         WHEN a."gen_ai.operation.name" IN ('invoke_agent', 'create_agent') THEN 'agent'
          WHEN a."gen_ai.operation.name" = 'execute_tool' OR a."llm_cost.span.type" = 'tool' THEN 'tool'
          ELSE 'span' END AS kind,
     a."llm_cost.phase.pre_processing" AS pre, a."llm_cost.phase.time_to_first_token" AS ttft_phase,

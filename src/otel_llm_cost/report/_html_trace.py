@@ -14,7 +14,7 @@ from typing import Final
 
 from otel_llm_cost.report import _fmt
 from otel_llm_cost.report._svg import PALETTE
-from otel_llm_cost.report._trace_model import TraceCost, ViewSpan
+from otel_llm_cost.report._trace_model import KIND_LABELS, TraceCost, ViewSpan
 
 # The phases in the colours of the "Phase breakdown per step" chart (svg.PALETTE order).
 PHASE_COLORS: Final = tuple(
@@ -32,9 +32,6 @@ _KIND_COLORS: Final = {
     "wrapper": "#cbb8e0",
     "span": "#c7c7c7",
 }
-_KIND_NAMES: Final = {
-    "agent": "agent", "step": "step", "tool": "tool", "call": "llm", "wrapper": "wrapper", "span": "",
-}  # fmt: skip
 _TICKS: Final = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 CSS: Final = """
@@ -131,9 +128,10 @@ def _row(span: ViewSpan, origin: int, total: int) -> str:
         f'<div class="bar" style="left:{left:.3f}%;width:{width:.3f}%;background:{_KIND_COLORS[span.kind]}"'
         f' title="{escape(tip)}">{_phases(span, duration)}</div>'
     )
+    tag = KIND_LABELS.get(span.kind, "")
     return (
         f'<div class="{name_class}" style="padding-left:{indent + 0.4:.1f}rem" title="{escape(tip)}">'
-        f'<small>{_KIND_NAMES[span.kind]}</small>{escape(span.name)}</div><div class="lane">{bar}</div>'
+        f'<small>{tag}</small>{escape(span.name)}</div><div class="lane">{bar}</div>'
         f'<div class="num">{escape(tokens)}</div><div class="num">{escape(cost)}</div>'
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from otel_llm_cost.report._totals import Call
 
@@ -55,6 +55,10 @@ class SpanNode(NamedTuple):
     agent: str | None
     call: CallRecord | None
     phases: tuple[float | None, ...] | None
+
+
+# How each kind of span is tagged in the trace views (terminal and HTML); plain spans are not tagged.
+KIND_LABELS: Final = {"agent": "agent", "step": "step", "tool": "tool", "call": "llm", "wrapper": "wrapper"}
 
 
 class ViewSpan(NamedTuple):

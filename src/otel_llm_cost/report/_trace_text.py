@@ -8,7 +8,7 @@ from typing import Final
 from otel_llm_cost.report import _fmt
 from otel_llm_cost.report._term import safe_text
 from otel_llm_cost.report._text_table import text_table
-from otel_llm_cost.report._trace_model import TraceCost, ViewSpan
+from otel_llm_cost.report._trace_model import KIND_LABELS, TraceCost, ViewSpan
 
 _BAR: Final = 24
 # Short names of the step phases, in the order of PHASES.
@@ -41,17 +41,9 @@ def render_trace(trace: TraceCost, width: int = 100, ascii: bool = False) -> str
     return text.replace("→", "->").replace("…", "~").encode("ascii", "replace").decode() if ascii else text
 
 
-_TAGS: Final = {
-    "call": "[llm] ",
-    "wrapper": "[wrapper] ",
-    "agent": "[agent] ",
-    "step": "[step] ",
-    "tool": "[tool] ",
-}
-
-
 def _row(span: ViewSpan, origin: int, total: int, ascii: bool) -> list[str]:
-    name = "  " * min(span.depth, 12) + _TAGS.get(span.kind, "") + span.name + (" !" if span.error else "")
+    tag = f"[{KIND_LABELS[span.kind]}] " if span.kind in KIND_LABELS else ""
+    name = "  " * min(span.depth, 12) + tag + span.name + (" !" if span.error else "")
     tokens = ""
     if span.input_tokens is not None:
         tokens = f"{span.input_tokens:,} → {span.output_tokens or 0:,}"
