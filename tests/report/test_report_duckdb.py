@@ -90,3 +90,23 @@ def test_cli_engine_choice(spans_path, tmp_path, capsys):
     assert main(["report", str(otlp), "--engine", "duckdb", "--format", "json"]) == 0
     captured = capsys.readouterr()
     assert "using the python engine" in captured.err and json.loads(captured.out)["calls"]["total"] == 100
+
+
+def test_hostile_file_on_the_duckdb_engine(tmp_path, capsys):
+    from test_hostile_files import HOSTILE_TEXT, UNSAFE
+
+    spans = [llm(i, i, model=text, cost="0.01", start_s=i) for i, text in enumerate(HOSTILE_TEXT, 1)]
+    huge, late = llm(90, 90, cost="0.5"), llm(91, 91)
+    huge["attributes"]["gen_ai.usage.cost.amount"] = "1e999999"
+    late["end_time_unix_nano"] = 10**30
+    path = write_jsonl(tmp_path / "s.jsonl", [*spans, huge, late])
+    with open(path, "a") as out:
+        out.write("[" * 100_000 + "\n" + '{"a":' * 50_000 + "\n")
+    assert main(["report", str(path), "--engine", "duckdb", "--trace", f"{1:032x}"]) == 0
+    assert main(["report", str(path), "--engine", "duckdb", "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert not UNSAFE.search(captured.out + captured.err)
+    report = duckdb_report([path])
+    assert report.totals.unpriced == 1 and report.cost_status["absurd"] == 1
+    # Lines DuckDB cannot read (lone surrogates, deep nesting, a time past 64 bits) are skipped.
+    assert report.totals.calls == len(HOSTILE_TEXT) - 2 + 1
