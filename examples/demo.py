@@ -16,6 +16,7 @@ and ``tail``. Set ``OTEL_EXPORTER_OTLP_ENDPOINT`` to also send the spans to a co
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -40,6 +41,15 @@ def spans_path() -> Path:
     return path
 
 
+def command() -> str:
+    """How to run ``otel-llm-cost`` from here: by name when the shell finds this environment's."""
+    script = Path(sys.executable).with_name("otel-llm-cost")
+    found = shutil.which("otel-llm-cost")
+    if not script.exists() or (found and Path(found).resolve() == script.resolve()):
+        return "otel-llm-cost"
+    return os.path.relpath(script)
+
+
 def main() -> int:
     path = spans_path()
     provider, collector, owned = agent_loop.setup_tracing()
@@ -58,13 +68,14 @@ def main() -> int:
         print("no LLM spans were recorded: is otel-llm-cost's instrumentation installed?", file=sys.stderr)
         return 1
     report = build_report([path], top=3)
+    cli = command()
     print(f"\n$ otel-llm-cost report {path}\n")
     print(render_table(report, width=100, charts=False))
     top = report.top_traces[0].trace_id if report.top_traces else "TRACE_ID"
     print("Next:")
-    print(f"  otel-llm-cost report {path} --html demo-report.html   # charts and trace views, one file")
-    print(f"  otel-llm-cost report {path} --trace {top}   # one trace's spans as a tree")
-    print(f"  otel-llm-cost tail {path} --from-start   # follow the file as an app writes it")
+    print(f"  {cli} report {path} --html demo-report.html   # charts and trace views, one file")
+    print(f"  {cli} report {path} --trace {top}   # one trace's spans as a tree")
+    print(f"  {cli} tail {path} --from-start   # follow the file as an app writes it")
     return 0
 
 
