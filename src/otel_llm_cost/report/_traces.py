@@ -186,8 +186,8 @@ class Traces:
         entry = TraceCost(cost, trace_id, calls, unpriced, name, start, max(end - start, 0) / _NS)
         if calls and (self.expensive.wants(entry) or self.slowest.wants(entry) or self._pinned(trace_id)):
             kept = self.expensive.get(trace_id) or self.slowest.get(trace_id)
-            if kept is None and self._pinned(trace_id):
-                kept = self.pinned
+            if kept is None and self.pinned is not None and self.pinned.trace_id == trace_id:
+                kept = self.pinned  # this trace's earlier part, kept because it was asked for
             earlier = list(kept.spans) if kept is not None else []
             spans, dropped = view_spans(nodes, {id(r) for r in counted}, earlier)
             dropped += kept.spans_dropped if kept is not None else 0
