@@ -1,14 +1,15 @@
 """Reports from span files: what the LLM calls cost, how long they took, where the tokens went.
 
-Reads our JSONL span files and the OpenTelemetry Collector's file-exporter output (OTLP/JSON), plain
-or gzip, in one streaming pass with constant memory. Used by the ``otel-llm-cost report`` and
-``otel-llm-cost tail`` commands; usable from Python::
+Reads our JSONL span files and OTLP/JSON (the Collector's and the SDK's file exporters), plain or gzip,
+in one streaming pass in bounded memory, spans in any order (see :mod:`._traces`). Used by the
+``otel-llm-cost report`` and ``otel-llm-cost tail`` commands; usable from Python::
 
-    from otel_llm_cost.report import build_report, render_table
+    from otel_llm_cost.report import build_report, render_table, render_trace
 
     report = build_report(["spans.jsonl"])
     print(render_table(report))
     print(report.totals.cost, report.latency.duration.quantile(0.95))
+    print(render_trace(report.top_traces[0]))   # the most expensive trace, span by span
 """
 
 from __future__ import annotations
