@@ -72,6 +72,7 @@ def duckdb_report(
         [f.model, f.model, f.model, f.since_ns, f.since_ns, f.until_ns, f.until_ns, f.service, f.service],
     )
     con.execute(sql.WRAPPERS)
+    con.execute(sql.LABELS)
     con.execute(sql.CALLS)
     con.execute(sql.TRACES)
     try:

@@ -132,28 +132,26 @@ WITH RECURSIVE up(k) AS (
 SELECT k FROM up
 """
 
-CALLS: Final = """
-CREATE TEMP TABLE c AS
-WITH counted AS (
-  SELECT s.* FROM s ANTI JOIN below USING (k)
-  WHERE s.kept AND s.rid IS NULL
-  UNION ALL
-  -- one span per response id and trace: two instrumentations of one call count once
-  SELECT s.* FROM s ANTI JOIN below USING (k)
-  WHERE s.kept AND s.rid IS NOT NULL
-  QUALIFY row_number() OVER (PARTITION BY s.t, s.rid ORDER BY s.st, s.id) = 1
-), labelled AS (
-  WITH RECURSIVE walk(k, cur, step, agent, depth) AS (
-    SELECT k, pk, step, agent, 0 FROM counted
-    UNION ALL
-    SELECT w.k, s.pk, coalesce(w.step, s.step), coalesce(w.agent, s.agent), w.depth + 1
-    FROM walk w JOIN s ON s.k = w.cur
-    WHERE (w.step IS NULL OR w.agent IS NULL) AND w.depth < 256
+# The calls that count (not wrappers; one span per response id and trace), each labelled by a walk up its
+# ancestors that stops once both a step and an agent are known. USING KEY keeps one row per call, the
+# latest, instead of every step of every walk (DuckDB 1.3+).
+LABELS: Final = """
+CREATE TEMP TABLE lab AS
+WITH RECURSIVE walk(k, cur, step, agent, depth) USING KEY (k) AS (
+  SELECT k, pk, step, agent, 0 FROM (
+    SELECT s.k, s.pk, s.step, s.agent, s.rid, s.th, s.st FROM s ANTI JOIN below USING (k) WHERE s.kept
+    QUALIFY rid IS NULL OR row_number() OVER (PARTITION BY th, rid ORDER BY st, k) = 1
   )
-  SELECT k, arg_max(step, depth) AS step, arg_max(agent, depth) AS agent FROM walk GROUP BY k
+  UNION
+  SELECT w.k, s.pk, coalesce(w.step, s.step), coalesce(w.agent, s.agent), w.depth + 1
+  FROM walk w JOIN s ON s.k = w.cur
+  WHERE (w.step IS NULL OR w.agent IS NULL) AND w.depth < 256
 )
-SELECT counted.* EXCLUDE (step, agent), labelled.step, labelled.agent
-FROM counted JOIN labelled USING (k)
+SELECT k, step, agent FROM walk
+"""
+
+CALLS: Final = """
+CREATE TEMP TABLE c AS SELECT s.* EXCLUDE (step, agent), lab.step, lab.agent FROM s JOIN lab USING (k)
 """
 
 # Figures of a group of calls, in the order of _duckdb._totals().
