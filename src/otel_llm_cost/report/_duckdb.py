@@ -131,7 +131,7 @@ def _build(con: Any, paths: Sequence[str | Path], top: int, trace: str | None) -
         pinned = found[0] if found else None
     return Report(
         stats, totals, statuses, _latency(con), groups, _steps(con), expensive, slowest, count,
-        [tuple(row) for row in unpriced], _timeline(con), _histogram(con), pinned,
+        [tuple(row) for row in unpriced], _timeline(con), _histogram(con), pinned=pinned,
     )  # fmt: skip
 
 
