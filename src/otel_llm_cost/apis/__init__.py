@@ -8,6 +8,12 @@ OpenAI chat completions  ``POST .../chat/completions`` (every         :mod:`.ope
 OpenAI Responses         ``POST .../responses``                       :mod:`.openai`
 OpenAI embeddings        ``POST .../embeddings``                      :mod:`.openai`
 Anthropic messages       ``POST .../v1/messages``                     :mod:`.anthropic`
+Gemini                   ``POST .../models/{model}:generateContent``  :mod:`.gemini`
+                         (and ``:streamGenerateContent``)
+Cohere chat, embed       ``POST .../v2/chat``, ``/v1/chat``,          :mod:`.cohere`
+                         ``/v2/embed``, ``/v1/embed``
+Ollama                   ``POST /api/chat``, ``/api/generate``,       :mod:`.ollama`
+                         ``/api/embed``, ``/api/embeddings``
 ======================== ============================================ ==================================
 
 :func:`find_wire_api` names the room of a request from its method and path; the capture layers decide
@@ -19,12 +25,19 @@ from __future__ import annotations
 
 from typing import Final
 
-from otel_llm_cost.apis import anthropic, openai
+from otel_llm_cost.apis import anthropic, cohere, gemini, ollama, openai
 from otel_llm_cost.apis._api import ResponseFields, WireApi, WireRequest
 
 __all__ = ["WIRE_APIS", "ResponseFields", "WireApi", "WireRequest", "find_wire_api"]
 
 WIRE_APIS: Final[tuple[WireApi, ...]] = (
+    ollama.CHAT,  # Ollama's rooms before OpenAI's: "/api/embeddings" also ends like OpenAI embeddings
+    ollama.GENERATE,
+    ollama.EMBED,
+    gemini.GENERATE_CONTENT,
+    cohere.CHAT_V2,
+    cohere.CHAT_V1,
+    cohere.EMBED,
     openai.CHAT_COMPLETIONS,
     openai.RESPONSES,
     openai.EMBEDDINGS,
