@@ -66,8 +66,13 @@ def provider_for_host(host: str | None, port: int | None = None, default: str = 
 
 def _lookup(host: str, port: int | None) -> str:
     for suffix, name in _HOST_SUFFIXES:
-        if host == suffix or host.endswith("." + suffix):
+        if host == suffix or host.endswith("." + suffix) or _regional(host, suffix):
             return name
     if host in _LOCAL_HOSTS and port in _LOCAL_PORTS:
         return _LOCAL_PORTS[port]
     return host
+
+
+def _regional(host: str, suffix: str) -> bool:
+    """Vertex AI's regional hosts join the region with a dash: ``us-central1-aiplatform.googleapis.com``."""
+    return suffix == "aiplatform.googleapis.com" and host.endswith("-aiplatform.googleapis.com")

@@ -1,7 +1,8 @@
 """Cohere's chat (v2, and the v1 chat the SDK's ``Client.chat`` still sends) and embed APIs. Pure.
 
 Usage is what Cohere bills: ``billed_units`` (``input_tokens``, ``output_tokens``), else the raw
-``tokens`` counts when no billed units are given; ``cached_tokens`` beside them are cache reads. v2
+``tokens`` counts when no billed units are given, with ``cached_tokens`` as their cache reads
+(``cached_tokens`` counts raw prompt tokens, so it is not applied to billed units). v2
 chat reports it under ``usage``; v1 chat and both embed versions under ``meta``.
 
 Streams: v2 chat is SSE (``message-start`` carries the id, ``message-end`` the finish reason and
@@ -41,13 +42,15 @@ _PARAMETERS: Final = (
 
 def get_usage(block: object) -> Usage | None:
     """A v2 ``usage`` or a ``meta`` block (JSON or an SDK object): billed units, else raw tokens."""
-    counts = get(block, "billed_units")
-    inp, out = get(counts, "input_tokens"), get(counts, "output_tokens")
+    billed = get(block, "billed_units")
+    inp, out = get(billed, "input_tokens"), get(billed, "output_tokens")
+    if inp is not None or out is not None:
+        # Billed units are what is charged; ``cached_tokens`` counts the raw prompt, not them.
+        return Usage.of(inp or 0, out or 0)
+    tokens = get(block, "tokens")
+    inp, out = get(tokens, "input_tokens"), get(tokens, "output_tokens")
     if inp is None and out is None:
-        counts = get(block, "tokens")
-        inp, out = get(counts, "input_tokens"), get(counts, "output_tokens")
-        if inp is None and out is None:
-            return None
+        return None
     return Usage.of(inp or 0, out or 0, cache_read_tokens=get(block, "cached_tokens") or 0)
 
 
