@@ -76,6 +76,13 @@ def provider_for_host(host: str | None, port: int | None = None, default: str = 
     return name
 
 
+def known_provider(host: str, port: int | None = None) -> str | None:
+    """The provider of a host the table knows, or of a private (self-hosted) host; ``None`` for any
+    other public host, which only a configured gateway list can vouch for."""
+    name = provider_for_host(host, port)
+    return None if name == host else name
+
+
 def _lookup(host: str, port: int | None) -> str:
     for suffix, name in _HOST_SUFFIXES:
         if host == suffix or host.endswith("." + suffix):
