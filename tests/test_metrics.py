@@ -328,7 +328,11 @@ def test_configure_wires_metrics_into_the_instrumentors_and_the_processor(replay
     installed = otel_llm_cost.configure(
         tracer_provider=run.tracer_provider, meter_provider=run.meter_provider
     )
-    assert {type(i).__name__ for i in installed} == {"OpenAIInstrumentor", "AnthropicInstrumentor"}
+    assert {type(i).__name__ for i in installed} == {
+        "OpenAIInstrumentor",
+        "AnthropicInstrumentor",
+        "WireInstrumentor",
+    }
     run.replay_all(replay_server)
     assert sum(point.count for point in run.points(m.OPERATION_DURATION)) == len(RECORDINGS)
     processor = otel_llm_cost.install_processor(run.tracer_provider)

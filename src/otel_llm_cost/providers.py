@@ -2,10 +2,17 @@
 
 The only provider list in the package: a new OpenAI-compatible host is one row of ``_HOST_SUFFIXES``.
 Values are ``gen_ai.provider.name`` values of the GenAI semantic conventions where one exists.
+
+Self-hosted servers (a loopback, private or link-local address, an IP literal, a single-label or
+``.local`` / ``.internal`` name) are named by a port only one server uses by default (Ollama 11434,
+LM Studio 1234), else :data:`SELF_HOSTED` (vLLM, TGI, llama.cpp, and gateways, share 8000 / 8080 / 3000
+with too much else to be told apart): never by their host or address, and never priced as a hosted
+provider's open-weight model (see :mod:`otel_llm_cost.pricing`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Final
 
 # (host suffix, provider name); the first suffix that matches wins, so more specific rows come first.
@@ -35,9 +42,13 @@ _HOST_SUFFIXES: Final[tuple[tuple[str, str], ...]] = (
     ("api.moonshot.ai", "moonshot"),
 )
 
-# Local servers are told apart by their conventional port; anything else local falls back to the host.
-_LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal"})
-_LOCAL_PORTS: Final[dict[int, str]] = {11434: "ollama", 1234: "lm_studio"}
+SELF_HOSTED: Final = "self_hosted"
+"""The provider name of a model server on a private host whose port names no known server."""
+
+# Self-hosted servers told apart by a default port no other common server uses.
+SELF_HOSTED_PORTS: Final[dict[int, str]] = {11434: "ollama", 1234: "lm_studio"}
+_PRIVATE_NAMES: Final = frozenset({"localhost", "host.docker.internal", "host.containers.internal"})
+_PRIVATE_SUFFIXES: Final = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".svc")
 
 _cache: dict[tuple[str, int | None], str] = {}
 
@@ -51,7 +62,8 @@ def provider_for_host(host: str | None, port: int | None = None, default: str = 
         default: the answer when no host is known at all.
 
     Returns:
-        The provider name from the table, else the host itself.
+        The provider name from the table; for a private host, the self-hosted server its port names
+        (else :data:`SELF_HOSTED`); else the host itself (a gateway's name).
     """
     if not host:
         return default
@@ -64,13 +76,36 @@ def provider_for_host(host: str | None, port: int | None = None, default: str = 
     return name
 
 
+def known_provider(host: str, port: int | None = None) -> str | None:
+    """The provider of a host the table knows, or of a private (self-hosted) host; ``None`` for any
+    other public host, which only a configured gateway list can vouch for."""
+    name = provider_for_host(host, port)
+    return None if name == host else name
+
+
 def _lookup(host: str, port: int | None) -> str:
     for suffix, name in _HOST_SUFFIXES:
         if host == suffix or host.endswith("." + suffix) or _regional(host, suffix):
             return name
-    if host in _LOCAL_HOSTS and port in _LOCAL_PORTS:
-        return _LOCAL_PORTS[port]
+    if is_private_host(host):
+        return SELF_HOSTED_PORTS.get(port, SELF_HOSTED) if port is not None else SELF_HOSTED
     return host
+
+
+def is_private_host(host: str) -> bool:
+    """Whether ``host`` (lower case) is a loopback, private or link-local address or name, or any IP
+    literal: where self-hosted model servers live. A public name is a hosted service or a gateway."""
+    if host in _PRIVATE_NAMES or host.endswith(_PRIVATE_SUFFIXES) or _is_ip(host):
+        return True
+    return "." not in host  # a single-label name: a container or service on a private network
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True  # public addresses too: an IP literal is a server someone runs, not a provider's API
 
 
 def _regional(host: str, suffix: str) -> bool:

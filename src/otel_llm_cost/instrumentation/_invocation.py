@@ -168,8 +168,13 @@ class LLMInvocation:
         *,
         stream_outcome: str | None = None,
         response_attributes: dict[str, AttributeValue] | None = None,
+        error_type_name: str | None = None,
     ) -> None:
-        """Record a failed call (the SDK's exception is re-raised by the caller, untouched)."""
+        """Record a failed call (the SDK's exception is re-raised by the caller, untouched).
+
+        ``error_type_name`` replaces the exception's class name as ``error.type`` (an HTTP status code,
+        where the wire capture sees an error response and no exception).
+        """
         if self._ended:
             return
         self._ended = True
@@ -180,7 +185,7 @@ class LLMInvocation:
                 if usage is not None:
                     cost = self._price(usage, None, None, None)
                 attributes = self._outcome_attributes(usage, None, response_attributes, stream_outcome, cost)
-                attributes[attr.ERROR_TYPE] = error_type(error)
+                attributes[attr.ERROR_TYPE] = error_type_name or error_type(error)
                 span.set_attributes(attributes)
                 self._hand_over(usage, cost, None, attributes)
                 span.set_status(Status(StatusCode.ERROR, _describe(error)))
