@@ -95,7 +95,9 @@ def expected_usage(room: str, block: dict[str, Any]) -> Usage:
     )
 
 
-def reference_price(usage: Usage, model: str | None, provider: str) -> Decimal | None:
+def reference_price(
+    usage: Usage, model: str | None, provider: str, at: datetime | None = RECORDED_AT
+) -> Decimal | None:
     """genai-prices' ``calc_price`` for ``usage``, or ``None`` where it has no price (or must not be used:
     a self-hosted server)."""
     provider_id = GENAI_PRICES_PROVIDER_IDS.get(provider)
@@ -112,7 +114,7 @@ def reference_price(usage: Usage, model: str | None, provider: str) -> Decimal |
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             price = genai_prices.calc_price(
-                theirs, model, provider_id=provider_id, genai_request_timestamp=RECORDED_AT
+                theirs, model, provider_id=provider_id, genai_request_timestamp=at
             )
     except LookupError:
         return None
