@@ -73,6 +73,11 @@ LLM_COST_USAGE_CACHE_WRITE_5M: Final = "llm_cost.usage.cache_write_5m.input_toke
 LLM_COST_USAGE_CACHE_WRITE_1H: Final = "llm_cost.usage.cache_write_1h.input_tokens"
 LLM_COST_STREAM_OUTCOME: Final = "llm_cost.stream.outcome"
 LLM_COST_STREAM_CHUNKS: Final = "llm_cost.stream.chunks"
+# Billing units a token usage cannot express (OpenAI images and audio, #14): recorded, and the call unpriced.
+LLM_COST_USAGE_IMAGES: Final = "llm_cost.usage.images"
+LLM_COST_USAGE_AUDIO_SECONDS: Final = "llm_cost.usage.audio_seconds"
+LLM_COST_USAGE_INPUT_CHARACTERS: Final = "llm_cost.usage.input_characters"
+LLM_COST_UNPRICED_REASON: Final = "llm_cost.cost.unpriced_reason"
 
 # --- Ours: cost breakdown ----------------------------------------------------------------------
 LLM_COST_COST_INPUT: Final = "llm_cost.cost.input"

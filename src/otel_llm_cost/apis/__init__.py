@@ -14,6 +14,9 @@ Cohere chat, embed       ``POST .../v2/chat``, ``/v1/chat``,          :mod:`.coh
                          ``/v2/embed``, ``/v1/embed``
 Ollama                   ``POST /api/chat``, ``/api/generate``,       :mod:`.ollama`
                          ``/api/embed``, ``/api/embeddings``
+OpenAI images, audio     ``POST .../images/generations``, ``edits``,  :mod:`.openai_media`
+                         ``.../audio/transcriptions``,
+                         ``translations``, ``speech``
 ======================== ============================================ ==================================
 
 :func:`find_wire_api` names the room of a request from its method and path; the capture layers decide
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from otel_llm_cost.apis import anthropic, cohere, gemini, ollama, openai
+from otel_llm_cost.apis import anthropic, cohere, gemini, ollama, openai, openai_media
 from otel_llm_cost.apis._api import ResponseFields, WireApi, WireRequest
 
 __all__ = ["WIRE_APIS", "ResponseFields", "WireApi", "WireRequest", "find_wire_api"]
@@ -39,6 +42,9 @@ WIRE_APIS: Final[tuple[WireApi, ...]] = (
     cohere.CHAT_V1,
     cohere.EMBED,
     openai.CHAT_COMPLETIONS,
+    openai_media.IMAGES,
+    openai_media.TRANSCRIPTIONS,
+    openai_media.SPEECH,
     openai.RESPONSES,
     openai.EMBEDDINGS,
     anthropic.MESSAGES,
