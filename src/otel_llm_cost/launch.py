@@ -34,6 +34,8 @@ _INSTRUMENTORS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("openai",), "otel_llm_cost.instrumentation.openai:OpenAIInstrumentor"),
     (("anthropic",), "otel_llm_cost.instrumentation.anthropic:AnthropicInstrumentor"),
     (("httpx2", "httpx"), "otel_llm_cost.instrumentation.wire:WireInstrumentor"),
+    # google-genai's async client sends over aiohttp when it is installed, beneath the wire capture's sight.
+    (("aiohttp",), "otel_llm_cost.instrumentation.google_genai:GoogleGenAIInstrumentor"),
 )
 
 _processors: weakref.WeakKeyDictionary[Any, LLMCostSpanProcessor] = weakref.WeakKeyDictionary()

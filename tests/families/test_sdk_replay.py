@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_llm_cost.instrumentation._invocation import usage_attributes
+from otel_llm_cost.instrumentation.google_genai import GoogleGenAIInstrumentor
 from otel_llm_cost.instrumentation.wire import WireInstrumentor
 from replay import ReplayServer
 
@@ -49,7 +50,11 @@ def capture(server: ReplayServer, tracer_provider: TracerProvider, request: Any)
     port = server.url.rsplit(":", 1)[1]
     hosts = f"127.0.0.1:{port}={WIRE_PROVIDER[case.entry['provider']]}"
     instrumentor.instrument(tracer_provider=tracer_provider, hosts=hosts)
+    # google-genai's async client sends over aiohttp (installed with the provider SDKs): the SDK layer.
+    genai = GoogleGenAIInstrumentor()
+    genai.instrument(tracer_provider=tracer_provider)
     yield
+    genai.uninstrument()
     instrumentor.uninstrument()
 
 

@@ -1,0 +1,148 @@
+"""Wrapper factories for ``AsyncModels._generate_content`` / ``_generate_content_stream``: a span for each
+request the async client sends over ``aiohttp``; the Gemini room reads the SDK's response objects."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from opentelemetry import context
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import Tracer, set_span_in_context
+
+from otel_llm_cost import attributes as attr
+from otel_llm_cost._log import log_once
+from otel_llm_cost.apis import WireRequest
+from otel_llm_cost.apis.gemini import GENERATE_CONTENT, OPERATION
+from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
+from otel_llm_cost.instrumentation._invocation import LLMInvocation
+from otel_llm_cost.instrumentation._stream import StreamRecorder, observe_async
+
+if TYPE_CHECKING:
+    from otel_llm_cost.apis import ResponseFields
+
+Wrapper = Callable[..., Awaitable[Any]]
+
+
+def _sends_over_aiohttp(instance: Any) -> bool:
+    """Whether this client's async requests bypass httpx (else the wire capture records them)."""
+    use = getattr(getattr(instance, "_api_client", None), "_use_aiohttp", None)
+    try:
+        return bool(use()) if callable(use) else False
+    except Exception:
+        return False
+
+
+def _wire_request(instance: Any, kwargs: dict[str, Any], stream: bool) -> WireRequest:
+    """The request as the Gemini room reads it: model in the path, the config as ``generationConfig``."""
+    client = getattr(instance, "_api_client", None)
+    model = kwargs.get("model")
+    model = model.rsplit("/", 1)[-1] if isinstance(model, str) else ""
+    url = urlsplit(str(getattr(getattr(client, "_http_options", None), "base_url", "") or ""))
+    config = kwargs.get("config")
+    if hasattr(config, "model_dump"):
+        config = config.model_dump(exclude_none=True)
+    body = {"generationConfig": config} if isinstance(config, dict) else None
+    method = "streamGenerateContent" if stream else "generateContent"
+    return WireRequest(
+        "POST",
+        url.hostname,
+        url.port or (443 if url.scheme == "https" else None),
+        f"/models/{model}:{method}",
+        body=body,
+        provider="gcp.vertex_ai" if getattr(client, "vertexai", False) else "gcp.gemini",
+    )
+
+
+def _start(tracer: Tracer, request: WireRequest) -> LLMInvocation:
+    attributes = GENERATE_CONTENT.request_attributes(request)
+    if request.host:
+        attributes[attr.SERVER_ADDRESS] = request.host
+        if request.port:
+            attributes[attr.SERVER_PORT] = request.port
+    return LLMInvocation(
+        tracer,
+        operation=OPERATION,
+        provider=request.provider,
+        request_model=GENERATE_CONTENT.request_model(request),
+        attributes=attributes,
+    )
+
+
+def _record(invocation: LLMInvocation, fields: ResponseFields, outcome: str | None = None) -> None:
+    invocation.stop(
+        fields.usage,
+        response_model=fields.model,
+        response_attributes=fields.attributes,
+        stream_outcome=outcome,
+    )
+
+
+def async_generate_content(tracer: Tracer) -> Wrapper:
+    async def wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        if LLM_SPAN_OPEN.get() or not is_instrumentation_enabled() or not _sends_over_aiohttp(instance):
+            return await wrapped(*args, **kwargs)
+        request = _wire_request(instance, kwargs, stream=False)
+        invocation = _start(tracer, request)
+        token = LLM_SPAN_OPEN.set(True)
+        current = context.attach(set_span_in_context(invocation.span))
+        try:
+            response = await wrapped(*args, **kwargs)
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        finally:
+            context.detach(current)
+            LLM_SPAN_OPEN.reset(token)
+        try:
+            _record(invocation, GENERATE_CONTENT.response_fields(response, request))
+        except Exception:
+            log_once("google_genai.response", "otel-llm-cost could not read a Gemini response", exc_info=True)
+            invocation.stop(None)
+        return response
+
+    return wrapper
+
+
+class _StreamEnd(StreamRecorder):
+    __slots__ = ("request",)
+
+    def __init__(self, invocation: LLMInvocation, request: WireRequest) -> None:
+        super().__init__(invocation, GENERATE_CONTENT.is_content_event)
+        self.request = request
+
+    def on_end(self, outcome: str, error: BaseException | None) -> None:
+        fields = GENERATE_CONTENT.stream_fields(self.chunks, self.dropped, self.request)
+        fields.attributes.pop(attr.LLM_COST_STREAM_OUTCOME, None)  # the iteration's own outcome wins
+        if error is None:
+            _record(self.invocation, fields, outcome)
+        else:
+            self.invocation.fail(
+                error, fields.usage, stream_outcome=outcome, response_attributes=fields.attributes
+            )
+
+
+def async_generate_content_stream(tracer: Tracer) -> Wrapper:
+    async def wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        if LLM_SPAN_OPEN.get() or not is_instrumentation_enabled() or not _sends_over_aiohttp(instance):
+            return await wrapped(*args, **kwargs)
+        request = _wire_request(instance, kwargs, stream=True)
+        invocation = _start(tracer, request)
+        token = LLM_SPAN_OPEN.set(True)
+        current = context.attach(set_span_in_context(invocation.span))
+        try:
+            chunks = await wrapped(*args, **kwargs)
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        finally:
+            context.detach(current)
+            LLM_SPAN_OPEN.reset(token)
+        return observe_async(chunks, _StreamEnd(invocation, request))
+
+    return wrapper
