@@ -1,8 +1,9 @@
 """Usage blocks in each provider's own shape -> :class:`~otel_llm_cost.usage.Usage`, for calls made
 without a supported SDK (:func:`~otel_llm_cost.llm_call`). Pure functions.
 
-OpenAI-compatible and Anthropic blocks go through the instrumentation's own extractors, so a manual
-call counts exactly as an instrumented one. The other shapes, each from recorded traffic:
+OpenAI-compatible and Anthropic blocks go through the instrumentation's own extractors, and the other
+shapes through their wire-API rooms (:mod:`otel_llm_cost.apis`), so a manual call counts exactly as an
+instrumented or wire-captured one. The other shapes, each from recorded traffic:
 
 ============ ======================================================= ==================================
 shape        fields read                                             convention
@@ -10,8 +11,9 @@ shape        fields read                                             convention
 ``ollama``   ``prompt_eval_count``, ``eval_count`` (the final        no cache or reasoning split
              ``done: true`` object of ``/api/chat`` or
              ``/api/generate``)
-``cohere``   ``billed_units`` (else ``tokens``): ``input_tokens``,   what is billed; v1 under ``meta``,
-             ``output_tokens``; ``cached_tokens``                    v2 under ``usage``
+``cohere``   ``billed_units`` (else ``tokens`` with                  what is billed; v1 under ``meta``,
+             ``cached_tokens``): ``input_tokens``,                   v2 under ``usage``
+             ``output_tokens``
 ``gemini``   ``usageMetadata``: ``promptTokenCount`` (cached          candidates *exclude* thoughts, so
              content included), ``cachedContentTokenCount``,         output = candidates + thoughts
              ``candidatesTokenCount``, ``thoughtsTokenCount``,

@@ -85,10 +85,21 @@ def _usage_block(response: object) -> object:
     return get(response, "usageMetadata", "usage_metadata")
 
 
+# Vertex AI's REST transport with ``enum-encoding=int`` sends the FinishReason enum's numbers.
+_FINISH_NUMBERS: Final = {1: "stop", 2: "max_tokens", 3: "safety", 4: "recitation", 5: "other"}
+
+
+def _finish_reason(reason: object) -> str | None:
+    if isinstance(reason, int) and not isinstance(reason, bool):
+        return _FINISH_NUMBERS.get(reason)
+    # The JSON spells them STOP / MAX_TOKENS; SDK objects hold an enum whose value is that string.
+    value = getattr(reason, "value", reason)
+    return value.lower() if isinstance(value, str) and value else None
+
+
 def _finish_reasons(response: object) -> list[str]:
     reasons = (get(candidate, "finishReason", "finish_reason") for candidate in items(response, "candidates"))
-    # The JSON spells them STOP / MAX_TOKENS; SDK objects hold an enum whose value is that string.
-    return [str(getattr(reason, "value", reason)).lower() for reason in reasons if reason]
+    return [found for found in map(_finish_reason, reasons) if found]
 
 
 def _response_text(response: object) -> str:
