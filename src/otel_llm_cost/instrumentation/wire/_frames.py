@@ -14,7 +14,7 @@ BODY_LIMIT: Final = 16 * 1024 * 1024
 """Response bodies larger than this are not kept for decoding."""
 
 _JSON_STARTS: Final = (b"{", b"[")
-_DONE: Final = b"[DONE]"
+DONE: Final = b"[DONE]"
 
 
 def decode_json(data: bytes | bytearray | memoryview | None, limit: int = BODY_LIMIT) -> Any:
@@ -58,7 +58,7 @@ def sse_payload(event: bytes) -> bytes | None:
         if not lines:
             return None
         payload = b"\n".join(lines)
-    return None if not payload or payload == _DONE else payload
+    return None if not payload or payload == DONE else payload
 
 
 def last_payload(rest: bytes, stream_format: str) -> bytes | None:

@@ -113,12 +113,24 @@ class WireStream(StreamRecorder):
 
     def on_end(self, outcome: str, error: BaseException | None) -> None:
         events, dropped = self.kept_events()
+        if outcome == attr.STREAM_ABANDONED and self.ended_cleanly(events):
+            # Clients stop reading at the last event and close the response, before its final empty
+            # chunk: the stream was read to its end.
+            outcome = attr.STREAM_COMPLETED
         fields = self.api.stream_fields(events, dropped, self.request)
         chunks = len(events) + dropped
         fields.attributes[attr.LLM_COST_STREAM_CHUNKS] = chunks
         self.invocation.output_chunks = chunks
         cancelled = outcome == attr.STREAM_CANCELLED
         record_end(self.invocation, fields, outcome, None if cancelled else error)
+
+    def ended_cleanly(self, events: list[Any]) -> bool:
+        """Whether the stream's last event was its end: SSE's ``[DONE]``, or the room's final event."""
+        last = self.tail[-1] if self.tail else self.pending
+        if last.rstrip().endswith(_frames.DONE):
+            return True
+        is_final = getattr(self.api, "is_final_event", None)
+        return bool(events) and is_final is not None and bool(is_final(events[-1]))
 
     def kept_events(self) -> tuple[list[Any], int]:
         """The decoded opening and closing events, and how many events between them were not decoded."""
