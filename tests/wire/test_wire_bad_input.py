@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import itertools
 import json
 import ssl
 from collections.abc import Iterator
@@ -61,7 +62,7 @@ def sse_bytes(events: list[Any]) -> bytes:
 def stream_in_pieces(body: bytes, cuts: list[int], **headers: str) -> Interaction:
     """An SSE response whose chunks are ``body`` cut at ``cuts`` (events split anywhere)."""
     edges = [0, *sorted({c for c in cuts if 0 < c < len(body)}), len(body)]
-    pieces = tuple(body[a:b] for a, b in zip(edges, edges[1:], strict=False))
+    pieces = tuple(body[a:b] for a, b in itertools.pairwise(edges))
     return raw(body, "text/event-stream", **headers).with_(events=pieces)
 
 
@@ -182,9 +183,11 @@ def test_a_very_large_json_body_is_read_once(replay_server, wire, exporter, modu
 
 @CLIENTS
 def test_a_truncated_stream_fails_with_the_clients_own_error(replay_server, wire, exporter, module):
-    with replay_server([sse_response(chat_stream(), drop_after=3)]) as srv:
-        with pytest.raises(module.RemoteProtocolError):
-            read_stream(module, srv.url + "/v1/chat/completions")
+    with (
+        replay_server([sse_response(chat_stream(), drop_after=3)]) as srv,
+        pytest.raises(module.RemoteProtocolError),
+    ):
+        read_stream(module, srv.url + "/v1/chat/completions")
     span = one_span(exporter)
     assert span.attributes[attr.LLM_COST_STREAM_OUTCOME] == "error"
     assert span.attributes[attr.ERROR_TYPE].endswith("RemoteProtocolError")
@@ -235,9 +238,11 @@ def test_configured_gateway_hosts_are_recorded(replay_server, tracer_provider, e
     instrumentor = WireInstrumentor()
     instrumentor.instrument(tracer_provider=tracer_provider, hosts=hosts)
     try:
-        with replay_server([json_response(chat_completion())]) as srv:
-            with httpx2.Client(proxy=proxy_url(srv.url), verify=_SSL) as client:
-                client.post("http://gw.example.com/v1/chat/completions", json={"model": "gpt-4o-mini"})
+        with (
+            replay_server([json_response(chat_completion())]) as srv,
+            httpx2.Client(proxy=proxy_url(srv.url), verify=_SSL) as client,
+        ):
+            client.post("http://gw.example.com/v1/chat/completions", json={"model": "gpt-4o-mini"})
     finally:
         instrumentor.uninstrument()
     span = one_span(exporter)
@@ -253,9 +258,11 @@ def test_the_wire_hosts_variable_is_read_when_instrumenting(
     instrumentor.instrument(tracer_provider=tracer_provider)
     monkeypatch.delenv("OTEL_LLM_COST_WIRE_HOSTS")  # read once: later changes do not count
     try:
-        with replay_server([json_response(chat_completion())]) as srv:
-            with httpx2.Client(proxy=proxy_url(srv.url), verify=_SSL) as client:
-                client.post("http://gw.example.com/v1/chat/completions", json={"model": "gpt-4o-mini"})
+        with (
+            replay_server([json_response(chat_completion())]) as srv,
+            httpx2.Client(proxy=proxy_url(srv.url), verify=_SSL) as client,
+        ):
+            client.post("http://gw.example.com/v1/chat/completions", json={"model": "gpt-4o-mini"})
     finally:
         instrumentor.uninstrument()
     assert one_span(exporter).attributes[attr.GEN_AI_PROVIDER_NAME] == "acme"
@@ -299,12 +306,12 @@ def test_a_stream_dropped_unread_is_abandoned_when_collected(replay_server, wire
 @CLIENTS
 def test_an_error_status_ends_the_span_with_it(replay_server, wire, exporter, module):
     error = json_response({"error": {"message": "slow down"}}, status=429)
-    with replay_server([error]) as srv:
-        with (
-            module.Client(verify=_SSL) as client,
-            client.stream("POST", srv.url + "/v1/chat/completions", json=BODY) as r,
-        ):
-            r.read()
+    with (
+        replay_server([error]) as srv,
+        module.Client(verify=_SSL) as client,
+        client.stream("POST", srv.url + "/v1/chat/completions", json=BODY) as r,
+    ):
+        r.read()
     span = one_span(exporter)
     assert span.attributes[attr.ERROR_TYPE] == "429"
     assert span.attributes["http.response.status_code"] == 429
