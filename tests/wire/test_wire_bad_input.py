@@ -338,3 +338,32 @@ def test_a_budget_refusal_raises_before_anything_is_sent(replay_server, tracer_p
     finally:
         instrumentor.uninstrument()
     assert spans(exporter) == []
+
+
+@pytest.mark.parametrize("module", [httpx, httpx2], ids=["httpx", "httpx2"])
+async def test_an_async_stream_closed_early_is_abandoned(replay_server, wire, exporter, module):
+    with replay_server([sse_response(chat_stream(["a"] * 50))]) as srv:
+        url = srv.url + "/v1/chat/completions"
+        async with (
+            module.AsyncClient(verify=_SSL) as client,
+            client.stream("POST", url, json=BODY) as response,
+        ):
+            async for _ in response.aiter_raw():
+                break
+    span = one_span(exporter)
+    assert span.attributes[attr.LLM_COST_STREAM_OUTCOME] == "abandoned"
+    assert attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK not in span.attributes  # only the role event was read
+
+
+async def test_an_async_stream_read_to_its_end_is_completed(replay_server, wire, exporter):
+    with replay_server([sse_response(chat_stream())]) as srv:
+        url = srv.url + "/v1/chat/completions"
+        async with (
+            httpx2.AsyncClient(verify=_SSL) as client,
+            client.stream("POST", url, json=BODY) as response,
+        ):
+            lines = [line async for line in response.aiter_lines()]
+    assert lines
+    span = one_span(exporter)
+    assert_usage(span)
+    assert span.attributes[attr.LLM_COST_STREAM_OUTCOME] == "completed"
