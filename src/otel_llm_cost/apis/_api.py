@@ -102,6 +102,10 @@ class WireApi(Protocol):
         """Whether a decoded stream event carries generated output (time to first chunk)."""
         ...
 
+    # Optional: ``is_final_event(event) -> bool``, whether a decoded stream event is the stream's last
+    # (Anthropic's ``message_stop``). A client that stops reading there and closes the response has
+    # read the whole stream; SSE's ``[DONE]`` says so without it.
+
     def stream_fields(self, events: Sequence[Any], dropped: int, request: WireRequest) -> ResponseFields:
         """Usage and response fields of a stream from the decoded events kept: the opening events through
         the first content-bearing one, then the last few. ``dropped`` events were seen in between but not

@@ -14,7 +14,7 @@ BODY_LIMIT: Final = 16 * 1024 * 1024
 """Response bodies larger than this are not kept for decoding."""
 
 _JSON_STARTS: Final = (b"{", b"[")
-_DONE: Final = b"[DONE]"
+DONE: Final = b"[DONE]"
 
 
 def decode_json(data: bytes | bytearray | memoryview | None, limit: int = BODY_LIMIT) -> Any:
@@ -29,6 +29,34 @@ def decode_json(data: bytes | bytearray | memoryview | None, limit: int = BODY_L
         return None
 
 
+def normalised(data: bytes, stream_format: str) -> bytes:
+    """SSE with ``\r\n`` (or ``\r``) line ends rewritten to ``\n``, so that events end with ``\n\n``."""
+    if stream_format != "ndjson" and b"\r" in data:
+        return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return data
+
+
+def separator(stream_format: str) -> bytes:
+    return b"\n" if stream_format == "ndjson" else b"\n\n"
+
+
+def last_events(data: bytes, stream_format: str, count: int) -> tuple[int, bytes]:
+    """How many complete events come before the last ``count`` ones, and the bytes from those on.
+
+    Scans from the end, so that a long tail is counted (in C) rather than split and parsed.
+    """
+    sep = separator(stream_format)
+    end = len(data)
+    start = data.rfind(sep, 0, end)  # the end of the last complete event; what follows is the rest
+    for _ in range(count):
+        if start < 0:
+            return 0, data
+        start = data.rfind(sep, 0, start)
+    if start < 0:
+        return 0, data
+    return data.count(sep, 0, start) + 1, data[start + len(sep) :]
+
+
 def split_events(data: bytes, stream_format: str) -> tuple[list[bytes], bytes]:
     """The complete event payloads in ``data`` and the incomplete rest (the start of the next event).
 
@@ -38,9 +66,7 @@ def split_events(data: bytes, stream_format: str) -> tuple[list[bytes], bytes]:
     if stream_format == "ndjson":
         *lines, rest = data.split(b"\n")
         return [line for line in lines if line.strip()], rest
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    *events, rest = data.split(b"\n\n")
+    *events, rest = normalised(data, stream_format).split(b"\n\n")
     payloads = []
     for event in events:
         payload = sse_payload(event)
@@ -58,7 +84,7 @@ def sse_payload(event: bytes) -> bytes | None:
         if not lines:
             return None
         payload = b"\n".join(lines)
-    return None if not payload or payload == _DONE else payload
+    return None if not payload or payload == DONE else payload
 
 
 def last_payload(rest: bytes, stream_format: str) -> bytes | None:
@@ -73,8 +99,7 @@ def last_payload(rest: bytes, stream_format: str) -> bytes | None:
 
 def after_first_boundary(data: bytes, stream_format: str) -> bytes:
     """``data`` from the start of its first whole event (what comes before is the tail of a dropped one)."""
-    separator = b"\n" if stream_format == "ndjson" else b"\n\n"
-    if stream_format != "ndjson" and b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    index = data.find(separator)
-    return b"" if index < 0 else data[index + len(separator) :]
+    sep = separator(stream_format)
+    data = normalised(data, stream_format)
+    index = data.find(sep)
+    return b"" if index < 0 else data[index + len(sep) :]

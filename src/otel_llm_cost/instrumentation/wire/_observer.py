@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 TAIL_BYTES: Final = 256 * 1024
 """Bytes kept from the end of a stream: room for a Responses API ``response.completed`` event, which
 repeats the whole output."""
+_TRIM_AT: Final = 2 * TAIL_BYTES  # the tail is trimmed back to TAIL_BYTES when it grows past this
 HEAD_BYTES: Final = 64 * 1024
 """Opening bytes decoded while looking for the first content; past them, the stream goes to the tail."""
 
@@ -96,16 +97,17 @@ class WireStream(StreamRecorder):
     def keep(self, data: bytes) -> None:
         self.tail.append(data)
         self.tail_size += len(data)
-        if self.tail_size > 2 * TAIL_BYTES:
-            self.trim()
 
-    def trim(self) -> None:
-        """Drop the oldest chunks while what remains still holds :data:`TAIL_BYTES`."""
+    def trimmed(self, size: int) -> int:
+        """Drop the oldest chunks while what remains still holds :data:`TAIL_BYTES`; returns the size
+        left (``size``: the tail's size, which the observing loop keeps while it runs)."""
         tail = self.tail
-        while len(tail) > 1 and self.tail_size - len(tail[0]) >= TAIL_BYTES:
-            size = len(tail.popleft())
-            self.tail_size -= size
-            self.dropped_bytes += size
+        while len(tail) > 1 and size - len(tail[0]) >= TAIL_BYTES:
+            dropped = len(tail.popleft())
+            size -= dropped
+            self.dropped_bytes += dropped
+        self.tail_size = size
+        return size
 
     def stop_testing(self) -> None:
         self.testing = False
@@ -113,6 +115,10 @@ class WireStream(StreamRecorder):
 
     def on_end(self, outcome: str, error: BaseException | None) -> None:
         events, dropped = self.kept_events()
+        if outcome == attr.STREAM_ABANDONED and self.ended_cleanly(events):
+            # Clients stop reading at the last event and close the response, before its final empty
+            # chunk: the stream was read to its end.
+            outcome = attr.STREAM_COMPLETED
         fields = self.api.stream_fields(events, dropped, self.request)
         chunks = len(events) + dropped
         fields.attributes[attr.LLM_COST_STREAM_CHUNKS] = chunks
@@ -120,19 +126,32 @@ class WireStream(StreamRecorder):
         cancelled = outcome == attr.STREAM_CANCELLED
         record_end(self.invocation, fields, outcome, None if cancelled else error)
 
+    def ended_cleanly(self, events: list[Any]) -> bool:
+        """Whether the stream's last event was its end: SSE's ``[DONE]``, or the room's final event."""
+        last = self.tail[-1] if self.tail else self.pending
+        if last.rstrip().endswith(_frames.DONE):
+            return True
+        is_final = getattr(self.api, "is_final_event", None)
+        return bool(events) and is_final is not None and bool(is_final(events[-1]))
+
     def kept_events(self) -> tuple[list[Any], int]:
-        """The decoded opening and closing events, and how many events between them were not decoded."""
-        data = self.pending + b"".join(self.tail)
+        """The decoded opening and closing events, and how many events between them were not decoded.
+
+        Only the last :data:`TAIL` events of the kept bytes are split off and decoded; the others are
+        counted (a C-speed scan), and the trimmed bytes are counted at the kept events' mean size.
+        """
+        data = _frames.normalised(self.pending + b"".join(self.tail), self.format)
         if self.dropped_bytes:
             data = _frames.after_first_boundary(data, self.format)
-        payloads, rest = _frames.split_events(data, self.format)
-        last = _frames.last_payload(rest, self.format)
-        if last is not None:
-            payloads.append(last)
-        decoded = [event for event in map(_frames.decode_json, payloads[-TAIL:]) if event is not None]
-        dropped = len(payloads) - min(len(payloads), TAIL)
-        if self.dropped_bytes and payloads:
-            dropped += round(self.dropped_bytes * len(payloads) / max(len(data), 1))
+        before, last_events = _frames.last_events(data, self.format, TAIL)
+        payloads, rest = _frames.split_events(last_events, self.format)
+        final = _frames.last_payload(rest, self.format)
+        if final is not None:
+            payloads.append(final)
+        decoded = [event for event in map(_frames.decode_json, payloads) if event is not None]
+        dropped = before
+        if self.dropped_bytes and len(data):
+            dropped += round(self.dropped_bytes * (before + len(payloads)) / len(data))
         return [*self.head, *decoded], dropped
 
 
@@ -158,6 +177,9 @@ class WireBody(StreamRecorder):
     def feed_head(self, data: bytes) -> None:  # never called: testing is False
         self.keep(data)
 
+    def trimmed(self, size: int) -> int:
+        return -(2**62)  # a body is capped by keep(): a size the loop never sees pass the mark again
+
     def stop_testing(self) -> None:
         pass
 
@@ -177,17 +199,21 @@ def observe_bytes(
     chunks: Iterator[bytes], recorder: WireStream | WireBody, decode: Decode | None
 ) -> Iterator[bytes]:
     """Yield the raw chunks, handing each (decompressed by ``decode`` when the body is encoded) to
-    ``recorder``, which records the end."""
-    keep = recorder.keep
+    ``recorder``, which records the end. Past the opening events a chunk costs an append and a sum."""
+    append = recorder.tail.append if isinstance(recorder, WireStream) else recorder.keep
+    size = 0
     try:
         for chunk in chunks:
             try:  # nothing of ours may reach the application
-                data = decode(chunk) if decode is not None else chunk
-                recorder.count += 1
+                data = chunk if decode is None else decode(chunk)
                 if recorder.testing:
                     recorder.feed_head(data)
-                elif data:
-                    keep(data)
+                    size = getattr(recorder, "tail_size", 0)
+                else:
+                    append(data)
+                    size += len(data)
+                    if size > _TRIM_AT:
+                        size = recorder.trimmed(size)
             except Exception:
                 _stop_observing(recorder)
             yield chunk
@@ -204,16 +230,20 @@ async def observe_bytes_async(
     chunks: AsyncIterator[bytes], recorder: WireStream | WireBody, decode: Decode | None
 ) -> AsyncIterator[bytes]:
     """The async twin of :func:`observe_bytes`."""
-    keep = recorder.keep
+    append = recorder.tail.append if isinstance(recorder, WireStream) else recorder.keep
+    size = 0
     try:
         async for chunk in chunks:
             try:
-                data = decode(chunk) if decode is not None else chunk
-                recorder.count += 1
+                data = chunk if decode is None else decode(chunk)
                 if recorder.testing:
                     recorder.feed_head(data)
-                elif data:
-                    keep(data)
+                    size = getattr(recorder, "tail_size", 0)
+                else:
+                    append(data)
+                    size += len(data)
+                    if size > _TRIM_AT:
+                        size = recorder.trimmed(size)
             except Exception:
                 _stop_observing(recorder)
             yield chunk

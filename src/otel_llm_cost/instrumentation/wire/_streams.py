@@ -71,4 +71,12 @@ def content_decoder(module: ModuleType, encoding: str) -> Decode | None:
     """
     decoders = getattr(getattr(module, "_decoders", None), "SUPPORTED_DECODERS", None) or {}
     decoder_type = decoders.get(encoding.strip().lower())
-    return None if decoder_type is None else decoder_type().decode
+    if decoder_type is None:
+        return None
+    decode = decoder_type().decode
+
+    def decoded(data: bytes) -> bytes:
+        out = decode(data)  # httpx returns bytes, httpx2 an iterator of them
+        return out if isinstance(out, bytes) else b"".join(out)
+
+    return decoded
