@@ -97,3 +97,21 @@ def test_uninstrument_restores_the_sdk(tracer_provider: TracerProvider):
     assert models.AsyncModels.__dict__["_generate_content"] is not original
     instrumentor.uninstrument()
     assert models.AsyncModels.__dict__["_generate_content"] is original
+
+
+def test_budget_refuses_an_async_call_before_it_is_sent(tracer_provider: TracerProvider):
+    from otel_llm_cost.budget import BudgetGuard
+    from otel_llm_cost.errors import BudgetExceeded
+
+    with ReplayServer([]) as srv:
+        sdk = GoogleGenAIInstrumentor()
+        sdk.instrument(tracer_provider=tracer_provider, budget_guard=BudgetGuard("global:calls=1/1h"))
+        try:
+            client = _client(srv)
+            srv.pending[:] = [RECORDING.interaction, RECORDING.interaction]
+            asyncio.run(client.aio.models.generate_content(model="gemini-2.0-flash", contents="hi"))
+            with pytest.raises(BudgetExceeded):
+                asyncio.run(client.aio.models.generate_content(model="gemini-2.0-flash", contents="hi"))
+        finally:
+            sdk.uninstrument()
+        assert len(srv.requests) == 1

@@ -10,7 +10,8 @@ installed (``google-genai[aiohttp]``) its async client sends over ``aiohttp``, w
 not see; this instrumentor records exactly those calls, one ``generate_content {model}`` span per request
 (``AsyncModels._generate_content`` / ``_generate_content_stream``, beneath automatic function calling and
 continuation), read by the same Gemini room (:mod:`otel_llm_cost.apis.gemini`). Every other call passes
-through untouched.
+through untouched. ``instrument(budget_guard=...)`` checks each recorded call against a
+:class:`~otel_llm_cost.budget.BudgetGuard` before it is sent (default: ``OTEL_LLM_COST_BUDGETS``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class GoogleGenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
+        from otel_llm_cost.budget._config import guard_for
+
+        guard = guard_for(kwargs)
         tracer = trace.get_tracer(
             __name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL
         )
@@ -61,7 +65,7 @@ class GoogleGenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return
         for name, factory in _METHODS:
             if name in vars(owner):
-                wrap(owner, name, factory(tracer))
+                wrap(owner, name, factory(tracer, guard))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         uninstall_metrics(self._metrics)

@@ -15,12 +15,14 @@ from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.apis import WireRequest
 from otel_llm_cost.apis.gemini import GENERATE_CONTENT, OPERATION
+from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation._stream import StreamRecorder, observe_async
 
 if TYPE_CHECKING:
     from otel_llm_cost.apis import ResponseFields
+    from otel_llm_cost.budget.guard import BudgetGuard
 
 Wrapper = Callable[..., Awaitable[Any]]
 
@@ -55,19 +57,25 @@ def _wire_request(instance: Any, kwargs: dict[str, Any], stream: bool) -> WireRe
     )
 
 
-def _start(tracer: Tracer, request: WireRequest) -> LLMInvocation:
+def _start(tracer: Tracer, guard: BudgetGuard | None, request: WireRequest) -> LLMInvocation:
+    """Admit the call against the budgets (``BudgetExceeded`` propagates: nothing is sent), start its span."""
+    model = GENERATE_CONTENT.request_model(request)
+    ticket = None
+    if guard is not None:
+        config = (request.body or {}).get("generationConfig") or {}
+        budget_view = {"model": model, "max_tokens": config.get("max_output_tokens")}
+        ticket, _ = admit_request(guard, request.provider, OPERATION, budget_view)
     attributes = GENERATE_CONTENT.request_attributes(request)
     if request.host:
         attributes[attr.SERVER_ADDRESS] = request.host
         if request.port:
             attributes[attr.SERVER_PORT] = request.port
-    return LLMInvocation(
-        tracer,
-        operation=OPERATION,
-        provider=request.provider,
-        request_model=GENERATE_CONTENT.request_model(request),
-        attributes=attributes,
+    invocation = LLMInvocation(
+        tracer, operation=OPERATION, provider=request.provider, request_model=model, attributes=attributes
     )
+    if ticket is not None:
+        ticket.bind(invocation)
+    return invocation
 
 
 def _record(invocation: LLMInvocation, fields: ResponseFields, outcome: str | None = None) -> None:
@@ -79,14 +87,14 @@ def _record(invocation: LLMInvocation, fields: ResponseFields, outcome: str | No
     )
 
 
-def async_generate_content(tracer: Tracer) -> Wrapper:
+def async_generate_content(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
     async def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         if LLM_SPAN_OPEN.get() or not is_instrumentation_enabled() or not _sends_over_aiohttp(instance):
             return await wrapped(*args, **kwargs)
         request = _wire_request(instance, kwargs, stream=False)
-        invocation = _start(tracer, request)
+        invocation = _start(tracer, guard, request)
         token = LLM_SPAN_OPEN.set(True)
         current = context.attach(set_span_in_context(invocation.span))
         try:
@@ -125,14 +133,14 @@ class _StreamEnd(StreamRecorder):
             )
 
 
-def async_generate_content_stream(tracer: Tracer) -> Wrapper:
+def async_generate_content_stream(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
     async def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         if LLM_SPAN_OPEN.get() or not is_instrumentation_enabled() or not _sends_over_aiohttp(instance):
             return await wrapped(*args, **kwargs)
         request = _wire_request(instance, kwargs, stream=True)
-        invocation = _start(tracer, request)
+        invocation = _start(tracer, guard, request)
         token = LLM_SPAN_OPEN.set(True)
         current = context.attach(set_span_in_context(invocation.span))
         try:
