@@ -30,6 +30,8 @@ MEDIA_APIS = {"images", "audio"}
 ROOMS = (
     (":generateContent", "gemini.generate_content"),
     (":streamGenerateContent", "gemini.generate_content"),
+    (":embedContent", "gemini.embed_content"),
+    (":batchEmbedContents", "gemini.embed_content"),
     ("/v2/chat", "cohere.chat"),
     ("/v1/chat", "cohere.chat_v1"),
     ("/v2/embed", "cohere.embed"),

@@ -87,7 +87,9 @@ def _new_gemini_client(srv: ReplayServer, case: Case) -> Any:
 def call_gemini(srv: ReplayServer, case: Case) -> None:
     client = gemini_client(srv, case)
     model = _model(case)
-    if case.entry["stream"]:
+    if case.entry["room"] == "gemini.embed_content":
+        client.models.embed_content(model=model, contents=["Why is the sky blue?"])
+    elif case.entry["stream"]:
         for _ in client.models.generate_content_stream(model=model, contents="Tell me a joke"):
             pass
     else:
@@ -97,7 +99,9 @@ def call_gemini(srv: ReplayServer, case: Case) -> None:
 async def acall_gemini(srv: ReplayServer, case: Case) -> None:
     client = gemini_client(srv, case)
     model = _model(case)
-    if case.entry["stream"]:
+    if case.entry["room"] == "gemini.embed_content":
+        await client.aio.models.embed_content(model=model, contents=["Why is the sky blue?"])
+    elif case.entry["stream"]:
         async for _ in await client.aio.models.generate_content_stream(
             model=model, contents="Tell me a joke"
         ):

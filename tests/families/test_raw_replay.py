@@ -24,6 +24,7 @@ from replay import ReplayServer
 
 CASES = cases(
     "gemini.generate_content",
+    "gemini.embed_content",
     "cohere.chat",
     "cohere.chat_v1",
     "cohere.embed",
@@ -109,6 +110,8 @@ def test_raw_call_gives_one_priced_span(
     block = case.entry["usage"]
     if block is None:
         assert attributes["llm_cost.usage.source"] == "estimated"
+        assert attributes["gen_ai.usage.input_tokens"] > 0
+        assert attributes["llm_cost.cost.status"] in ("estimated", "unpriced")
         return
     usage = expected_usage(case.entry["room"], block)
     tokens = {k: v for k, v in attributes.items() if k.startswith("gen_ai.usage.") and "cost" not in k}

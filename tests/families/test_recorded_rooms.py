@@ -27,6 +27,7 @@ from otel_llm_cost.providers import provider_for_host
 
 FAMILY_ROOMS = (
     "gemini.generate_content",
+    "gemini.embed_content",
     "cohere.chat",
     "cohere.chat_v1",
     "cohere.embed",

@@ -25,6 +25,7 @@ from replay import ReplayServer
 
 ROOMS = (
     "gemini.generate_content",
+    "gemini.embed_content",
     "cohere.chat",
     "cohere.chat_v1",
     "cohere.embed",
@@ -74,6 +75,8 @@ def _check(case: Case, exporter: InMemorySpanExporter) -> None:
     block = case.entry["usage"]
     if block is None:  # Ollama's /api/embeddings reports no counts
         assert attributes["llm_cost.usage.source"] == "estimated"
+        assert attributes["gen_ai.usage.input_tokens"] > 0
+        assert attributes["llm_cost.cost.status"] in ("estimated", "unpriced")
         return
     usage = expected_usage(case.entry["room"], block)
     assert _tokens(attributes) == _tokens(usage_attributes(usage))

@@ -9,7 +9,8 @@ OpenAI Responses         ``POST .../responses``                       :mod:`.ope
 OpenAI embeddings        ``POST .../embeddings``                      :mod:`.openai`
 Anthropic messages       ``POST .../v1/messages``                     :mod:`.anthropic`
 Gemini                   ``POST .../models/{model}:generateContent``  :mod:`.gemini`
-                         (and ``:streamGenerateContent``)
+                         (and ``:streamGenerateContent``),
+                         ``:embedContent``, ``:batchEmbedContents``
 Cohere chat, embed       ``POST .../v2/chat``, ``/v1/chat``,          :mod:`.cohere`
                          ``/v2/embed``, ``/v1/embed``
 Ollama                   ``POST /api/chat``, ``/api/generate``,       :mod:`.ollama`
@@ -38,6 +39,7 @@ WIRE_APIS: Final[tuple[WireApi, ...]] = (
     ollama.GENERATE,
     ollama.EMBED,
     gemini.GENERATE_CONTENT,
+    gemini.EMBED_CONTENT,
     cohere.CHAT_V2,
     cohere.CHAT_V1,
     cohere.EMBED,

@@ -1,4 +1,5 @@
-"""Gemini ``generateContent`` / ``streamGenerateContent``, as the Gemini API and Vertex AI serve it. Pure.
+"""Gemini ``generateContent`` / ``streamGenerateContent``, as the Gemini API and Vertex AI serve it, and the
+Gemini API's ``embedContent`` / ``batchEmbedContents``. Pure.
 
 Requests name their model in the path (``/v1beta/models/gemini-2.5-flash:generateContent``, Vertex's
 ``/v1/projects/p/locations/l/publishers/google/models/gemini-2.5-flash:streamGenerateContent``); a
@@ -189,4 +190,46 @@ class GenerateContent:
         return make_fields(usage, model, response_id, reasons, complete=bool(reasons))
 
 
+class EmbedContent:
+    """``POST .../models/{model}:embedContent`` and ``:batchEmbedContents`` (the Gemini API's embeddings).
+
+    Their replies carry no usage: the input is estimated from the texts embedded (marked ``estimated``),
+    unless a ``usageMetadata`` block is there.
+    """
+
+    name: Final = "gemini.embed_content"
+    operation: Final = "embeddings"
+    stream_format: Final = SSE  # never streamed
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == "POST" and (path.endswith(":embedContent") or path.endswith(":batchEmbedContents"))
+
+    def request_model(self, request: WireRequest) -> str | None:
+        return model_from_path(request.path)
+
+    def is_streaming(self, request: WireRequest) -> bool:
+        return False
+
+    def request_attributes(self, request: WireRequest) -> dict[str, AttributeValue]:
+        return {}
+
+    def response_fields(self, body: Any, request: WireRequest) -> ResponseFields:
+        usage = get_usage(_usage_block(body))
+        if usage is None:
+            inputs = body_of(request)
+            contents = [get(item, "content") for item in items(inputs, "requests")] or [
+                get(inputs, "content")
+            ]
+            texts = (text(get(part, "text")) for content in contents for part in items(content, "parts"))
+            usage = estimated_usage("".join(texts), "")
+        return make_fields(usage)
+
+    def is_content_event(self, event: Any) -> bool:
+        return False
+
+    def stream_fields(self, events: Sequence[Any], dropped: int, request: WireRequest) -> ResponseFields:
+        return ResponseFields()
+
+
 GENERATE_CONTENT: Final = GenerateContent()
+EMBED_CONTENT: Final = EmbedContent()

@@ -7,11 +7,11 @@
 ``google-genai`` sends its sync calls, and its async ones when ``aiohttp`` is absent, over ``httpx2`` (or
 ``httpx``): the wire capture (:mod:`otel_llm_cost.instrumentation.wire`) records those. With ``aiohttp``
 installed (``google-genai[aiohttp]``) its async client sends over ``aiohttp``, which the wire capture does
-not see; this instrumentor records exactly those calls, one ``generate_content {model}`` span per request
-(``AsyncModels._generate_content`` / ``_generate_content_stream``, beneath automatic function calling and
-continuation), read by the same Gemini room (:mod:`otel_llm_cost.apis.gemini`). Every other call passes
-through untouched. ``instrument(budget_guard=...)`` checks each recorded call against a
-:class:`~otel_llm_cost.budget.BudgetGuard` before it is sent (default: ``OTEL_LLM_COST_BUDGETS``).
+not see; this instrumentor records exactly those calls, one span per request
+(``AsyncModels._generate_content``, ``_generate_content_stream`` and ``_embed_content``, beneath automatic
+function calling and continuation), read by the same Gemini rooms (:mod:`otel_llm_cost.apis.gemini`).
+Every other call passes through untouched. ``instrument(budget_guard=...)`` checks each recorded call
+against a :class:`~otel_llm_cost.budget.BudgetGuard` before it is sent (default: ``OTEL_LLM_COST_BUDGETS``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ _SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
 _METHODS: Final = (
     ("_generate_content", _patch.async_generate_content),
     ("_generate_content_stream", _patch.async_generate_content_stream),
+    ("_embed_content", _patch.async_embed_content),
 )
 
 

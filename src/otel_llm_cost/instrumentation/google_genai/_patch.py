@@ -14,14 +14,14 @@ from opentelemetry.trace import Tracer, set_span_in_context
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.apis import WireRequest
-from otel_llm_cost.apis.gemini import GENERATE_CONTENT, OPERATION
+from otel_llm_cost.apis.gemini import EMBED_CONTENT, GENERATE_CONTENT
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation._stream import StreamRecorder, observe_async
 
 if TYPE_CHECKING:
-    from otel_llm_cost.apis import ResponseFields
+    from otel_llm_cost.apis import ResponseFields, WireApi
     from otel_llm_cost.budget.guard import BudgetGuard
 
 Wrapper = Callable[..., Awaitable[Any]]
@@ -36,8 +36,9 @@ def _sends_over_aiohttp(instance: Any) -> bool:
         return False
 
 
-def _wire_request(instance: Any, kwargs: dict[str, Any], stream: bool) -> WireRequest:
-    """The request as the Gemini room reads it: model in the path, the config as ``generationConfig``."""
+def _wire_request(instance: Any, kwargs: dict[str, Any], method: str) -> WireRequest:
+    """The request as a Gemini room reads it: the model in the path, the config as ``generationConfig``,
+    the texts to embed as ``requests`` (what an estimate needs)."""
     client = getattr(instance, "_api_client", None)
     model = kwargs.get("model")
     model = model.rsplit("/", 1)[-1] if isinstance(model, str) else ""
@@ -45,8 +46,10 @@ def _wire_request(instance: Any, kwargs: dict[str, Any], stream: bool) -> WireRe
     config = kwargs.get("config")
     if hasattr(config, "model_dump"):
         config = config.model_dump(exclude_none=True)
-    body = {"generationConfig": config} if isinstance(config, dict) else None
-    method = "streamGenerateContent" if stream else "generateContent"
+    body: dict[str, Any] = {"generationConfig": config} if isinstance(config, dict) else {}
+    if method == "batchEmbedContents":
+        texts = _texts(kwargs.get("contents", kwargs.get("content")))
+        body["requests"] = [{"content": {"parts": [{"text": t}]}} for t in texts]
     return WireRequest(
         "POST",
         url.hostname,
@@ -57,21 +60,45 @@ def _wire_request(instance: Any, kwargs: dict[str, Any], stream: bool) -> WireRe
     )
 
 
-def _start(tracer: Tracer, guard: BudgetGuard | None, request: WireRequest) -> LLMInvocation:
+def _texts(contents: object) -> list[str]:
+    """The texts of ``contents`` as the SDK takes them: a string, a Content, or a list of either."""
+    if isinstance(contents, str):
+        return [contents]
+    if isinstance(contents, list | tuple):
+        return [text for item in contents for text in _texts(item)]
+    parts = getattr(contents, "parts", None) or (
+        contents.get("parts") if isinstance(contents, dict) else None
+    )
+    if isinstance(parts, list):
+        return [
+            t
+            for t in (
+                getattr(p, "text", None) or (p.get("text") if isinstance(p, dict) else None) for p in parts
+            )
+            if isinstance(t, str)
+        ]
+    return []
+
+
+def _start(tracer: Tracer, guard: BudgetGuard | None, room: WireApi, request: WireRequest) -> LLMInvocation:
     """Admit the call against the budgets (``BudgetExceeded`` propagates: nothing is sent), start its span."""
-    model = GENERATE_CONTENT.request_model(request)
+    model = room.request_model(request)
     ticket = None
     if guard is not None:
         config = (request.body or {}).get("generationConfig") or {}
         budget_view = {"model": model, "max_tokens": config.get("max_output_tokens")}
-        ticket, _ = admit_request(guard, request.provider, OPERATION, budget_view)
-    attributes = GENERATE_CONTENT.request_attributes(request)
+        ticket, _ = admit_request(guard, request.provider, room.operation, budget_view)
+    attributes = room.request_attributes(request)
     if request.host:
         attributes[attr.SERVER_ADDRESS] = request.host
         if request.port:
             attributes[attr.SERVER_PORT] = request.port
     invocation = LLMInvocation(
-        tracer, operation=OPERATION, provider=request.provider, request_model=model, attributes=attributes
+        tracer,
+        operation=room.operation,
+        provider=request.provider,
+        request_model=model,
+        attributes=attributes,
     )
     if ticket is not None:
         ticket.bind(invocation)
@@ -87,14 +114,14 @@ def _record(invocation: LLMInvocation, fields: ResponseFields, outcome: str | No
     )
 
 
-def async_generate_content(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
+def _call_wrapper(tracer: Tracer, guard: BudgetGuard | None, room: WireApi, method: str) -> Wrapper:
     async def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         if LLM_SPAN_OPEN.get() or not is_instrumentation_enabled() or not _sends_over_aiohttp(instance):
             return await wrapped(*args, **kwargs)
-        request = _wire_request(instance, kwargs, stream=False)
-        invocation = _start(tracer, guard, request)
+        request = _wire_request(instance, kwargs, method)
+        invocation = _start(tracer, guard, room, request)
         token = LLM_SPAN_OPEN.set(True)
         current = context.attach(set_span_in_context(invocation.span))
         try:
@@ -106,13 +133,21 @@ def async_generate_content(tracer: Tracer, guard: BudgetGuard | None = None) -> 
             context.detach(current)
             LLM_SPAN_OPEN.reset(token)
         try:
-            _record(invocation, GENERATE_CONTENT.response_fields(response, request))
+            _record(invocation, room.response_fields(response, request))
         except Exception:
             log_once("google_genai.response", "otel-llm-cost could not read a Gemini response", exc_info=True)
             invocation.stop(None)
         return response
 
     return wrapper
+
+
+def async_generate_content(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
+    return _call_wrapper(tracer, guard, GENERATE_CONTENT, "generateContent")
+
+
+def async_embed_content(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
+    return _call_wrapper(tracer, guard, EMBED_CONTENT, "batchEmbedContents")
 
 
 class _StreamEnd(StreamRecorder):
@@ -139,8 +174,8 @@ def async_generate_content_stream(tracer: Tracer, guard: BudgetGuard | None = No
     ) -> Any:
         if LLM_SPAN_OPEN.get() or not is_instrumentation_enabled() or not _sends_over_aiohttp(instance):
             return await wrapped(*args, **kwargs)
-        request = _wire_request(instance, kwargs, stream=True)
-        invocation = _start(tracer, guard, request)
+        request = _wire_request(instance, kwargs, "streamGenerateContent")
+        invocation = _start(tracer, guard, GENERATE_CONTENT, request)
         token = LLM_SPAN_OPEN.set(True)
         current = context.attach(set_span_in_context(invocation.span))
         try:
