@@ -19,7 +19,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
-sys.path.insert(0, str(TESTS))
+sys.path[:0] = [str(TESTS), str(HERE)]
+
+from families_recorded import payloads  # noqa: E402
 
 from replay import Interaction, load  # noqa: E402
 
@@ -50,24 +52,6 @@ ROOMS = (
 
 def room_for(path: str) -> str | None:
     return next((room for suffix, room in ROOMS if path.endswith(suffix)), None)
-
-
-def payloads(inter: Interaction) -> list[Any]:
-    """The decoded response: SSE data, JSON lines, or the one JSON body (a JSON array is a stream)."""
-    if inter.is_sse:
-        return inter.sse_data()
-    body = inter.body_json()
-    if isinstance(body, list):
-        return body
-    if body is not None:
-        return [body]
-    lines = []
-    for line in inter.body.splitlines():
-        try:
-            lines.append(json.loads(line))
-        except ValueError:
-            continue
-    return lines
 
 
 def usage_block(room: str, items: list[Any]) -> Any:
