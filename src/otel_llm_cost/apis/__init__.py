@@ -35,23 +35,24 @@ from otel_llm_cost.apis._api import ResponseFields, WireApi, WireRequest
 __all__ = ["WIRE_APIS", "ResponseFields", "WireApi", "WireRequest", "find_wire_api"]
 
 WIRE_APIS: Final[tuple[WireApi, ...]] = (
-    ollama.CHAT,  # Ollama's rooms before OpenAI's: "/api/embeddings" also ends like OpenAI embeddings
-    ollama.GENERATE,
-    ollama.EMBED,
+    # The busiest first: every request to a known host walks this list until a room claims it.
+    openai.CHAT_COMPLETIONS,
+    anthropic.MESSAGES,
+    openai.RESPONSES,
     gemini.GENERATE_CONTENT,
+    ollama.CHAT,
+    ollama.GENERATE,
+    ollama.EMBED,  # before OpenAI embeddings: Ollama's "/api/embeddings" ends like theirs
+    openai.EMBEDDINGS,
     gemini.EMBED_CONTENT,
     cohere.CHAT_V2,
     cohere.CHAT_V1,
     cohere.EMBED,
-    openai.CHAT_COMPLETIONS,
     openai_media.IMAGES,
     openai_media.TRANSCRIPTIONS,
     openai_media.SPEECH,
-    openai.RESPONSES,
-    openai.EMBEDDINGS,
-    anthropic.MESSAGES,
 )
-"""Every room, the most specific path first."""
+"""Every room; no two claim the same path, except where the more specific one comes first."""
 
 
 def find_wire_api(method: str, path: str) -> WireApi | None:
