@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 from collections.abc import Iterator
 
 import pytest
 import wrapt
 
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
+from sdk_methods import sdk_methods_restored
 
 
 class Client:
@@ -71,23 +69,8 @@ _OPENLLMETRY_CHAT = (
 
 @pytest.fixture
 def openai_methods_restored() -> Iterator[None]:
-    """OpenLLMetry 0.62's ``uninstrument()`` leaves some of its wrappers on openai 3.x's methods (chat
-    completions, Responses, embeddings...): put the SDK's own methods back, so later tests see a clean SDK."""
-    import openai.resources
-
-    modules = [
-        importlib.import_module(m.name)
-        for m in pkgutil.walk_packages(openai.resources.__path__, "openai.resources.")
-    ]
-    classes = [
-        c for m in modules for c in vars(m).values() if inspect.isclass(c) and c.__module__ == m.__name__
-    ]
-    saved = [(cls, dict(vars(cls))) for cls in classes]
-    yield
-    for cls, before in saved:
-        for name, value in before.items():
-            if vars(cls).get(name) is not value:
-                setattr(cls, name, value)
+    with sdk_methods_restored("openai"):
+        yield
 
 
 @pytest.mark.usefixtures("openai_methods_restored")
