@@ -46,7 +46,9 @@ class WireRequest:
 
     ``body`` is the decoded JSON request body (``None`` when the body is not JSON, e.g. multipart audio
     uploads, or too large to decode); ``path`` has no query string; ``provider`` is the provider table's
-    name for the host (:func:`otel_llm_cost.providers.provider_for_host`).
+    name for the host (:func:`otel_llm_cost.providers.provider_for_host`). ``headers`` are the request's
+    before it is sent; the wire capture hands ``response_fields`` / ``stream_fields`` the same request with
+    the *response's* headers (where request ids are).
     """
 
     method: str

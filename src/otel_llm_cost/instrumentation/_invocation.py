@@ -274,6 +274,32 @@ class LLMInvocation:
         return attributes
 
 
+def record_end(
+    invocation: LLMInvocation,
+    fields: Any,
+    outcome: str | None = None,
+    error: BaseException | None = None,
+) -> None:
+    """Stop (or, given an error, fail) an invocation with what a response or stream reported.
+
+    ``fields`` is a room's :class:`~otel_llm_cost.apis.ResponseFields` (usage, model, attributes, service
+    tier, provider cost); its attributes dict is taken over.
+    """
+    if error is None:
+        invocation.stop(
+            fields.usage,
+            response_model=fields.model,
+            response_attributes=fields.attributes,
+            service_tier=fields.service_tier,
+            provider_cost=fields.provider_cost,
+            stream_outcome=outcome,
+        )
+        return
+    if fields.model:
+        fields.attributes[attr.GEN_AI_RESPONSE_MODEL] = fields.model
+    invocation.fail(error, fields.usage, stream_outcome=outcome, response_attributes=fields.attributes)
+
+
 def usage_attributes(usage: Usage) -> dict[str, AttributeValue]:
     """The span attributes of a usage record (semantic-convention names, inclusive totals)."""
     return add_usage_attributes({}, usage)

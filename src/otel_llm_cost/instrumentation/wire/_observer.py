@@ -19,11 +19,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost.instrumentation._invocation import record_end
 from otel_llm_cost.instrumentation._stream import TAIL, StreamRecorder
 from otel_llm_cost.instrumentation.wire import _frames
 
 if TYPE_CHECKING:
-    from otel_llm_cost.apis import ResponseFields, WireApi, WireRequest
+    from otel_llm_cost.apis import WireApi, WireRequest
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
 
 TAIL_BYTES: Final = 256 * 1024
@@ -34,28 +35,6 @@ HEAD_BYTES: Final = 64 * 1024
 """Opening bytes decoded while looking for the first content; past them, the stream goes to the tail."""
 
 Decode = Callable[[bytes], bytes]
-
-
-def record_end(
-    invocation: LLMInvocation,
-    fields: ResponseFields,
-    outcome: str | None = None,
-    error: BaseException | None = None,
-) -> None:
-    """Stop (or, given an error, fail) an invocation with what a response or stream reported."""
-    if error is None:
-        invocation.stop(
-            fields.usage,
-            response_model=fields.model,
-            response_attributes=fields.attributes,
-            service_tier=fields.service_tier,
-            provider_cost=fields.provider_cost,
-            stream_outcome=outcome,
-        )
-        return
-    if fields.model:
-        fields.attributes[attr.GEN_AI_RESPONSE_MODEL] = fields.model
-    invocation.fail(error, fields.usage, stream_outcome=outcome, response_attributes=fields.attributes)
 
 
 class WireStream(StreamRecorder):

@@ -30,10 +30,10 @@ from otel_llm_cost._log import log_once
 from otel_llm_cost.apis import WireRequest
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
-from otel_llm_cost.instrumentation._invocation import LLMInvocation
+from otel_llm_cost.instrumentation._invocation import LLMInvocation, record_end
 from otel_llm_cost.instrumentation.wire import _frames
 from otel_llm_cost.instrumentation.wire._hosts import HostTable, find_api
-from otel_llm_cost.instrumentation.wire._observer import WireBody, WireStream, record_end
+from otel_llm_cost.instrumentation.wire._observer import WireBody, WireStream
 from otel_llm_cost.instrumentation.wire._streams import content_decoder, stream_classes
 
 if TYPE_CHECKING:
