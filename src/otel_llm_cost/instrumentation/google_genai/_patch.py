@@ -17,11 +17,11 @@ from otel_llm_cost.apis import WireRequest
 from otel_llm_cost.apis.gemini import EMBED_CONTENT, GENERATE_CONTENT
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
-from otel_llm_cost.instrumentation._invocation import LLMInvocation
+from otel_llm_cost.instrumentation._invocation import LLMInvocation, record_end
 from otel_llm_cost.instrumentation._stream import StreamRecorder, observe_async
 
 if TYPE_CHECKING:
-    from otel_llm_cost.apis import ResponseFields, WireApi
+    from otel_llm_cost.apis import WireApi
     from otel_llm_cost.budget.guard import BudgetGuard
 
 Wrapper = Callable[..., Awaitable[Any]]
@@ -105,15 +105,6 @@ def _start(tracer: Tracer, guard: BudgetGuard | None, room: WireApi, request: Wi
     return invocation
 
 
-def _record(invocation: LLMInvocation, fields: ResponseFields, outcome: str | None = None) -> None:
-    invocation.stop(
-        fields.usage,
-        response_model=fields.model,
-        response_attributes=fields.attributes,
-        stream_outcome=outcome,
-    )
-
-
 def _call_wrapper(tracer: Tracer, guard: BudgetGuard | None, room: WireApi, method: str) -> Wrapper:
     async def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -133,7 +124,7 @@ def _call_wrapper(tracer: Tracer, guard: BudgetGuard | None, room: WireApi, meth
             context.detach(current)
             LLM_SPAN_OPEN.reset(token)
         try:
-            _record(invocation, room.response_fields(response, request))
+            record_end(invocation, room.response_fields(response, request))
         except Exception:
             log_once("google_genai.response", "otel-llm-cost could not read a Gemini response", exc_info=True)
             invocation.stop(None)
@@ -160,12 +151,7 @@ class _StreamEnd(StreamRecorder):
     def on_end(self, outcome: str, error: BaseException | None) -> None:
         fields = GENERATE_CONTENT.stream_fields(self.chunks, self.dropped, self.request)
         fields.attributes.pop(attr.LLM_COST_STREAM_OUTCOME, None)  # the iteration's own outcome wins
-        if error is None:
-            _record(self.invocation, fields, outcome)
-        else:
-            self.invocation.fail(
-                error, fields.usage, stream_outcome=outcome, response_attributes=fields.attributes
-            )
+        record_end(self.invocation, fields, outcome, error)
 
 
 def async_generate_content_stream(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
