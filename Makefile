@@ -37,10 +37,11 @@ test-canary:
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py
+	$(VENV)/bin/python benchmarks/bench_wire.py
 
-$(VENV)/.installed: pyproject.toml requirements/test.txt requirements/sdk-latest.txt
+$(VENV)/.installed: pyproject.toml requirements/test.txt requirements/sdk-latest.txt requirements/providers.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -r requirements/test.txt -r requirements/sdk-latest.txt -e .
+	$(VENV)/bin/pip install -q -r requirements/test.txt -r requirements/sdk-latest.txt -r requirements/providers.txt -e .
 	touch $@
 
 $(VENV_LEGACY)/.installed: pyproject.toml requirements/test.txt requirements/sdk-legacy.txt
