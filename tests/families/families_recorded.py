@@ -81,6 +81,7 @@ def expected_usage(room: str, block: dict[str, Any]) -> Usage:
             block.get("candidatesTokenCount", 0) + thoughts,
             cache_read_tokens=block.get("cachedContentTokenCount", 0),
             reasoning_tokens=thoughts,
+            units=_gemini_modalities(block),
         )
     if room.startswith("cohere"):
         billed = block.get("billed_units") or block.get("tokens") or {}
@@ -93,6 +94,23 @@ def expected_usage(room: str, block: dict[str, Any]) -> Usage:
         block.get("output_tokens", 0),
         cache_read_tokens=details.get("cached_tokens", 0),
     )
+
+
+def _gemini_modalities(block: dict[str, Any]) -> dict[str, int] | None:
+    """Gemini's audio, image and video token counts by direction (text is the remainder), as
+    genai-prices names them (#17)."""
+    units: dict[str, int] = {}
+    for key, template in (
+        ("promptTokensDetails", "input_{}_tokens"),
+        ("candidatesTokensDetails", "output_{}_tokens"),
+        ("cacheTokensDetails", "cache_{}_read_tokens"),
+    ):
+        for entry in block.get(key) or ():
+            modality = str(entry.get("modality", "")).lower()
+            if modality in ("audio", "image", "video") and entry.get("tokenCount"):
+                name = template.format(modality)
+                units[name] = units.get(name, 0) + entry["tokenCount"]
+    return units or None
 
 
 def reference_price(
@@ -109,6 +127,7 @@ def reference_price(
         cache_read_tokens=usage.cache_read_tokens,
         cache_write_tokens=usage.cache_write_tokens,
         output_reasoning_tokens=usage.reasoning_tokens,
+        **(usage.units or {}),
     )
     try:
         with warnings.catch_warnings():

@@ -109,7 +109,5 @@ def test_vertex_regional_hosts_are_vertex_ai():
     assert provider_for_host("us-central1-aiplatform.googleapis.com") == "gcp.vertex_ai"
     assert provider_for_host("europe-west4-aiplatform.googleapis.com", 443) == "gcp.vertex_ai"
     assert provider_for_host("aiplatform.googleapis.com") == "gcp.vertex_ai"
-    assert (
-        provider_for_host("not-aiplatform.googleapis.com.example.org")
-        == "not-aiplatform.googleapis.com.example.org"
-    )
+    # Not Vertex AI, and a host is never a provider name (#18): the SDK's own provider.
+    assert provider_for_host("not-aiplatform.googleapis.com.example.org") == "openai"

@@ -36,7 +36,7 @@ _SSL = ssl.create_default_context()
         ("gpu-box.internal", 443, "self_hosted"),
         ("203.0.113.9", 443, "self_hosted"),  # an address is never a provider name
         ("api.openai.com", 443, "openai"),
-        ("llm-gateway.example.com", 443, "llm-gateway.example.com"),  # a public gateway keeps its name
+        ("llm-gateway.example.com", 443, "openai"),  # a public host is never a provider name (#18)
     ],
 )
 def test_private_hosts_get_a_provider_name_never_an_address(host, port, provider):

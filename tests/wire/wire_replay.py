@@ -94,6 +94,17 @@ def expected_token_attributes_of(entry: dict[str, Any]) -> dict[str, int]:
     return expected_tokens(api, entry["usage"])
 
 
+def billed_units(span_attributes: Any) -> dict[str, int]:
+    """The units beyond text tokens the span reports (``llm_cost.usage.<unit>``, genai-prices' own unit
+    names: modality tokens, web searches...), which genai-prices prices too (#17)."""
+    prefix = attr.LLM_COST_USAGE_UNIT_PREFIX
+    return {
+        key[len(prefix) :]: value
+        for key, value in span_attributes.items()
+        if key.startswith(prefix) and "." not in key[len(prefix) :] and type(value) is int
+    }
+
+
 def reference_cost(span_attributes: Any) -> Decimal | None:
     """genai-prices' ``calc_price`` on the span's usage and model, or ``None`` where it has no price."""
     usage = genai_prices.Usage(
@@ -103,6 +114,7 @@ def reference_cost(span_attributes: Any) -> Decimal | None:
         cache_write_tokens=span_attributes.get(attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, 0),
         cache_write_1h_tokens=span_attributes.get(attr.LLM_COST_USAGE_CACHE_WRITE_1H, 0),
         output_reasoning_tokens=span_attributes.get(attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, 0),
+        **billed_units(span_attributes),
     )
     model = span_attributes.get(attr.GEN_AI_RESPONSE_MODEL) or span_attributes.get(attr.GEN_AI_REQUEST_MODEL)
     provider = span_attributes[attr.GEN_AI_PROVIDER_NAME]

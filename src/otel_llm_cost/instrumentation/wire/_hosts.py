@@ -29,13 +29,16 @@ class Host:
 
 
 def parse_hosts(value: str | None) -> dict[str, str]:
-    """``host`` / ``host=provider`` entries, comma-separated, as ``{host: provider}`` (lower case)."""
+    """``host`` / ``host=provider`` entries, comma-separated, as ``{host: provider}`` (lower case).
+
+    A host given without a provider gets ``""``: its calls are named by the API they speak
+    (:func:`api_provider`), never by the host (a host is not a provider name, #18)."""
     hosts: dict[str, str] = {}
     for entry in (value or "").split(","):
         host, _, provider = entry.strip().partition("=")
         host = host.strip().lower().rstrip(".")
         if host:
-            hosts[host] = provider.strip() or host
+            hosts[host] = provider.strip()
     return hosts
 
 
@@ -61,7 +64,9 @@ class HostTable:
         return found
 
     def _lookup(self, host: str, port: int | None) -> Host | None:
-        provider = self._extra.get(host) or (self._extra.get(f"{host}:{port}") if port else None)
+        provider = self._extra.get(host)
+        if provider is None and port:
+            provider = self._extra.get(f"{host}:{port}")
         if provider is not None:
             return Host(provider, private=False)
         provider = known_provider(host, port)
@@ -73,3 +78,14 @@ class HostTable:
 def find_api(method: str, path: str) -> WireApi | None:
     """The room owning ``method path`` (no query), or ``None``."""
     return find_wire_api(method, path)
+
+
+# The provider name of each API family, for a gateway configured without one: the room's name begins
+# with its family.
+_FAMILY_PROVIDERS: Final = {"gemini": "gcp.gemini", "aws": "aws.bedrock"}
+
+
+def api_provider(api: WireApi) -> str:
+    """The ``gen_ai.provider.name`` of the API a room speaks: ``openai``, ``anthropic``, ``gcp.gemini``..."""
+    family = api.name.split(".", 1)[0]
+    return _FAMILY_PROVIDERS.get(family, family)

@@ -32,7 +32,7 @@ from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
 from otel_llm_cost.instrumentation._invocation import LLMInvocation, record_end
 from otel_llm_cost.instrumentation.wire import _frames
-from otel_llm_cost.instrumentation.wire._hosts import HostTable, find_api
+from otel_llm_cost.instrumentation.wire._hosts import HostTable, api_provider, find_api
 from otel_llm_cost.instrumentation.wire._observer import WireBody, WireStream
 from otel_llm_cost.instrumentation.wire._streams import content_decoder, stream_classes
 
@@ -128,14 +128,15 @@ def _start(recorder: Recorder, module: ModuleType, request: Any) -> _Call | None
         api = find_api(request.method, url.path)
         if api is None or not is_instrumentation_enabled() or _covered_by_another_span():
             return None
-        wire = _wire_request(request, url, host.provider)
+        provider = host.provider or api_provider(api)
+        wire = _wire_request(request, url, provider)
         model = api.request_model(wire)
         if model is None and host.private:
             return None  # a private service's path that only looks like an LLM API's
     except Exception:
         log_once("wire.recognise", "otel-llm-cost could not look at an HTTP request", exc_info=True)
         return None
-    ticket = _admit(recorder.guard, host.provider, api, wire) if recorder.guard is not None else None
+    ticket = _admit(recorder.guard, provider, api, wire) if recorder.guard is not None else None
     try:
         attributes = api.request_attributes(wire)
         attributes[attr.SERVER_ADDRESS] = url.host
@@ -144,7 +145,7 @@ def _start(recorder: Recorder, module: ModuleType, request: Any) -> _Call | None
         invocation = LLMInvocation(
             recorder.tracer,
             operation=api.operation,
-            provider=host.provider,
+            provider=provider,
             request_model=model,
             attributes=attributes,
         )
