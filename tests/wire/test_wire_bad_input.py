@@ -369,3 +369,71 @@ async def test_an_async_stream_read_to_its_end_is_completed(replay_server, wire,
     span = one_span(exporter)
     assert_usage(span)
     assert span.attributes[attr.LLM_COST_STREAM_OUTCOME] == "completed"
+
+
+@CLIENTS
+def test_a_stream_read_whole_by_the_client_is_recorded(replay_server, wire, exporter, module):
+    """``httpx.post`` with ``"stream": true``: the client reads the whole SSE body before returning."""
+    with replay_server([sse_response(chat_stream())]) as srv:
+        response = module.post(srv.url + "/v1/chat/completions", json=BODY, verify=_SSL)
+    assert response.text.startswith("data:")
+    span = one_span(exporter)
+    assert_usage(span)
+    assert span.attributes[attr.LLM_COST_STREAM_OUTCOME] == "completed"
+
+
+class _JsonArrayRoom:
+    """A room whose streams are one JSON array of events (as Gemini's without ``alt=sse``)."""
+
+    name = "test.json_array"
+    operation = "generate_content"
+    stream_format = "json"
+
+    def matches(self, method: str, path: str) -> bool:
+        return path.endswith(":streamGenerateContent")
+
+    def request_model(self, request: Any) -> str | None:
+        return request.path.rsplit("/", 1)[-1].split(":")[0]
+
+    def is_streaming(self, request: Any) -> bool:
+        return True
+
+    def request_attributes(self, request: Any) -> dict[str, Any]:
+        return {}
+
+    def is_content_event(self, event: Any) -> bool:
+        return True
+
+    def response_fields(self, body: Any, request: Any) -> Any:
+        raise AssertionError("a stream's events go to stream_fields")
+
+    def stream_fields(self, events: Any, dropped: int, request: Any) -> Any:
+        from otel_llm_cost.apis import ResponseFields
+        from otel_llm_cost.usage import Usage
+
+        return ResponseFields(Usage.of(events[-1]["in"], sum(e["out"] for e in events)))
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_stream_framed_as_one_json_array_is_read_whole(
+    replay_server, wire, exporter, monkeypatch, streamed
+):
+    from otel_llm_cost.instrumentation.wire import _hosts
+
+    monkeypatch.setattr(_hosts, "find_wire_api", lambda method, path: _JsonArrayRoom())
+    events = [{"in": 7, "out": 2}, {"in": 7, "out": 3}]
+    url_path = "/v1beta/models/gemma-3:streamGenerateContent"
+    with replay_server([raw(json.dumps(events).encode(), "application/json")]) as srv:
+        url = srv.url + url_path
+        if streamed:
+            with httpx2.Client(verify=_SSL) as client, client.stream("POST", url, json={}) as response:
+                response.read()
+        else:
+            httpx2.post(url, json={}, verify=_SSL)
+    span = one_span(exporter)
+    assert span.attributes[attr.GEN_AI_REQUEST_MODEL] == "gemma-3"
+    assert (
+        span.attributes[attr.GEN_AI_USAGE_INPUT_TOKENS],
+        span.attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS],
+    ) == (7, 5)
+    assert span.attributes[attr.LLM_COST_STREAM_CHUNKS] == 2

@@ -93,8 +93,9 @@ class WireStream(StreamRecorder):
         self.pending = b""
 
     def on_end(self, outcome: str, error: BaseException | None) -> None:
-        events, dropped = self.kept_events()
-        if outcome == attr.STREAM_ABANDONED and self.ended_cleanly(events):
+        data = _frames.normalised(self.pending + b"".join(self.tail), self.format)
+        events, dropped = self.kept_events(data)
+        if outcome == attr.STREAM_ABANDONED and self.ended_cleanly(data, events):
             # Clients stop reading at the last event and close the response, before its final empty
             # chunk: the stream was read to its end.
             outcome = attr.STREAM_COMPLETED
@@ -105,21 +106,20 @@ class WireStream(StreamRecorder):
         cancelled = outcome == attr.STREAM_CANCELLED
         record_end(self.invocation, fields, outcome, None if cancelled else error)
 
-    def ended_cleanly(self, events: list[Any]) -> bool:
+    def ended_cleanly(self, data: bytes, events: list[Any]) -> bool:
         """Whether the stream's last event was its end: SSE's ``[DONE]``, or the room's final event."""
-        last = self.tail[-1] if self.tail else self.pending
-        if last.rstrip().endswith(_frames.DONE):
+        if data[-64:].rstrip().endswith(_frames.DONE):
             return True
         is_final = getattr(self.api, "is_final_event", None)
         return bool(events) and is_final is not None and bool(is_final(events[-1]))
 
-    def kept_events(self) -> tuple[list[Any], int]:
+    def kept_events(self, data: bytes) -> tuple[list[Any], int]:
         """The decoded opening and closing events, and how many events between them were not decoded.
 
-        Only the last :data:`TAIL` events of the kept bytes are split off and decoded; the others are
-        counted (a C-speed scan), and the trimmed bytes are counted at the kept events' mean size.
+        ``data``: the kept bytes after the opening events. Only the last :data:`TAIL` events are split
+        off and decoded; the others are counted (a C-speed scan), and the trimmed bytes are counted at
+        the kept events' mean size.
         """
-        data = _frames.normalised(self.pending + b"".join(self.tail), self.format)
         if self.dropped_bytes:
             data = _frames.after_first_boundary(data, self.format)
         before, last_events = _frames.last_events(data, self.format, TAIL)
@@ -135,14 +135,21 @@ class WireStream(StreamRecorder):
 
 
 class WireBody(StreamRecorder):
-    """The end of a response that is not streamed but read after ``send`` returned it: decoded once."""
+    """The end of a response that is not streamed but read after ``send`` returned it: decoded once.
 
-    __slots__ = ("api", "request", "size", "testing")
+    Also a stream framed as one JSON array (``stream_format`` ``json``: Gemini without ``alt=sse``),
+    whose elements are its events (``streamed``).
+    """
 
-    def __init__(self, invocation: LLMInvocation, api: WireApi, request: WireRequest) -> None:
+    __slots__ = ("api", "request", "size", "streamed", "testing")
+
+    def __init__(
+        self, invocation: LLMInvocation, api: WireApi, request: WireRequest, *, streamed: bool = False
+    ) -> None:
         super().__init__(invocation, api.is_content_event, keep_all=True)
         self.api = api
         self.request = request
+        self.streamed = streamed
         self.size = 0
         self.testing = False  # never looks for content: feed() keeps every chunk
 
@@ -167,11 +174,15 @@ class WireBody(StreamRecorder):
             self.invocation.fail(error)
             return
         body = _frames.decode_json(b"".join(self.head)) if outcome == attr.STREAM_COMPLETED else None
-        fields = self.api.response_fields(body, self.request) if body is not None else None
-        if fields is None:
+        if self.streamed:
+            events = body if isinstance(body, list) else []
+            fields = self.api.stream_fields(events, 0, self.request)
+            fields.attributes[attr.LLM_COST_STREAM_CHUNKS] = self.invocation.output_chunks = len(events)
+            record_end(self.invocation, fields, outcome)
+        elif body is None:
             self.invocation.stop(None)
         else:
-            record_end(self.invocation, fields)
+            record_end(self.invocation, self.api.response_fields(body, self.request))
 
 
 def observe_bytes(

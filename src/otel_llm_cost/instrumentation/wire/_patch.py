@@ -30,7 +30,7 @@ from otel_llm_cost._log import log_once
 from otel_llm_cost.apis import WireRequest
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
-from otel_llm_cost.instrumentation._invocation import LLMInvocation, record_end
+from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.wire import _frames
 from otel_llm_cost.instrumentation.wire._hosts import HostTable, api_provider, find_api
 from otel_llm_cost.instrumentation.wire._observer import WireBody, WireStream
@@ -236,27 +236,30 @@ class _Call:
         except Exception:  # not read yet: watch it as the application reads it
             self._observe(response, wire, is_async)
             return
-        body = _frames.decode_json(content)
-        if body is None:
-            self.invocation.stop(None)
-            return
-        record_end(self.invocation, self.api.response_fields(body, wire))
+        # Read whole (a stream the client did not stream included): one chunk to the same recorder.
+        recorder = self._recorder(response.headers.get("content-type", ""), wire)
+        if recorder.testing:
+            recorder.feed_head(content)
+        else:
+            recorder.keep(content)
+        recorder.finish(attr.STREAM_COMPLETED)
 
     def _observe(self, response: Any, wire: WireRequest, is_async: bool) -> None:
         headers = response.headers
-        content_type = headers.get("content-type", "")
-        streamed = content_type.startswith(_STREAM_TYPES) or (
-            "json" not in content_type and self.api.is_streaming(wire)
-        )
-        recorder = (
-            WireStream(self.invocation, self.api, wire)
-            if streamed
-            else WireBody(self.invocation, self.api, wire)
-        )
         encoding = headers.get("content-encoding", "").strip().lower()
         decode = None if encoding in _IDENTITY else content_decoder(self.module, encoding)
         sync_type, async_type = stream_classes(self.module)
+        recorder = self._recorder(headers.get("content-type", ""), wire)
         response.stream = (async_type if is_async else sync_type)(response.stream, recorder, decode)
+
+    def _recorder(self, content_type: str, wire: WireRequest) -> WireStream | WireBody:
+        """Events framed in the body (SSE, NDJSON), one JSON array of events, or a plain JSON body."""
+        api = self.api
+        if api.stream_format == "json" and api.is_streaming(wire):  # Gemini without alt=sse
+            return WireBody(self.invocation, api, wire, streamed=True)
+        if content_type.startswith(_STREAM_TYPES) or ("json" not in content_type and api.is_streaming(wire)):
+            return WireStream(self.invocation, api, wire)
+        return WireBody(self.invocation, api, wire)
 
 
 class _HTTPStatusError(Exception):
