@@ -32,13 +32,6 @@ def unreplayable(sdk: str, case: Case) -> str | None:
     return None
 
 
-def wire_gap(case: Case) -> str | None:
-    """Why the wire capture cannot yet read a replayable recording (strictly expected to fail)."""
-    if case.entry["room"] == "cohere.chat_v1" and case.entry["stream"]:
-        return "the wire capture does not take application/stream+json (Cohere v1 chat streams) for a stream"
-    return None
-
-
 def _model(case: Case) -> str:
     from otel_llm_cost.apis.gemini import model_from_path
 

@@ -181,9 +181,6 @@ def test_sdk_transcription_gives_one_span_with_its_tokens(
     assert (attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.output_tokens"]) == (1, 5)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the wire capture does not yet read a multipart form's model (form_fields)"
-)
 def test_sdk_transcription_is_priced_from_its_form_model(
     served: ReplayServer, exporter: InMemorySpanExporter
 ):
@@ -194,9 +191,6 @@ def test_sdk_transcription_is_priced_from_its_form_model(
     assert _one_span(exporter)["llm_cost.cost.status"] == "priced"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the wire capture does not yet ask the room about a non-JSON (audio) reply"
-)
 def test_sdk_speech_records_its_characters(served: ReplayServer, exporter: InMemorySpanExporter):
     served.pending[:] = [
         json_response({}).with_(headers=(("content-type", "audio/mpeg"),), body=b"ID3" + bytes(64))

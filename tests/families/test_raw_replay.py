@@ -14,7 +14,7 @@ import httpx
 import httpx2
 import pytest
 from families_recorded import Case, cases, expected_usage, reference_price
-from families_sdks import WIRE_PROVIDER, wire_gap
+from families_sdks import WIRE_PROVIDER
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -93,11 +93,7 @@ def test_raw_call_gives_one_priced_span(
     server: ReplayServer,
     capture: None,
     exporter: InMemorySpanExporter,
-    request: pytest.FixtureRequest,
 ):
-    gap = wire_gap(case)
-    if gap is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=gap))
     server.pending[:] = [case.interaction]
     if mode == "sync":
         _send(CLIENTS[client], server, case)

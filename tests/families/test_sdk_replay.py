@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from families_recorded import Case, cases, expected_usage, reference_price
-from families_sdks import CALLERS, WIRE_PROVIDER, unreplayable, wire_gap
+from families_sdks import CALLERS, WIRE_PROVIDER, unreplayable
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -99,15 +99,11 @@ def test_sdk_call_gives_one_priced_span(
     server: ReplayServer,
     capture: None,
     exporter: InMemorySpanExporter,
-    request: pytest.FixtureRequest,
 ):
     sdk, call, acall = CALLERS[case.entry["provider"]]
     reason = unreplayable(sdk, case)
     if reason is not None:
         pytest.skip(reason)
-    gap = wire_gap(case)
-    if gap is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=gap))
     server.pending[:] = [case.interaction]
     if mode == "sync":
         call(server, case)

@@ -179,9 +179,9 @@ class WireBody(StreamRecorder):
             fields = self.api.stream_fields(events, 0, self.request)
             fields.attributes[attr.LLM_COST_STREAM_CHUNKS] = self.invocation.output_chunks = len(events)
             record_end(self.invocation, fields, outcome)
-        elif body is None:
+        elif body is None and outcome != attr.STREAM_COMPLETED:
             self.invocation.stop(None)
-        else:
+        else:  # a body that is not JSON (speech audio) still tells its room what was asked for
             record_end(self.invocation, self.api.response_fields(body, self.request))
 
 

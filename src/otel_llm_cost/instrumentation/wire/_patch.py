@@ -28,6 +28,7 @@ from opentelemetry.trace import SpanKind, set_span_in_context
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.apis import WireRequest
+from otel_llm_cost.apis.openai_media import form_fields
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
@@ -50,7 +51,12 @@ HTTP_STATUS_CODE: Final = "http.response.status_code"
 _LLM_OPERATIONS: Final = frozenset(
     {"chat", "text_completion", "generate_content", "embeddings", "completion", "image_generation"}
 )
-_STREAM_TYPES: Final = ("text/event-stream", "application/x-ndjson", "application/jsonl")
+_STREAM_TYPES: Final = (
+    "text/event-stream",
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/stream+json",  # Cohere v1 chat streams
+)
 _IDENTITY: Final = frozenset({"", "identity"})
 
 
@@ -165,6 +171,8 @@ def _wire_request(request: Any, url: Any, provider: str) -> WireRequest:
     except Exception:
         content = None
     body = _frames.decode_json(content, _frames.REQUEST_LIMIT)
+    if body is None:  # a multipart upload (audio): its plain fields, the upload itself never read
+        body = form_fields(getattr(request, "stream", None))
     return WireRequest(
         method=request.method,
         host=url.host,
