@@ -21,8 +21,16 @@ def test_known_hosts_give_the_conventions_names(host, port, expected):
     assert provider_for_host(host, port) == expected
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "10.1.2.80", "::1", "gateway.internal.example", "LOCALHOST."])
-def test_an_unknown_host_gives_the_sdks_own_provider_never_the_host(host):
+def test_an_unknown_public_host_gives_the_sdks_own_provider_never_the_host():
+    host = "gateway.internal.example"
     assert provider_for_host(host, 8080) == "openai"
     assert provider_for_host(host, 8080, default="anthropic") == "anthropic"
     assert provider_for_host(host, 8080) == "openai"  # the cache keeps "unknown", not a provider name
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "10.1.2.80", "::1", "LOCALHOST.", "vllm"])
+def test_a_private_host_is_a_self_hosted_server_never_an_address(host):
+    # A server on a private host is someone's own (vLLM, TGI, llama.cpp...): named, never by its address,
+    # and never priced as a hosted provider's open-weight model (#14, #18).
+    assert provider_for_host(host, 8080) == "self_hosted"
+    assert provider_for_host(host, 8080, default="anthropic") == "self_hosted"

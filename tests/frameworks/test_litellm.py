@@ -2,10 +2,8 @@
 
 LiteLLM does not call the SDK methods we wrap: for ``openai/`` models it posts through the OpenAI
 client's low-level ``post()`` (litellm 1.110: ``make_sync_openai_chat_completion_request``), and for
-``anthropic/`` models it uses its own HTTP client. Its calls are seen only by the wire-level capture
-(issue #14). The scenarios fail only for that reason, so they are strict xfails: they start passing
-(and must be unmarked) when that capture lands; the checks that do not need it (the framework's output
-and usage identical with otel-llm-cost on and off) run before the span checks.
+``anthropic/`` models it uses its own HTTP client. Its calls are seen by the wire-level capture beneath
+httpx / httpx2 (#14).
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ import pytest
 from checks import check_scenario
 
 MESSAGES = [{"role": "user", "content": "hello there"}]
-NEEDS_WIRE_CAPTURE = pytest.mark.xfail(strict=True, reason="needs wire capture (#14)")
 
 
 def _base(server: Any, model: str) -> str:
@@ -48,23 +45,19 @@ OPENAI = "openai/gpt-4o-mini"
 ANTHROPIC = "anthropic/claude-sonnet-4-5"
 
 
-@NEEDS_WIRE_CAPTURE
 @pytest.mark.parametrize("streamed", [False, True], ids=["completion", "stream"])
 def test_litellm_openai(streamed: bool) -> None:
     check_scenario(lambda server, provider: _completion(server, OPENAI, streamed))
 
 
-@NEEDS_WIRE_CAPTURE
 def test_litellm_openai_async() -> None:
     check_scenario(lambda server, provider: _acompletion(server, OPENAI))
 
 
-@NEEDS_WIRE_CAPTURE
 @pytest.mark.parametrize("streamed", [False, True], ids=["completion", "stream"])
 def test_litellm_anthropic(streamed: bool) -> None:
     check_scenario(lambda server, provider: _completion(server, ANTHROPIC, streamed))
 
 
-@NEEDS_WIRE_CAPTURE
 def test_litellm_anthropic_async() -> None:
     check_scenario(lambda server, provider: _acompletion(server, ANTHROPIC))

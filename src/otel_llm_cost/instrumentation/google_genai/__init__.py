@@ -23,6 +23,7 @@ from typing import Any, Final
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from otel_llm_cost.instrumentation._lazy import when_imported
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.google_genai import _patch
 from otel_llm_cost.instrumentation.google_genai.package import _instruments
@@ -61,16 +62,24 @@ class GoogleGenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             __name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL
         )
         self._metrics = install_metrics(kwargs.get("meter_provider"))
+        self._installed = False
+        # Wrapped when the app imports google-genai, not before (installing aiohttp alone costs nothing).
+        self._cancel = when_imported("google.genai", lambda: self._install(tracer, guard))
+
+    def _install(self, tracer: trace.Tracer, guard: Any) -> None:
         owner = _async_models()
         if owner is None:
             return
         for name, factory in _METHODS:
             if name in vars(owner):
                 wrap(owner, name, factory(tracer, guard))
+        self._installed = True
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._cancel()
         uninstall_metrics(self._metrics)
-        owner = _async_models()
+        owner = _async_models() if self._installed else None
         if owner is not None:
             for name, _ in _METHODS:
                 unwrap(owner, name)
+        self._installed = False

@@ -21,6 +21,7 @@ from otel_llm_cost import _modalities
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
 from otel_llm_cost._values import drop_none, read_number, read_str
+from otel_llm_cost.apis._api import ResponseFields
 from otel_llm_cost.providers import provider_for_host
 from otel_llm_cost.usage import ESTIMATED, Usage
 
@@ -36,17 +37,6 @@ _EMPTY: Final[dict[str, Any]] = {}
 _TOKENS_PER_MESSAGE: Final = 3
 _REPLY_PRIMING_TOKENS: Final = 3
 _RESPONSES_FINISH: Final = {"completed": "stop", "failed": "error", "cancelled": "cancelled"}
-
-
-@dataclass(slots=True)
-class ResponseFields:
-    """What a finished call reports: usage and the response attributes of its span."""
-
-    usage: Usage | None = None
-    model: str | None = None
-    attributes: dict[str, AttributeValue] = dataclass_field(default_factory=dict)
-    service_tier: str | None = None
-    provider_cost: object = None
 
 
 @dataclass(frozen=True, slots=True)

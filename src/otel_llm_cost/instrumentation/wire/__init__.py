@@ -28,6 +28,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from otel_llm_cost.environment_variables import OTEL_LLM_COST_WIRE_HOSTS
+from otel_llm_cost.instrumentation._lazy import when_imported
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.metrics import install_metrics, uninstall_metrics
 from otel_llm_cost.version import __version__
@@ -73,15 +74,31 @@ class WireInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         )
         recorder = _patch.Recorder(tracer, table, guard_for(kwargs))
         self._metrics = install_metrics(kwargs.get("meter_provider"))
-        for module_name, class_name, factory in _TARGETS:
-            found = _owner(module_name, class_name)
+        self._installed: set[str] = set()
+        # Each client is wrapped when the app imports it, not before (an unused one costs nothing).
+        self._cancels = [
+            when_imported(name, lambda name=name: self._install(name, recorder, _patch))
+            for name in dict.fromkeys(module_name for module_name, _, _ in _TARGETS)
+        ]
+
+    def _install(self, module_name: str, recorder: Any, patch: Any) -> None:
+        for target_module, class_name, factory in _TARGETS:
+            if target_module != module_name:
+                continue
+            found = _owner(target_module, class_name)
             if found is not None:
                 module, owner = found
-                wrap(owner, "send", getattr(_patch, factory)(recorder, module))
+                wrap(owner, "send", getattr(patch, factory)(recorder, module))
+        self._installed.add(module_name)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        for cancel in self._cancels:
+            cancel()
         uninstall_metrics(self._metrics)
         for module_name, class_name, _ in _TARGETS:
+            if module_name not in self._installed:  # never imported: nothing was wrapped
+                continue
             found = _owner(module_name, class_name)
             if found is not None:
                 unwrap(found[1], "send")
+        self._installed = set()
