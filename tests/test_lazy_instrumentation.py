@@ -28,7 +28,8 @@ def test_configure_imports_no_sdk_and_instruments_each_on_import():
         import otel_llm_cost
 
         otel_llm_cost.configure(tracer_provider=TracerProvider())
-        print(sorted(m for m in ("openai", "anthropic", "httpx", "httpx2", "botocore", "google.genai") if m in sys.modules))
+        sdks = ("openai", "anthropic", "httpx", "httpx2", "botocore", "google.genai")
+        print(sorted(m for m in sdks if m in sys.modules))
         import openai
         from openai.resources.chat.completions import Completions
         print(isinstance(vars(Completions)["create"], wrapt.FunctionWrapper), "anthropic" in sys.modules)

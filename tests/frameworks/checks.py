@@ -18,6 +18,7 @@ from otel_llm_cost import agent_step
 from otel_llm_cost import attributes as attr
 from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor
 from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor
+from otel_llm_cost.instrumentation.wire import WireInstrumentor
 from otel_llm_cost.processor import LLMCostSpanProcessor
 
 OURS = "otel_llm_cost.instrumentation"
@@ -63,7 +64,10 @@ def run(scenario: Scenario, *, instrumented: bool) -> Run:
     provider = TracerProvider()
     provider.add_span_processor(LLMCostSpanProcessor())
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    instrumentors = [OpenAIInstrumentor(), AnthropicInstrumentor()] if instrumented else []
+    # The SDK wrappers, and the wire capture beneath httpx / httpx2 for what goes around them (LiteLLM).
+    instrumentors = (
+        [OpenAIInstrumentor(), AnthropicInstrumentor(), WireInstrumentor()] if instrumented else []
+    )
     for instrumentor in instrumentors:
         instrumentor.instrument(tracer_provider=provider, capture_message_content=False)
     try:
