@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from otel_llm_cost.instrumentation.anthropic import _extract as anthropic_extract
-from otel_llm_cost.instrumentation.openai import _extract as openai_extract
+from otel_llm_cost.apis import _anthropic_fields as anthropic_extract
+from otel_llm_cost.apis import _openai_fields as openai_extract
 from otel_llm_cost.usage import Usage
 from otel_llm_cost.usage_shapes import SHAPES, detect_shape, normalise_usage
 

@@ -13,9 +13,9 @@ from typing import Any, Final
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._values import drop_none
+from otel_llm_cost.apis import _anthropic_fields as anthropic
+from otel_llm_cost.apis import _openai_fields as openai
 from otel_llm_cost.apis import ollama
-from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
-from otel_llm_cost.instrumentation.openai import _extract as openai
 from otel_llm_cost.usage_shapes import ANTHROPIC, OLLAMA, OPENAI, OPENAI_RESPONSES
 
 __all__ = ["budget_request", "request_attributes", "request_shape"]

@@ -44,11 +44,11 @@ from otel_llm_cost._configured import get_configured
 from otel_llm_cost._log import log_once
 from otel_llm_cost._provider_cache import ProviderCache
 from otel_llm_cost._scrub import scrub_value
+from otel_llm_cost.apis import _anthropic_fields as anthropic
+from otel_llm_cost.apis import _openai_fields as openai
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
-from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
-from otel_llm_cost.instrumentation.openai import _extract as openai
 from otel_llm_cost.providers import provider_for_host
 from otel_llm_cost.usage_shapes import ANTHROPIC, OPENAI, detect_shape, normalise_usage, usage_block
 from otel_llm_cost.version import __version__

@@ -29,9 +29,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from otel_llm_cost.apis import _anthropic_fields as anthropic
+from otel_llm_cost.apis import _openai_fields as openai
 from otel_llm_cost.apis import cohere, gemini, ollama
-from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
-from otel_llm_cost.instrumentation.openai import _extract as openai
 from otel_llm_cost.usage import Usage
 
 __all__ = [

@@ -18,9 +18,9 @@ from claude_replay import CACHED_STREAM, only_span, recorded, request, token_att
 from opentelemetry.trace import StatusCode
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost.apis import _anthropic_fields as _extract
 from otel_llm_cost.instrumentation._invocation import usage_attributes
 from otel_llm_cost.instrumentation._stream import TAIL
-from otel_llm_cost.instrumentation.anthropic import _extract
 from replay import Interaction, ReplayServer, sse_response
 from sdk_calls import anthropic_client, kwargs_for
 

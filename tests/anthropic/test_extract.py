@@ -9,7 +9,7 @@ import pytest
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens
-from otel_llm_cost.instrumentation.anthropic import _extract
+from otel_llm_cost.apis import _anthropic_fields as _extract
 from otel_llm_cost.usage import Usage
 from replay import CASSETTES, load
 

@@ -22,7 +22,8 @@ from claude_replay import (
 from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor, _extract
+from otel_llm_cost.apis import _anthropic_fields as _extract
+from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor
 from replay import ReplayServer, json_response
 from sdk_calls import anthropic_client, kwargs_for
 

@@ -16,7 +16,7 @@ from claude_replay import token_attributes as span_tokens
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens
-from otel_llm_cost.instrumentation.anthropic import _extract
+from otel_llm_cost.apis import _anthropic_fields as _extract
 from replay import ReplayServer, sse_response
 from sdk_calls import anthropic_client, kwargs_for
 

@@ -27,7 +27,8 @@ from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 import sdk_calls
-from otel_llm_cost.instrumentation.openai import _extract, _patch
+from otel_llm_cost.apis import _openai_fields as _extract
+from otel_llm_cost.instrumentation.openai import _patch
 from otel_llm_cost.pricing import Pricer, get_pricer, set_pricer
 from replay import ReplayServer, json_response
 

@@ -11,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from otel_llm_cost._estimate import estimate_tokens
-from otel_llm_cost.instrumentation.openai import _chunks, _content, _extract
+from otel_llm_cost.apis import _openai_chunks as _chunks
+from otel_llm_cost.apis import _openai_fields as _extract
+from otel_llm_cost.instrumentation.openai import _content
 from otel_llm_cost.usage import Usage
 
 SERVER = _extract.Server("openai", "api.openai.com", 443)

@@ -25,10 +25,10 @@ from reliability_strategies import (
 )
 
 from otel_llm_cost._span_usage import read_span_usage
+from otel_llm_cost.apis import _anthropic_fields as anthropic_extract
+from otel_llm_cost.apis import _openai_chunks as _chunks
+from otel_llm_cost.apis import _openai_fields as openai_extract
 from otel_llm_cost.instrumentation._invocation import usage_attributes
-from otel_llm_cost.instrumentation.anthropic import _extract as anthropic_extract
-from otel_llm_cost.instrumentation.openai import _chunks
-from otel_llm_cost.instrumentation.openai import _extract as openai_extract
 from otel_llm_cost.pricing import cost_attributes, get_pricer
 from otel_llm_cost.usage import Usage
 

@@ -27,6 +27,9 @@ StreamFormat = Literal["sse", "ndjson", "aws-eventstream", "json"]
 SSE: Final = "sse"
 NDJSON: Final = "ndjson"
 AWS_EVENTSTREAM: Final = "aws-eventstream"
+TAIL: Final = 8
+"""Stream events kept from the end of a stream (where usage and finish reasons arrive) besides the opening
+ones through the first content: what every room's ``stream_fields`` may rely on."""
 
 
 @dataclass(slots=True)

@@ -1,6 +1,6 @@
 """The Anthropic Messages wire API (``POST /v1/messages``), as Anthropic, Bedrock and Vertex AI serve it.
 
-A thin face over :mod:`otel_llm_cost.instrumentation.anthropic._extract`, which reads SDK models and
+A thin face over :mod:`otel_llm_cost.apis._anthropic_fields`, which reads SDK models and
 decoded JSON alike (additive cache counts folded into the inclusive input, the cache-write TTL split).
 """
 
@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._values import read_str
+from otel_llm_cost.apis import _anthropic_fields as _extract
 from otel_llm_cost.apis._api import SSE, ResponseFields, WireRequest
-from otel_llm_cost.instrumentation.anthropic import _extract
 
 if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue

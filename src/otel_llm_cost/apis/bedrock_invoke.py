@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._values import read_int, read_number, read_str, read_strings
+from otel_llm_cost.apis import _anthropic_fields as anthropic
 from otel_llm_cost.apis._api import AWS_EVENTSTREAM, ResponseFields, WireRequest
 from otel_llm_cost.apis.bedrock import (
     CHAT,
@@ -49,7 +50,6 @@ from otel_llm_cost.apis.bedrock import (
     get,
     has_count,
 )
-from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
 from otel_llm_cost.usage import ESTIMATED, PROVIDER, Usage
 
 if TYPE_CHECKING:

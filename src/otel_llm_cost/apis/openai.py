@@ -1,6 +1,6 @@
 """The OpenAI wire APIs (and every OpenAI-compatible server's): chat completions, Responses, embeddings.
 
-Thin faces over the readers in :mod:`otel_llm_cost.instrumentation.openai._extract` and ``_chunks``,
+Thin faces over the readers in :mod:`._openai_fields` (requests, bodies) and :mod:`._openai_chunks` (streams),
 which read SDK models and decoded JSON alike, so the SDK wrappers, the wire capture and ``llm_call``
 count a call the same way.
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from otel_llm_cost.apis import _openai_chunks as _chunks
+from otel_llm_cost.apis import _openai_fields as _extract
 from otel_llm_cost.apis._api import SSE, ResponseFields, WireRequest
-from otel_llm_cost.instrumentation.openai import _chunks, _extract
 
 if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue

@@ -32,17 +32,17 @@ import weakref
 from array import array
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import wrapt
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost.apis._api import TAIL
 
 if TYPE_CHECKING:
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
 
-TAIL: Final = 8  # chunks kept from the end of a stream: where usage and finish reasons arrive
 
 _CANCELLATIONS = (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens
-from otel_llm_cost.instrumentation.anthropic._extract import request_params, streamed_text
+from otel_llm_cost.apis._anthropic_fields import request_params, streamed_text
 from otel_llm_cost.usage import ESTIMATED, Usage
 
 Part = dict[str, Any]

@@ -14,11 +14,12 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from otel_llm_cost._log import log_once
+from otel_llm_cost.apis import _anthropic_fields as _extract
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation import _raw, _sent
 from otel_llm_cost.instrumentation._caller import caller_trampoline
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
-from otel_llm_cost.instrumentation.anthropic import _content, _extract, _native, _streams
+from otel_llm_cost.instrumentation.anthropic import _content, _native, _streams
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer

@@ -3,7 +3,7 @@
 Per event the proxies only count the event, keep it if the end may need it (the opening events and the
 last few), and, until it happens, look for the first content delta (time to first chunk). Usage,
 response fields and the outcome are worked out once, at the end, by
-:func:`~otel_llm_cost.instrumentation.anthropic._extract.summarise_stream`.
+:func:`~otel_llm_cost.apis._anthropic_fields.summarise_stream`.
 
 The helper (``MessageStreamManager``) reads its raw ``Stream`` through ``MessageStream._raw_stream``;
 putting the event proxy there lets one proxy serve iteration, ``text_stream``, ``until_done()`` and
@@ -20,8 +20,9 @@ import wrapt
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost.apis import _anthropic_fields as _extract
 from otel_llm_cost.instrumentation._stream import AsyncStreamProxy, StreamRecorder, SyncStreamProxy
-from otel_llm_cost.instrumentation.anthropic import _content, _extract
+from otel_llm_cost.instrumentation.anthropic import _content
 from otel_llm_cost.usage import ESTIMATED, Usage
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from typing import Any
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._config import semconv_latest
-from otel_llm_cost.instrumentation.openai._extract import field, items, responses_finish_reason, text_of
+from otel_llm_cost.apis._openai_fields import field, items, responses_finish_reason, text_of
 
 Part = dict[str, Any]
 

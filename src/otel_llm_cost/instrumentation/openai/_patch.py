@@ -22,13 +22,14 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import set_span_in_context
 
 from otel_llm_cost._log import log_once
+from otel_llm_cost.apis import _openai_fields as _extract
+from otel_llm_cost.apis._openai_fields import ResponseFields, Server
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation import _raw, _sent
 from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
 from otel_llm_cost.instrumentation._caller import Trampoline, caller_trampoline
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
-from otel_llm_cost.instrumentation.openai import _content, _extract
-from otel_llm_cost.instrumentation.openai._extract import ResponseFields, Server
+from otel_llm_cost.instrumentation.openai import _content
 from otel_llm_cost.instrumentation.openai._streams import (
     AsyncChatStream,
     AsyncResponsesStream,

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import wrapt
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost.apis import _openai_chunks as _chunks
+from otel_llm_cost.apis import _openai_fields as _extract
 from otel_llm_cost.instrumentation._invocation import record_end as record_end  # shared by every layer
 from otel_llm_cost.instrumentation._stream import (
     AsyncStreamProxy,
@@ -21,11 +23,11 @@ from otel_llm_cost.instrumentation._stream import (
     StreamRecorder,
     SyncStreamProxy,
 )
-from otel_llm_cost.instrumentation.openai import _chunks, _content, _extract
+from otel_llm_cost.instrumentation.openai import _content
 
 if TYPE_CHECKING:
+    from otel_llm_cost.apis._openai_fields import ResponseFields
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
-    from otel_llm_cost.instrumentation.openai._extract import ResponseFields
 
 
 def _is_usage_only(chunk: Any) -> bool:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from otel_llm_cost.instrumentation._stream import TAIL
-from otel_llm_cost.instrumentation.openai._extract import (
+from otel_llm_cost.apis._api import TAIL
+from otel_llm_cost.apis._openai_fields import (
     ResponseFields,
     estimate_chat_input,
     estimate_responses_input,
