@@ -23,7 +23,7 @@ from typing import Any
 import _envs
 import _payloads
 import _report
-from _setups import COLLECTORS, CONFIGS
+from _setups import COLLECTORS, CONFIGS, GENERATION_CONFIGS, PIPELINES
 from _stats import Row, timing_rows
 
 BENCH = Path(__file__).resolve().parent
@@ -71,7 +71,20 @@ def _worker(python: Path, plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tag(plan: dict[str, Any]) -> dict[str, Any]:
-    return {k: plan[k] for k in ("generation", "config", "round", "surface", "collector") if k in plan}
+    return {
+        k: plan[k] for k in ("generation", "pipeline", "config", "round", "surface", "collector") if k in plan
+    }
+
+
+def _label(run: dict[str, Any]) -> dict[str, Any]:
+    """A run whose generation names its pipeline too (``latest+batch``), so each pipeline has its own
+    bare and floor rows, and the tables keep one baseline per (environment, pipeline)."""
+    pipeline = run.get("pipeline", "simple")
+    return run if pipeline == "simple" else {**run, "generation": f"{run['generation']}+{pipeline}"}
+
+
+def _configs(args: argparse.Namespace, generation: str) -> tuple[str, ...]:
+    return tuple(c for c in args.configs if c in GENERATION_CONFIGS[generation])
 
 
 def _rotated(items: tuple[str, ...], by: int) -> list[str]:
@@ -83,12 +96,13 @@ def _timing_plans(args: argparse.Namespace, generations: Iterable[str], payload_
     scale = 0.1 if args.quick else 1.0
     plans = []
     for r in range(args.rounds):
-        for generation in generations:
-            for config in _rotated(args.configs, r):
+        for generation, pipeline in ((g, p) for g in generations for p in args.pipelines):
+            for config in _rotated(_configs(args, generation), r):
                 plans.append(
                     {
                         "mode": "timing",
                         "generation": generation,
+                        "pipeline": pipeline,
                         "config": config,
                         "round": r,
                         "payloads": str(payload_file),
@@ -106,7 +120,7 @@ def _memory_plans(args: argparse.Namespace, generations: Iterable[str], payload_
     plans = []
     for generation in generations:
         for surface, ours_calls, anchor_calls in MEMORY:
-            for config in args.configs:
+            for config in _configs(args, generation):
                 calls = anchor_calls if config in _report.ANCHORS else ours_calls
                 calls = calls // 50 if args.quick else calls
                 plans.append(
@@ -121,7 +135,7 @@ def _memory_plans(args: argparse.Namespace, generations: Iterable[str], payload_
                         "calls": {surface: calls},
                     }
                 )
-        if "ours" in args.configs:
+        if "ours" in args.configs and generation == "latest":
             plans += _collector_down_plans(args, generation, payload_file)
     return plans
 
@@ -153,8 +167,9 @@ def _run_timing(plans: list[dict], pythons: dict[str, Path]) -> list[dict[str, A
         started = time.monotonic()
         run = _worker(pythons[plan["generation"]], plan)
         status = run.get("error", "ok")
+        label = _label(plan)["generation"]
         print(
-            f"[bench] timing {i}/{len(plans)} round {plan['round']} {plan['generation']}/{plan['config']}: "
+            f"[bench] timing {i}/{len(plans)} round {plan['round']} {label}/{plan['config']}: "
             f"{status} ({time.monotonic() - started:.1f}s)",
             file=sys.stderr,
         )
@@ -233,11 +248,21 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="few calls: checks the harness, not the figures")
     parser.add_argument("--legacy", action="store_true", help="also run on the httpx-era SDKs")
+    parser.add_argument(
+        "--generations",
+        default="latest,openai_v2,openlit",
+        help="environments: latest (newest SDKs), openai_v2 and openlit (each anchor's own pins), legacy",
+    )
+    parser.add_argument("--pipelines", default=",".join(PIPELINES), help="simple, batch, or both")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"subset of {','.join(CONFIGS)}")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
     args = parser.parse_args(argv)
     args.configs = tuple(c for c in CONFIGS if c in args.configs.split(","))
+    args.pipelines = tuple(p for p in PIPELINES if p in args.pipelines.split(","))
+    args.generations = tuple(g for g in GENERATION_CONFIGS if g in args.generations.split(","))
+    if args.legacy and "legacy" not in args.generations:
+        args.generations += ("legacy",)
     if "bare" not in args.configs:
         parser.error("--configs must include bare: every overhead is measured against it")
     return args
@@ -246,14 +271,15 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> None:
     args = _parse(argv)
     started, load_start = time.monotonic(), _report.load_average()
-    generations = ("latest", "legacy") if args.legacy else ("latest",)
+    generations = args.generations
     pythons = {g: _envs.ensure(g) for g in generations}
     payload_file = _envs.WORK / "payloads.json"
     payload_file.write_text(json.dumps(_payloads.build((STREAM_CHUNKS,))))
-    runs = _run_timing(_timing_plans(args, generations, payload_file), pythons)
+    runs = [_label(run) for run in _run_timing(_timing_plans(args, generations, payload_file), pythons)]
     memory = [] if args.no_memory else _run_memory(_memory_plans(args, generations, payload_file), pythons)
     (_envs.WORK / "raw.json").write_text(json.dumps({"timing": runs, "memory": memory}))
-    order = {name: i for i, name in enumerate((*generations, *SURFACES, *CONFIGS))}
+    labels = [f"{g}+{p}" if p != "simple" else g for g in generations for p in args.pipelines]
+    order = {name: i for i, name in enumerate((*labels, *generations, *SURFACES, *CONFIGS))}
     rows = timing_rows(runs, CHUNKS)
     rows.sort(key=lambda r: (order[r.generation], order[r.surface], order[r.config]))
     meta = {
