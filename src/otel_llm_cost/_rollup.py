@@ -21,16 +21,17 @@ tracked, so their figures go to their nearest tracked ancestor if it is open).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from decimal import Decimal
 
-from otel_llm_cost._log import log_once
+from otel_llm_cost._fork import reinit_locks_after_fork
+from otel_llm_cost._log import get_logger, log_once
+from otel_llm_cost._step_activity import StepActivity
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # How many expired traces one new trace may sweep away: keeps each start cheap.
 _SWEEP_BATCH = 8
@@ -105,7 +106,7 @@ class Node:
         self.totals: Totals | None = None
         # The nearest step at or above this span, and (on steps) the intervals gathered below.
         self.step: Node | None = self if is_step else (parent.step if parent is not None else None)
-        self.activity: list[object] | None = [] if is_step else None
+        self.activity: StepActivity | None = StepActivity() if is_step else None
 
 
 class _Trace:
@@ -138,6 +139,7 @@ class SpanTree:
         self._max_spans = max_spans
         self._clock = clock
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._traces: OrderedDict[int, _Trace] = OrderedDict()
         self._tracked = 0
 
@@ -189,7 +191,7 @@ class SpanTree:
 
     def end_step(
         self, trace_id: int, span_id: int, parent_id: int | None
-    ) -> tuple[Totals | None, Node | None, list[object] | None]:
+    ) -> tuple[Totals | None, Node | None, StepActivity | None]:
         """:meth:`end`, also returning the intervals a step span gathered (``None`` for other spans)."""
         with self._lock:
             trace = self._traces.get(trace_id)

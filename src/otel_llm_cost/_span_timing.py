@@ -6,11 +6,12 @@ phases themselves are in :mod:`otel_llm_cost.phases`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost.phases import PHASE_NAMES, CallInterval, ToolInterval, call_generation_ns, decompose
+from otel_llm_cost._step_activity import step_decomposition
+from otel_llm_cost.phases import PHASE_NAMES, CallInterval, ToolInterval, call_generation_ns
 
 _STEP_TYPES: Final[frozenset[object]] = frozenset({"agent_step", "agent_run"})
 _TOOL_TYPE: Final = "tool"
@@ -87,11 +88,9 @@ def call_timing(
     return timing
 
 
-def step_phases(start: int, end: int, activity: Sequence[object]) -> dict[str, float]:
+def step_phases(start: int, end: int, activity: Iterable[object]) -> dict[str, float]:
     """A step's phases in seconds, keyed by phase name (``pre_processing``...)."""
-    calls = [item for item in activity if isinstance(item, CallInterval)]
-    tools = [item for item in activity if isinstance(item, ToolInterval)]
-    return decompose(start, end, calls, tools).seconds()
+    return step_decomposition(start, end, activity).seconds()
 
 
 def phase_attributes(seconds: Mapping[str, float]) -> dict[str, float]:

@@ -26,11 +26,12 @@ the cache total (which would lose the uncached part).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final, NamedTuple
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost._numbers import read_cost
 from otel_llm_cost.usage import ESTIMATED, MAX_TOKENS, PROVIDER, Usage, UsageSource
 
 # Other producers' names, read only (see the module docstring for who writes them).
@@ -227,10 +228,4 @@ def _int(value: object) -> int:
 
 
 def _decimal(value: object) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = Decimal(str(value))  # str() so 0.1 stays 0.1, not its binary expansion
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() and number >= 0 else None
+    return read_cost(value)  # finite, >= 0 and plausible, else None (the call counts as unpriced)

@@ -68,7 +68,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._agent_metrics import AgentMetrics, get_agent_metrics
 from otel_llm_cost._config import SCHEMA_URL
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
+from otel_llm_cost._scrub import describe_error, exception_attributes
 from otel_llm_cost._steps import CallCounts, StepNames, count_tool_call, current_step
 from otel_llm_cost._steps import counts as _counts
 from otel_llm_cost._steps import current as _current
@@ -98,6 +100,7 @@ SPAN_TYPE_TOOL: Final = "tool"
 
 _tracers: weakref.WeakKeyDictionary[Any, Tracer] = weakref.WeakKeyDictionary()
 _tracers_lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_tracers_lock")
 
 
 class StepSpan(wrapt.ObjectProxy):  # type: ignore[misc]
@@ -366,8 +369,8 @@ def _close(active: _Active, error: BaseException | None) -> None:
         otel_context.detach(active.context_token)  # type: ignore[arg-type]
         if error is not None and span.is_recording():
             span.set_attribute(attr.ERROR_TYPE, error_type(error))
-            span.set_status(Status(StatusCode.ERROR, str(error)[:500]))
-            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, describe_error(error)))
+            span.add_event("exception", exception_attributes(error))
     except Exception:
         log_once("agent.close", "otel-llm-cost could not record an agent span's end", exc_info=True)
     finally:

@@ -147,5 +147,6 @@ STREAM_ERROR: Final = "error"
 COST_PRICED: Final = "priced"
 COST_UNPRICED: Final = "unpriced"
 COST_ESTIMATED: Final = "estimated"
+COST_IMPLAUSIBLE: Final = "implausible"  # beyond the bounds of _numbers: no amount, counted unpriced
 COST_SOURCE_LOCAL: Final = "local"
 COST_SOURCE_PROVIDER: Final = "provider"

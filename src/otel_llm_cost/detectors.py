@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any, Final
 from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._bounded import BoundedDict
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 
 if TYPE_CHECKING:
@@ -109,6 +111,7 @@ class LatencyDetector:
         factor: fires when the rolling p90 exceeds ``factor`` times the baseline.
         baseline_samples: without a given baseline, the p90 of this many first calls is the baseline.
         baselines: given baselines in seconds, ``{("openai/gpt-4o", "ttft"): 0.8, ...}``.
+        max_subjects: (subject, signal) pairs followed at once; the oldest is forgotten first.
     """
 
     def __init__(
@@ -118,35 +121,43 @@ class LatencyDetector:
         factor: float = 2.0,
         baseline_samples: int = 50,
         baselines: Mapping[tuple[str, str], float] | None = None,
+        max_subjects: int = 1000,
     ) -> None:
         self.window = window
         self.factor = factor
         self.baseline_samples = baseline_samples
-        self._baselines: dict[tuple[str, str], float] = dict(baselines or {})
-        self._learning: dict[tuple[str, str], list[float]] = {}
-        self._recent: dict[tuple[str, str], deque[float]] = {}
-        self._degraded: set[tuple[str, str]] = set()
+        cap = max(max_subjects, len(baselines or ()))
+        self._baselines: BoundedDict[tuple[str, str], float] = BoundedDict(cap)
+        for key, value in (baselines or {}).items():
+            self._baselines[key] = value
+        self._learning: BoundedDict[tuple[str, str], list[float]] = BoundedDict(cap)
+        self._recent: BoundedDict[tuple[str, str], deque[float]] = BoundedDict(cap)
+        self._degraded: BoundedDict[tuple[str, str], None] = BoundedDict(cap)
 
     def observe(self, subject: str, signal: str, seconds: float) -> Anomaly | None:
         key = (subject, signal)
         baseline = self._baselines.get(key)
         if baseline is None:
-            learning = self._learning.setdefault(key, [])
+            learning = self._learning.get(key)
+            if learning is None:
+                learning = self._learning[key] = []
             learning.append(seconds)
             if len(learning) >= self.baseline_samples:
                 self._baselines[key] = _p90(self._learning.pop(key))
             return None
-        recent = self._recent.setdefault(key, deque(maxlen=self.window))
+        recent = self._recent.get(key)
+        if recent is None:
+            recent = self._recent[key] = deque(maxlen=self.window)
         recent.append(seconds)
         if len(recent) < self.window:
             return None
         p90, threshold = _p90(recent), baseline * self.factor
         if p90 <= threshold:
-            self._degraded.discard(key)
+            self._degraded.pop(key, None)
             return None
         if key in self._degraded:
             return None  # still degraded: reported when it crossed
-        self._degraded.add(key)
+        self._degraded[key] = None
         return Anomaly(LATENCY, signal, subject, p90, baseline, threshold)
 
 
@@ -159,6 +170,7 @@ class TokenSpikeDetector:
         min_samples: no verdict before the history holds this many.
         min_tokens: never fires below this many tokens (small calls vary a lot).
         run_idle: seconds without a call after which a run counts as finished.
+        max_runs: runs followed at once; max_subjects: subjects (provider and model) followed at once.
         clock: monotonic seconds.
     """
 
@@ -172,6 +184,7 @@ class TokenSpikeDetector:
         run_idle: float = 300.0,
         max_runs: int = 10_000,
         clock: Clock = time.monotonic,
+        max_subjects: int = 1000,
     ) -> None:
         self.factor = factor
         self.min_samples = min_samples
@@ -180,12 +193,14 @@ class TokenSpikeDetector:
         self._history = history
         self._max_runs = max_runs
         self._clock = clock
-        self._calls: dict[str, deque[int]] = {}
+        self._calls: BoundedDict[str, deque[int]] = BoundedDict(max_subjects)
         self._finished: deque[int] = deque(maxlen=history)
         self._runs: OrderedDict[str, list[Any]] = OrderedDict()  # run -> [tokens, last seen, reported]
 
     def observe_call(self, subject: str, tokens: int) -> Anomaly | None:
-        past = self._calls.setdefault(subject, deque(maxlen=self._history))
+        past = self._calls.get(subject)
+        if past is None:
+            past = self._calls[subject] = deque(maxlen=self._history)
         found = self._judge("call_tokens", subject, tokens, past)
         past.append(tokens)
         return found
@@ -256,7 +271,10 @@ class LoopDetector:
         now = self._clock()
         while self._runs and now - next(iter(self._runs.values()))[1][0] >= self.run_idle:
             self._runs.popitem(last=False)
-        counts, seen = self._runs.get(run) or self._runs.setdefault(run, ({}, [now]))
+        found = self._runs.get(run)
+        if found is None:  # distinct steps per run are bounded too (tool arguments are part of a step)
+            found = self._runs[run] = (BoundedDict(_MAX_STEPS_PER_RUN), [now])
+        counts, seen = found
         self._runs.move_to_end(run)
         seen[0] = now
         if len(self._runs) > self._max_runs:
@@ -267,6 +285,8 @@ class LoopDetector:
         limit = float(self.max_repeats)
         return Anomaly(LOOP, "step", name, float(count), limit, limit, run)
 
+
+_MAX_STEPS_PER_RUN: Final = 4096
 
 StepSignature = Callable[[Mapping[str, Any]], "tuple[Hashable, str] | None"]
 _STEP_TYPES: Final = frozenset({"agent_step", "tool"})
@@ -315,6 +335,7 @@ class AnomalyDetectors(SpanProcessor):
         self._on_anomaly = on_anomaly
         self._signature = signature
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._counter = (
             meter.create_counter("llm_cost.anomalies", unit="{anomaly}", description="Anomalies detected")
             if meter is not None

@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import threading
-import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -32,7 +31,9 @@ from opentelemetry._logs import LogRecord, SeverityNumber, get_logger
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._calls import add_invocation_listener, remove_invocation_listener
 from otel_llm_cost._config import CAPTURE_MESSAGE_CONTENT, SCHEMA_URL, semconv_latest
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
+from otel_llm_cost._scrub import exception_attributes
 from otel_llm_cost.metrics import PerMeterProvider
 from otel_llm_cost.version import __version__
 
@@ -103,7 +104,7 @@ class GenAIEvents:
                         event_name=EXCEPTION_EVENT,
                         severity_number=SeverityNumber.WARN,
                         context=context,
-                        attributes=_exception_attributes(error),
+                        attributes=exception_attributes(error),
                     )
                 )
             if self.details:
@@ -114,16 +115,6 @@ class GenAIEvents:
                 )
         except Exception:
             log_once("events.record_call", "otel-llm-cost could not emit a GenAI event", exc_info=True)
-
-
-def _exception_attributes(error: BaseException) -> dict[str, str]:
-    cls = type(error)
-    module = cls.__module__
-    return {
-        "exception.type": cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}",
-        "exception.message": str(error),
-        "exception.stacktrace": "".join(traceback.format_exception(error)),
-    }
 
 
 def _details_attributes(invocation: LLMInvocation) -> dict[str, Any]:
@@ -168,3 +159,4 @@ def uninstall_events(installed: GenAIEvents) -> None:
 
 
 _lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_lock")

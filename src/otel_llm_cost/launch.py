@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once, logger
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ _INSTRUMENTORS: tuple[tuple[str, str], ...] = (
 
 _processors: weakref.WeakKeyDictionary[Any, LLMCostSpanProcessor] = weakref.WeakKeyDictionary()
 _processors_lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_processors_lock")
 _prometheus_endpoints: list[Any] = []
 _configured_metrics: list[Any] = []  # call metrics configure() installed, kept for the process
 
@@ -74,18 +76,57 @@ def configure(
     Returns:
         The instrumentors that were installed (call ``uninstrument()`` on them to undo).
 
+    Errors: what you pass explicitly is checked here and raises (you can fix it at once); what
+    comes from the environment (``OTEL_LLM_COST_BUDGETS``, ``..._BUDGET_STORE``, ``..._PRICES_FILE``)
+    is one warning line that turns off only that part, because a deployment's variables must never
+    take an application's telemetry (or the application) down with them.
+
     Raises:
-        ConfigurationError: both ``meter_provider`` and ``prometheus_port`` were given.
+        ConfigurationError: both ``meter_provider`` and ``prometheus_port`` were given, or
+            ``budget_guard`` is not a guard.
         PriceFileError: ``prices`` cannot be read or holds an invalid entry (raised here, at
             set-up, so that a bad file never surfaces inside an LLM call).
     """
+    _check_budget_guard(options.get("budget_guard"))
     if prices is not None:
         from otel_llm_cost.pricing import Pricer, load_overrides, set_pricer
 
         set_pricer(Pricer(load_overrides(prices)))
     if prometheus_port is not None:
         meter_provider = _serve_prometheus(meter_provider, prometheus_port, prometheus_host)
-    install_processor(tracer_provider, meter_provider)
+    _alone("the cost span processor", install_processor, tracer_provider, meter_provider)
+    installed = _instrument_all(tracer_provider, meter_provider, options)
+    _alone(
+        "live stats and llm_call defaults", _install_in_process,
+        tracer_provider, meter_provider, options.get("budget_guard"), bool(installed),
+    )  # fmt: skip
+    logger.debug("otel-llm-cost instrumented: %s", [type(i).__name__ for i in installed])
+    return installed
+
+
+def _check_budget_guard(guard: object) -> None:
+    from otel_llm_cost.errors import ConfigurationError
+
+    if guard is not None and not callable(getattr(guard, "admit", None)):
+        raise ConfigurationError(
+            f"configure(budget_guard=...): expected a BudgetGuard, got {type(guard).__name__}"
+        )
+
+
+def _alone(part: str, step: Any, *args: Any) -> None:
+    """Run one part of the set-up; a failure is one line and leaves the other parts running."""
+    try:
+        step(*args)
+    except Exception as error:
+        log_once(
+            f"configure.part.{part}", "otel-llm-cost: %s is OFF (everything else runs): %s: %s",
+            part, type(error).__name__, error,
+        )  # fmt: skip
+
+
+def _instrument_all(
+    tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None, options: dict[str, Any]
+) -> list[BaseInstrumentor]:
     installed: list[BaseInstrumentor] = []
     for module_name, target in _INSTRUMENTORS:
         if importlib.util.find_spec(module_name) is None:
@@ -98,8 +139,6 @@ def configure(
             log_once(f"configure.{module_name}", "could not instrument %s", module_name, exc_info=True)
             continue
         installed.append(instrumentor)
-    _install_in_process(tracer_provider, meter_provider, options.get("budget_guard"), bool(installed))
-    logger.debug("otel-llm-cost instrumented: %s", [type(i).__name__ for i in installed])
     return installed
 
 
@@ -123,9 +162,11 @@ def install_processor(
             type(provider).__name__,
         )
         return None
+    from otel_llm_cost.instrumentation._open_calls import finish_before_shutdown
     from otel_llm_cost.metrics import get_metrics
     from otel_llm_cost.processor import LLMCostSpanProcessor
 
+    finish_before_shutdown()  # open calls end before the provider's own exit handler shuts it down
     with _processors_lock:
         processor = _processors.get(provider)
         if processor is None:

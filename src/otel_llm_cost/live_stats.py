@@ -44,6 +44,7 @@ from opentelemetry import trace
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._calls import add_invocation_listener
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 
 if TYPE_CHECKING:
@@ -210,6 +211,7 @@ class LiveStats:
         self._max_models = max_models
         self._clock = clock
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._process = _Sums()
         self._buckets: deque[tuple[int, _Sums]] = deque()
         self._runs: OrderedDict[str, _Sums] = OrderedDict()
@@ -355,6 +357,7 @@ def run_id() -> str | None:
 _live = LiveStats()
 _installed: list[LiveStats] = []
 _install_lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_install_lock")
 
 
 def get_live_stats() -> LiveStats:

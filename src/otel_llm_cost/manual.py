@@ -43,7 +43,9 @@ from otel_llm_cost import _manual_request as request_fields
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._config import SCHEMA_URL
 from otel_llm_cost._configured import get_configured
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
+from otel_llm_cost._scrub import scrub_value
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
@@ -64,6 +66,7 @@ __all__ = ["LLMCall", "llm_call"]
 _CANCELLATIONS: Final = (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit)
 _tracers: weakref.WeakKeyDictionary[Any, Tracer] = weakref.WeakKeyDictionary()
 _tracers_lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_tracers_lock")
 
 
 def llm_call(
@@ -123,9 +126,12 @@ def llm_call(
 _OLLAMA_PATHS: Final = ("/api/chat", "/api/generate", "/api/embed", "/api/embeddings")
 
 
-def _api_of(url: str | None) -> str:
+def _api_of(url: object) -> str:
     """The provider whose API a URL's path speaks, for a host not in the provider table (never the host)."""
-    path = urllib.parse.urlsplit(url).path.rstrip("/") if url else ""
+    try:
+        path = urllib.parse.urlsplit(url).path.rstrip("/") if isinstance(url, str) and url else ""
+    except ValueError:  # a URL we cannot read names no API
+        path = ""
     if not path:
         return "unknown"
     if path.endswith("/messages"):
@@ -135,14 +141,27 @@ def _api_of(url: str | None) -> str:
     return "openai"  # chat/completions, responses, embeddings: the OpenAI-compatible API
 
 
-def _server(url: str | None, address: str | None, port: int | None) -> tuple[str | None, int | None]:
+def _server(url: object, address: object, port: object) -> tuple[str | None, int | None]:
+    """Host and port from ``url`` (or as given). Never raises: a URL we cannot read (not a string, a
+    port out of range, a broken IPv6 literal) leaves them unknown, logged once without the URL's
+    credentials."""
+    if not isinstance(address, str) or not address:
+        address = None
     if url is not None and address is None:
-        parts = urllib.parse.urlsplit(url)
-        address = parts.hostname
-        port = port if port is not None else parts.port
-        if port is None and address:
-            port = 80 if parts.scheme == "http" else 443
-    return address, port
+        try:
+            parts = urllib.parse.urlsplit(url if isinstance(url, str) else str(url))
+            address = parts.hostname
+            try:
+                url_port = parts.port
+            except ValueError:  # "host:99999", "host:http"
+                url_port = None
+            port = port if port is not None else url_port
+            if port is None and address:
+                port = 80 if parts.scheme == "http" else 443
+        except Exception as error:
+            log_once("manual.url", "llm_call: unusable url (%s): %s", type(error).__name__, url)
+            return None, port if isinstance(port, int) else None
+    return address, port if isinstance(port, int) and not isinstance(port, bool) else None
 
 
 class LLMCall:
@@ -275,7 +294,7 @@ class LLMCall:
         if value is None:
             self._response.pop(key, None)
         else:
-            self._response[key] = value
+            self._response[key] = scrub_value(value)  # e.g. a url.full holding ?key=...
 
     # --- the block ----------------------------------------------------------------------------
     def __enter__(self) -> LLMCall:
@@ -317,7 +336,7 @@ class LLMCall:
             )  # fmt: skip
             if self._stream is not None:
                 values[attr.GEN_AI_REQUEST_STREAM] = self._stream
-            values.update(self._attributes or {})
+            values.update({key: scrub_value(value) for key, value in (self._attributes or {}).items()})
             tracer = _tracer(self._tracer_provider or configured.tracer_provider)
             invocation = LLMInvocation(
                 tracer, operation=self.operation, provider=self.provider, request_model=self._model,
@@ -336,13 +355,9 @@ class LLMCall:
     def _admit(self, configured_guard: Any) -> Ticket | None:
         guard = self._guard or configured_guard
         if guard is None:
-            try:
-                from otel_llm_cost.budget import guard_from_env
+            from otel_llm_cost.budget._config import guard_for
 
-                guard = guard_from_env(get_configured().meter_provider)
-            except Exception:
-                log_once("manual.budget_env", "llm_call: could not read the budgets", exc_info=True)
-                return None
+            guard = guard_for({"meter_provider": get_configured().meter_provider})  # never raises
             if guard is None:
                 return None
         shape = request_fields.request_shape(self._request or {}, self._shape, self.provider)

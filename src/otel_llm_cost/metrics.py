@@ -55,6 +55,7 @@ from otel_llm_cost._call_metrics import (  # the default edition's names, re-exp
 )
 from otel_llm_cost._calls import add_invocation_listener, remove_invocation_listener
 from otel_llm_cost._config import SCHEMA_URL, semconv_latest
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 from otel_llm_cost._steps import current_step
 from otel_llm_cost.instrumentation._invocation import error_type
@@ -101,6 +102,7 @@ class _Cap:
         self._limit = limit
         self._seen: dict[str, set[str]] = {}
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
 
     def __call__(self, key: str, value: str) -> str:
         seen = self._seen.get(key)
@@ -219,6 +221,7 @@ def _price(invocation: LLMInvocation, usage: Usage) -> Cost:
 
 
 _lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_lock")
 _Instruments = TypeVar("_Instruments")
 
 
@@ -231,6 +234,7 @@ class PerMeterProvider(Generic[_Instruments]):
     def __init__(self, make: Callable[[MeterProvider | None], _Instruments]) -> None:
         self._make = make
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._by_provider: weakref.WeakKeyDictionary[Any, _Instruments] = weakref.WeakKeyDictionary()
         self._for_global: list[_Instruments] = []
 

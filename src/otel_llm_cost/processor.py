@@ -51,8 +51,7 @@ whatever the processor order. ``tests/test_processor_canary.py`` fails if an SDK
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -62,7 +61,7 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost._log import log_once
+from otel_llm_cost._log import get_logger, log_once
 from otel_llm_cost._rollup import Node, SpanTree, Totals
 from otel_llm_cost._span_timing import activity_of, call_timing, is_step, phase_attributes, step_phases
 from otel_llm_cost._span_usage import SpanUsage, handed_over, read_span_usage
@@ -79,7 +78,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LLMCall", "LLMCostSpanProcessor", "OnLLMSpan"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _ZERO = Decimal(0)
 
@@ -266,7 +265,7 @@ class LLMCostSpanProcessor(SpanProcessor):
             self._tree.add_interval(up, interval)
 
     def _phases(
-        self, span: ReadableSpan, attributes: Mapping[str, object], activity: list[object]
+        self, span: ReadableSpan, attributes: Mapping[str, object], activity: Iterable[object]
     ) -> dict[str, float]:
         if span.start_time is None or span.end_time is None:
             return {}

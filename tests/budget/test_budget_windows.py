@@ -52,15 +52,19 @@ def test_settlement_rules():
     assert guard.usage(tokens) == (0, 100 + 1 + 4 + 50)  # 400 chars, "user", message framing, output cap
     worst.settle(Usage.of(90, 10), None, None)
     assert guard.usage(tokens) == (100, 0)
-    _admit(guard, max_tokens=50).settle(None, None, RuntimeError("refused by the provider"))
-    assert guard.usage(tokens) == (100, 0)  # failed without usage: nothing spent
+    refused = RuntimeError("refused by the provider")
+    refused.status_code = 429  # an SDK's status error: the server answered, nothing was generated
+    _admit(guard, max_tokens=50).settle(None, None, refused)
+    assert guard.usage(tokens) == (100, 0)  # refused by the server without usage: nothing spent
     _admit(guard, max_tokens=50).abandon()
     assert guard.usage(tokens) == (150, 0)  # usage never known: the worst case stays spent
-    assert guard.usage(calls) == (3, 0)
+    _admit(guard, max_tokens=50).settle(None, None, TimeoutError("client gave up"))
+    assert guard.usage(tokens) == (200, 0)  # a client timeout: the server may still be billing (#16)
+    assert guard.usage(calls) == (4, 0)
     ticket = _admit(guard, max_tokens=50)
     ticket.settle(Usage.of(1, 1), None, None)
     ticket.settle(Usage.of(1000, 1000), None, None)  # settled once only
-    assert guard.usage(tokens) == (152, 0)
+    assert guard.usage(tokens) == (202, 0)
 
 
 def test_worst_case_uses_the_output_cap_and_default():

@@ -23,6 +23,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from otel_llm_cost._fork import reinit_locks_after_fork
+from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._limits import ACTIONS, Limit
 from otel_llm_cost.environment_variables import (
     OTEL_LLM_COST_BUDGET_ON_STORE_ERROR,
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 _ENV_GUARDS: dict[tuple[str, str, str], BudgetGuard] = {}
 _ENV_LOCK: Final = threading.Lock()
+reinit_locks_after_fork(__name__, "_ENV_LOCK")
 
 
 def parse_budgets(text: str, *, source: str = OTEL_LLM_COST_BUDGETS) -> list[Limit]:
@@ -113,11 +116,23 @@ def guard_from_env(meter_provider: Any = None) -> BudgetGuard | None:
 
 
 def guard_for(options: Mapping[str, Any]) -> BudgetGuard | None:
-    """The guard an instrumentor uses: ``instrument(budget_guard=...)``, else the one from env."""
+    """The guard an instrumentor uses: ``instrument(budget_guard=...)``, else the one from env.
+
+    Never raises: an unusable budget variable (or a store that cannot be built, e.g. ``redis`` not
+    installed) is one warning line, and only budgets are off; the instrumentation runs on.
+    """
     guard = options.get("budget_guard")
     if guard is not None:
         return guard  # type: ignore[no-any-return]
-    return guard_from_env(options.get("meter_provider"))
+    try:
+        return guard_from_env(options.get("meter_provider"))
+    except Exception as error:
+        log_once(
+            f"budget.env.{type(error).__name__}.{error}",
+            "otel-llm-cost: budgets from the environment are OFF (everything else runs): %s",
+            error if isinstance(error, BudgetConfigError) else f"{type(error).__name__}: {error}",
+        )
+        return None
 
 
 def _build(spec: str, store_url: str, policy: str, meter_provider: Any) -> BudgetGuard:

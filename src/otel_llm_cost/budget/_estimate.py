@@ -5,7 +5,11 @@ tools) is estimated with :func:`otel_llm_cost._estimate.estimate_tokens` (about 
 token), plus a few tokens of framing per message; an inline image or file (a ``data:`` URL or a
 base64 ``data`` field) counts :data:`MEDIA_TOKENS`. Output: the request's own cap (``max_tokens``,
 ``max_completion_tokens``, ``max_output_tokens``), times ``n`` choices, else the guard's default for
-the model. Embeddings produce no output tokens.
+the model (see :class:`~otel_llm_cost.budget.BudgetGuard`). Embeddings produce no output tokens.
+
+History the request does not carry (``previous_response_id``, a ``conversation``, a stored prompt)
+is invisible here: :func:`has_hidden_history` says so, and the guard then bounds the input by the
+model's whole context window instead of trusting the visible part.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from otel_llm_cost._estimate import estimate_tokens
 
 CONTENT_FIELDS: Final = ("messages", "input", "system", "instructions", "tools", "functions", "prompt")
 OUTPUT_CAPS: Final = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+# Request fields naming server-side state that is billed as input but not sent with the request.
+HIDDEN_HISTORY: Final = ("previous_response_id", "conversation", "conversation_id", "thread_id")
 MEDIA_TOKENS: Final = 1600  # about what a large image costs at Anthropic or OpenAI
 _FRAMING: Final = 4  # role and separators of one message
 _MAX_DEPTH: Final = 32
@@ -30,6 +36,13 @@ def request_params(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def input_tokens(params: Mapping[str, Any]) -> int:
     return sum(_tokens(params.get(name), 0) for name in CONTENT_FIELDS)
+
+
+def has_hidden_history(params: Mapping[str, Any]) -> bool:
+    """Whether the request continues server-side state (its real input is larger than what is sent)."""
+    return any(params.get(name) not in (None, "", False) for name in HIDDEN_HISTORY) or (
+        isinstance(params.get("prompt"), Mapping) and "id" in params["prompt"]  # a stored prompt
+    )
 
 
 def output_cap(params: Mapping[str, Any], operation: str, default: int) -> int:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Final
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._limits import Limit, from_units
 from otel_llm_cost.errors import format_window
@@ -58,6 +59,7 @@ class BudgetInstruments:
         self._usage = usage
         self._series: OrderedDict[str, Series] = OrderedDict()
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self.warnings = meter.create_counter(
             "llm_cost.budget.warnings", unit="{call}", description="Calls admitted past a warn limit"
         )

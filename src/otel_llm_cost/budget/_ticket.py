@@ -1,9 +1,10 @@
 """One admitted call: the breaches it was admitted with, and its reservation until it is settled.
 
 Settling rules: a call that reported usage is settled with its tokens and its cost (priced with the
-response model); a call that failed without usage is settled at zero spend and zero tokens; a call
-whose usage is unknown (a raw response never parsed) keeps its worst case. Every admitted call counts
-as one call.
+response model); a call the server refused with an error status (4xx, 5xx) and no usage is settled
+at zero spend and zero tokens; every other call without usage (a client timeout, a dropped
+connection, a cancellation, a raw response never parsed) keeps its worst case, because the server
+may have kept working, and billing, on it. Every admitted call counts as one call.
 """
 
 from __future__ import annotations
@@ -173,8 +174,20 @@ def _actual(slot: Slot, usage: Usage | None, usd: int, error: BaseException | No
     if slot.unit == "calls":
         return 1
     if usage is None:
-        return 0 if error is not None else slot.amount
+        return 0 if error is not None and refused_by_server(error) else slot.amount
     return usage.total_tokens if slot.unit == "tokens" else usd
+
+
+def refused_by_server(error: BaseException) -> bool:
+    """Whether the server answered the call with an error status (4xx or 5xx): nothing was generated.
+
+    Anything else (a client timeout, a dropped connection, a cancellation) may have left the server
+    working, and billing, on a request we no longer see: such a call keeps its worst case.
+    """
+    status = getattr(error, "status_code", None)
+    if status is None:
+        status = getattr(getattr(error, "response", None), "status_code", None)
+    return type(status) is int and 400 <= status <= 599
 
 
 def settle_listener(

@@ -3,11 +3,13 @@
 The instrumentation asks :meth:`BudgetGuard.admit` before the request leaves the process, with the
 call's worst case (input tokens estimated offline, output at its cap, priced by the pricing engine).
 The guard reserves that worst case on every budget the call counts against, atomically, or refuses
-the call; when the call ends its reservation is settled with the real cost (a failed call that
-reported no usage is settled at zero; one whose usage is unknown keeps its worst case). Calls running
-in parallel therefore cannot overshoot a limit by more than one call's worst case, within one
-process (:class:`~otel_llm_cost.budget.stores.MemoryStore`) or across a fleet
-(:class:`~otel_llm_cost.budget.stores.RedisStore`).
+the call; when the call ends its reservation is settled with the real cost (a call the server refused
+without usage is settled at zero; one whose usage is unknown, timed out or dropped, keeps its worst
+case). Calls running in parallel therefore overshoot a limit by at most one call's worst case, within
+one process (:class:`~otel_llm_cost.budget.stores.MemoryStore`) or across a fleet
+(:class:`~otel_llm_cost.budget.stores.RedisStore`), as far as the worst case is right: the input is an
+offline estimate, history held by the server (``previous_response_id``) is bounded by the model's
+context window, and an unset output cap by what that window leaves.
 
 Free models ($0) and models without a price are never refused by a USD limit (an unpriced call costs
 nothing the guard can see); token and call limits count every call.
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost._scrub import scrub
 from otel_llm_cost.budget import _estimate
 from otel_llm_cost.budget._config import parse_budgets
 from otel_llm_cost.budget._keys import CallKeys
@@ -41,7 +44,6 @@ from otel_llm_cost.budget.stores import (
     MemoryStore,
     Reservation,
     Settlement,
-    StoreUnavailable,
 )
 from otel_llm_cost.budget.windows import Window
 from otel_llm_cost.errors import BudgetConfigError, BudgetUnavailable
@@ -55,7 +57,8 @@ if TYPE_CHECKING:
 __all__ = ["BudgetBreach", "BudgetGuard", "OnExceeded", "Ticket", "settle_listener"]
 
 FailurePolicy = Literal["open", "closed"]
-DEFAULT_MAX_OUTPUT_TOKENS: Final = 4096
+UNKNOWN_WINDOW_TOKENS: Final = 200_000
+"""The context window assumed for a model the price data gives none for (the largest common size)."""
 _MAX_DOWNGRADES: Final = 3
 
 
@@ -78,7 +81,12 @@ class BudgetGuard:
             :class:`~otel_llm_cost.errors.BudgetUnavailable`) when the store cannot be reached.
         meter: makes the budget gauges and counters; none without it.
         max_output_tokens: the output cap assumed for a request that sets none: a number, or a
-            callable from the model name to a number.
+            callable from the model name to a number. Default: what the model can still produce,
+            its context window (from genai-prices) less the request's input, so the worst case is
+            real; :data:`UNKNOWN_WINDOW_TOKENS` stands in for a window the data does not know.
+        unknown_window_tokens: the context window assumed when the price data has none; it also
+            bounds the hidden input of a request continuing server-side state
+            (``previous_response_id``, ``conversation``), which is reserved as a full window.
         pricer: prices the worst case; :func:`otel_llm_cost.pricing.get_pricer` by default.
         clock: seconds since the epoch (the windows' clock; shared by every process of a fleet).
 
@@ -94,7 +102,8 @@ class BudgetGuard:
         on_exceeded: OnExceeded | None = None,
         on_store_error: FailurePolicy = "open",
         meter: Meter | None = None,
-        max_output_tokens: int | Callable[[str | None], int] = DEFAULT_MAX_OUTPUT_TOKENS,
+        max_output_tokens: int | Callable[[str | None], int] | None = None,
+        unknown_window_tokens: int = UNKNOWN_WINDOW_TOKENS,
         pricer: Pricer | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -105,6 +114,7 @@ class BudgetGuard:
         self.on_exceeded = on_exceeded
         self.on_store_error = on_store_error
         self._max_output = max_output_tokens
+        self._unknown_window = unknown_window_tokens
         self._pricer = pricer
         self._clock = clock
         self._instruments = BudgetInstruments(meter, self._usage_now) if meter is not None else None
@@ -177,7 +187,10 @@ class BudgetGuard:
         self, slots: Iterable[Slot], model: str | None, provider: str, operation: str, params: Any
     ) -> None:
         inp = _estimate.input_tokens(params)
-        out = _estimate.output_cap(params, operation, self._default_output(model))
+        window = self._window(model, provider)
+        if _estimate.has_hidden_history(params):
+            inp = max(inp, window)  # history we cannot see may fill the whole window
+        out = _estimate.output_cap(params, operation, self._default_output(model, max(window - inp, 0)))
         usd = self._price(Usage.of(inp, out), model, provider)
         for slot in slots:
             if slot.unit == "usd":
@@ -193,7 +206,7 @@ class BudgetGuard:
         entries = [Entry(s.key, s.window, s.amount, s.enforce) for s in slots]
         try:
             return self.store.reserve(entries, self._clock())
-        except StoreUnavailable as error:
+        except Exception as error:  # any store failure, not only StoreUnavailable, follows the policy
             self._count("store_errors")
             enforced = [s for s in slots if s.enforce is not None]
             if self.on_store_error == "open" or not enforced:
@@ -201,12 +214,12 @@ class BudgetGuard:
                     "budget.store_open", "LLM budget store unavailable (%s): admitting calls unchecked", error
                 )
                 return None
-            slot = enforced[0]
+            slot, reason = enforced[0], scrub(str(error))
             limit = min((lim for lim in slot.limits if lim.action == "block"), key=lambda lim: lim.scaled)
             raise BudgetUnavailable(
                 slot.label, limit.limit, limit.window_seconds, None, unit=slot.unit, model=model,
                 requested=from_units(slot.amount, slot.unit),
-                message=f"LLM budget store unavailable ({error}); call to {model} refused (fail closed)",
+                message=f"LLM budget store unavailable ({reason}); call to {model} refused (fail closed)",
             ) from None  # fmt: skip
 
     def _breaches(
@@ -261,7 +274,7 @@ class BudgetGuard:
         ]
         try:
             self.store.settle(items, self._clock())
-        except StoreUnavailable as error:
+        except Exception as error:
             log_once(
                 "budget.settle", "LLM budget store unavailable (%s): a call's use is not recorded", error
             )
@@ -275,9 +288,19 @@ class BudgetGuard:
             pricer = get_pricer()
         return pricer.price(usage, model, provider).amount
 
-    def _default_output(self, model: str | None) -> int:
+    def _default_output(self, model: str | None, room: int) -> int:
         cap = self._max_output
+        if cap is None:
+            return room  # the model can produce no more than what its window leaves
         return cap(model) if callable(cap) else cap
+
+    def _window(self, model: str | None, provider: str) -> int:
+        pricer = self._pricer
+        if pricer is None:
+            from otel_llm_cost.pricing import get_pricer
+
+            pricer = get_pricer()
+        return pricer.context_window(model, provider) or self._unknown_window
 
     def _usage_now(self, key: str, window: Window) -> tuple[int, int]:
         return self.store.usage(key, window, self._clock())

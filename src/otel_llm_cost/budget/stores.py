@@ -16,9 +16,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost.budget import _lua
+from otel_llm_cost.budget._deadline import deadline, deadline_connection_class
 from otel_llm_cost.budget.windows import BucketRing, Window
 
 __all__ = [
@@ -30,6 +32,9 @@ __all__ = [
     "Settlement",
     "StoreUnavailable",
 ]
+
+
+T = TypeVar("T")
 
 
 class StoreUnavailable(Exception):
@@ -104,6 +109,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._rings: dict[str, BucketRing] = {}
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._until_sweep = self._SWEEP_EVERY
 
     def reserve(self, entries: Sequence[Entry], now: float) -> Reservation:
@@ -157,9 +163,13 @@ class RedisStore:
     per key; all keys carry one hash tag, so a Redis Cluster keeps a call's keys on one shard.
     Windows are counted on the callers' clocks (keep the fleet's clocks in sync, e.g. NTP).
 
-    A call never waits long on Redis: sockets time out after ``timeout`` seconds, there are no
-    retries, and after a failure Redis is left alone for ``retry_after`` seconds (the guard applies
-    its failure policy meanwhile, without touching the network).
+    A call never waits long on Redis: each operation (connecting included) has a total deadline of
+    ``deadline`` seconds, enforced at the socket for ``redis://`` URLs (a Redis that trickles its
+    answer byte by byte is cut off, not waited for); each socket operation also times out after
+    ``timeout`` seconds; there are no retries, and after a failure Redis is left alone for
+    ``retry_after`` seconds (the guard applies its failure policy meanwhile, without touching the
+    network). A reply that is not what the scripts return (another server on the port, a proxy
+    answering garbage) is a store error like an unreachable Redis.
 
     Example::
 
@@ -171,6 +181,8 @@ class RedisStore:
         client: a ready ``redis.Redis`` client (its own timeouts then apply).
         prefix: namespace of the keys (``{prefix}:...``).
         timeout: socket connect and read timeout, in seconds.
+        deadline: total seconds one operation may take (``redis://`` URLs; for ``rediss://`` and
+            ``unix://`` only ``timeout`` applies).
         retry_after: seconds to skip Redis after a failure.
     """
 
@@ -181,6 +193,7 @@ class RedisStore:
         client: Any = None,
         prefix: str = "llm_cost",
         timeout: float = 0.25,
+        deadline: float = 0.5,
         retry_after: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -195,7 +208,9 @@ class RedisStore:
                 socket_connect_timeout=timeout,
                 retry=Retry(NoBackoff(), 0),
                 health_check_interval=0,
+                connection_class=deadline_connection_class(),  # the URL's scheme may choose another
             )
+        self._deadline = deadline
         self._client = client
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._prefix = "{" + prefix + "}:"
@@ -211,12 +226,8 @@ class RedisStore:
             limit = -1 if e.limit is None else e.limit
             args += [e.window.bucket_seconds, e.window.buckets, e.amount, limit, e.window.ttl_ms()]
         keys = [self._prefix + e.key for e in entries]
-        reply = self._run(lambda: self._reserve_script(keys=keys, args=args))
         n = len(entries)
-        used = tuple(int(v) for v in reply[2 : 2 + n])
-        buckets = tuple(int(v) for v in reply[2 + n : 2 + 2 * n])
-        refused = int(reply[1])
-        return Reservation(bool(int(reply[0])), used, refused - 1 if refused else None, buckets)
+        return self._run(lambda: _reservation(self._reserve_script(keys=keys, args=args), n))
 
     def settle(self, settlements: Sequence[Settlement], now: float) -> None:
         args: list[Any] = [repr(float(now))]
@@ -227,28 +238,59 @@ class RedisStore:
         self._run(lambda: self._settle_script(keys=keys, args=args))
 
     def usage(self, key: str, window: Window, now: float) -> tuple[int, int]:
-        fields = self._run(lambda: self._client.hgetall(self._prefix + key))
-        oldest = window.oldest(now)
-        spent = reserved = 0
-        for name, value in fields.items():
-            name = name.decode() if isinstance(name, bytes) else str(name)
-            if int(name[1:]) < oldest:
-                continue
-            if name[0] == "s":
-                spent += int(value)
-            else:
-                reserved += int(value)
-        return spent, reserved
+        return self._run(lambda: _usage(self._client.hgetall(self._prefix + key), window.oldest(now)))
 
     def close(self) -> None:
         with contextlib.suppress(*self._errors):
             self._client.close()
 
-    def _run(self, command: Callable[[], Any]) -> Any:
+    def _run(self, command: Callable[[], T]) -> T:
+        """Run one operation within the deadline; any failure, or a reply of the wrong shape, is a
+        :class:`StoreUnavailable` (never another exception: the guard's failure policy must apply)."""
         if self._clock() < self._down_until:
             raise StoreUnavailable("redis marked down after a recent failure")
         try:
-            return command()
-        except self._errors as error:
+            with deadline(self._deadline):
+                return command()
+        except Exception as error:
             self._down_until = self._clock() + self._retry_after
-            raise StoreUnavailable(f"redis: {error}") from error
+            kind = "unexpected reply" if isinstance(error, _BadReply) else type(error).__name__
+            raise StoreUnavailable(f"redis: {kind}: {error}") from error
+
+
+class _BadReply(ValueError):
+    """The server answered, but not what the script returns (not Redis, or not our script)."""
+
+
+def _int(value: object) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, bytes | str) and len(value) <= 24:
+        return int(value)
+    raise _BadReply(f"not an integer: {value!r:.40}")
+
+
+def _reservation(reply: object, n: int) -> Reservation:
+    if not isinstance(reply, list) or len(reply) != 2 + 2 * n:
+        raise _BadReply(f"{type(reply).__name__} of {len(reply) if isinstance(reply, list) else '?'} items")
+    admitted, refused = _int(reply[0]), _int(reply[1])
+    if admitted not in (0, 1) or not 0 <= refused <= n or (admitted == 1) == (refused != 0):
+        raise _BadReply(f"admitted={admitted} refused={refused}")
+    used = tuple(_int(v) for v in reply[2 : 2 + n])
+    buckets = tuple(_int(v) for v in reply[2 + n :])
+    return Reservation(bool(admitted), used, refused - 1 if refused else None, buckets)
+
+
+def _usage(fields: object, oldest: int) -> tuple[int, int]:
+    if not isinstance(fields, dict):
+        raise _BadReply(type(fields).__name__)
+    spent = reserved = 0
+    for raw, value in fields.items():
+        name = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if not name or name[0] not in "sr" or _int(name[1:]) < oldest:
+            continue
+        if name[0] == "s":
+            spent += _int(value)
+        else:
+            reserved += _int(value)
+    return spent, reserved

@@ -11,7 +11,6 @@ Under ``opentelemetry-instrument`` the exporter is also reachable by name:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -21,8 +20,11 @@ from typing import IO, TYPE_CHECKING, Any
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from otel_llm_cost._fork import call_after_fork, reinit_locks_after_fork
 from otel_llm_cost._log import log_once, logger
+from otel_llm_cost._scrub import scrub
 from otel_llm_cost.environment_variables import OTEL_LLM_COST_JSONL_PATH
+from otel_llm_cost.export._encode import to_json_line
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -31,6 +33,8 @@ __all__ = ["DEFAULT_JSONL_PATH", "SCHEMA", "JsonlSpanExporter", "encode_span", "
 
 SCHEMA = "otel-llm-cost/span/v1"
 """The ``schema`` field of every line; bumped only for incompatible changes."""
+
+_INHERITED: list[IO[str]] = []  # file objects a forked child inherited: kept, never used or closed
 
 DEFAULT_JSONL_PATH = "otel-llm-cost-spans.jsonl"
 """Where spans go when ``OTEL_LLM_COST_JSONL_PATH`` is not set: relative to the working directory."""
@@ -43,10 +47,12 @@ def jsonl_path_from_env() -> Path:
 
 def _json_value(value: Any) -> Any:
     # Attribute values are str, bool, int, float or homogeneous sequences of them (tuples once frozen).
+    if type(value) is str:
+        return scrub(value)
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return [_json_value(item) for item in value]
     if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+        return scrub(value.decode("utf-8", "replace"))
     if isinstance(value, float) and not math.isfinite(value):
         return None  # JSON has no NaN or infinity; null keeps the line parseable everywhere
     return value
@@ -66,14 +72,18 @@ def encode_span(span: ReadableSpan) -> dict[str, Any]:
         "trace_id": format(context.trace_id, "032x") if context else None,
         "span_id": format(context.span_id, "016x") if context else None,
         "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
-        "name": span.name,
+        "name": _json_value(span.name),
         "kind": span.kind.name,
         "start_time_unix_nano": span.start_time,
         "end_time_unix_nano": span.end_time,
-        "status": {"code": span.status.status_code.name, "description": span.status.description},
+        "status": {"code": span.status.status_code.name, "description": _json_value(span.status.description)},
         "attributes": _json_attributes(span.attributes),
         "events": [
-            {"name": e.name, "time_unix_nano": e.timestamp, "attributes": _json_attributes(e.attributes)}
+            {
+                "name": _json_value(e.name),
+                "time_unix_nano": e.timestamp,
+                "attributes": _json_attributes(e.attributes),
+            }
             for e in span.events
         ],
         "resource": _json_attributes(span.resource.attributes),
@@ -81,8 +91,15 @@ def encode_span(span: ReadableSpan) -> dict[str, Any]:
     }
 
 
-def _encode_line(span: ReadableSpan) -> str:
-    return json.dumps(encode_span(span), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+def _encode_lines(spans: Sequence[ReadableSpan]) -> str:
+    """Each span on its own line: one span that cannot be read costs that span only, logged once."""
+    lines = []
+    for span in spans:
+        try:
+            lines.append(to_json_line(encode_span(span)) + "\n")
+        except Exception:
+            log_once("jsonl.encode", "otel-llm-cost: could not encode a span as a JSON line", exc_info=True)
+    return "".join(lines)
 
 
 class JsonlSpanExporter(SpanExporter):
@@ -102,7 +119,10 @@ class JsonlSpanExporter(SpanExporter):
         self._stream = stream
         self._owns_stream = stream is None
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._shut_down = False
+        self._torn = False  # the last write failed: the file may end in a partial line
+        call_after_fork(self, "_after_fork")
 
     @property
     def path(self) -> Path | None:
@@ -110,23 +130,30 @@ class JsonlSpanExporter(SpanExporter):
         return self._path if self._owns_stream else None
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        try:
-            lines = "".join(_encode_line(span) + "\n" for span in spans)
-        except Exception:
-            log_once("jsonl.encode", "otel-llm-cost: could not encode spans as JSON lines", exc_info=True)
-            return SpanExportResult.FAILURE
+        lines = _encode_lines(spans)
         with self._lock:
             if self._shut_down:
                 logger.warning("otel-llm-cost: JSONL exporter shut down, dropping %d spans", len(spans))
                 return SpanExportResult.FAILURE
             try:
                 stream = self._open()
-                stream.write(lines)
+                # After a failed write (disk full) the file may end in half a line: start a fresh one.
+                stream.write("\n" + lines if self._torn else lines)
                 stream.flush()
+                self._torn = False
             except Exception:
+                self._torn = True
                 log_once("jsonl.write", "otel-llm-cost: could not write to %s", self._path, exc_info=True)
                 return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
+
+    def _after_fork(self) -> None:
+        """In a forked child: leave the inherited file object alone (another thread of the parent may
+        have held its internal buffer lock) and open the file afresh on the next export. The inherited
+        object is kept, never closed: closing it would wait on that lock. A stream you passed is yours."""
+        if self._owns_stream and self._stream is not None:
+            _INHERITED.append(self._stream)
+            self._stream = None
 
     def _open(self) -> IO[str]:
         if self._stream is None:

@@ -23,14 +23,18 @@ from typing import IO, TYPE_CHECKING, Any
 from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
+from otel_llm_cost._numbers import read_cost
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
 __all__ = ["CallSummary", "ModelLine", "SummarySpanProcessor"]
 
-_MAX_MODELS = 10
+_MAX_MODELS = 10  # lines printed
+_MAX_TRACKED_MODELS = 1000  # lines kept (model names are untrusted)
+_OTHER = "_other"
 _MAX_RESPONSE_IDS = 100_000
 
 
@@ -55,6 +59,7 @@ class CallSummary:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
         self._models: dict[str, ModelLine] = {}
         self._seen: set[tuple[int, str]] = set()
 
@@ -71,13 +76,20 @@ class CallSummary:
         with self._lock:
             if not self._first_sighting(span, attributes.get(attr.GEN_AI_RESPONSE_ID)):
                 return
-            line = self._models.setdefault(model, ModelLine())
+            line = self._models.get(model)
+            if line is None:  # model names are untrusted: past the cap, later ones share one line
+                if len(self._models) >= _MAX_TRACKED_MODELS:
+                    model = _OTHER
+                line = self._models.get(model)
+                if line is None:
+                    line = self._models[model] = ModelLine()
             line.calls += 1
             line.input_tokens += _int(attributes.get(attr.GEN_AI_USAGE_INPUT_TOKENS))
             line.output_tokens += _int(attributes.get(attr.GEN_AI_USAGE_OUTPUT_TOKENS))
             line.cache_read_tokens += _int(attributes.get(attr.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS))
-            if isinstance(amount, int | float) and status != attr.COST_UNPRICED:
-                line.cost += Decimal(str(amount))
+            cost = read_cost(amount) if status != attr.COST_UNPRICED else None
+            if cost is not None:
+                line.cost += cost
             else:
                 line.unpriced += 1
 

@@ -9,7 +9,8 @@ attributes freeze at ``end()``.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -20,9 +21,11 @@ from otel_llm_cost._calls import InvocationListener as InvocationListener  # re-
 from otel_llm_cost._calls import add_invocation_listener as add_invocation_listener  # re-exported
 from otel_llm_cost._calls import remove_invocation_listener as remove_invocation_listener  # re-exported
 from otel_llm_cost._log import log_once
+from otel_llm_cost._scrub import describe_error
 from otel_llm_cost._span_usage import SpanUsage, hand_over
 from otel_llm_cost._steps import count_inference_call
 from otel_llm_cost._values import drop_none as drop_none  # re-exported
+from otel_llm_cost.instrumentation._open_calls import track, untrack
 from otel_llm_cost.pricing import get_pricer
 from otel_llm_cost.pricing._cost import add_cost_attributes
 
@@ -38,10 +41,12 @@ class LLMInvocation:
     """The span of one LLM call and the clock readings that go with it."""
 
     __slots__ = (
+        "__weakref__",
         "_ended",
         "budget_ticket",
         "chunk_ns",
         "end_ns",
+        "exit_hook",
         "first_chunk_ns",
         "late_attributes",
         "operation",
@@ -99,6 +104,9 @@ class LLMInvocation:
         self.span: Span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         count_inference_call()
         self.start_ns = time.monotonic_ns()
+        # How to end this call if the interpreter exits first (a weak method: a stream's recorder).
+        self.exit_hook: weakref.WeakMethod[Callable[[], None]] | None = None
+        track(self)
 
     def first_chunk(self) -> None:
         """Mark the arrival of the first content-bearing chunk of a stream (first call wins)."""
@@ -177,13 +185,14 @@ class LLMInvocation:
                 attributes[attr.ERROR_TYPE] = error_type(error)
                 span.set_attributes(attributes)
                 self._hand_over(usage, cost, None, attributes)
-                span.set_status(Status(StatusCode.ERROR, _describe(error)))
+                span.set_status(Status(StatusCode.ERROR, describe_error(error)))
         except Exception:
             log_once("invocation.fail", "otel-llm-cost could not record a failed LLM call", exc_info=True)
         self._end(usage, cost, error)
 
     def _end(self, usage: Usage | None, cost: Cost | None, error: BaseException | None) -> None:
         self.end_ns = time.monotonic_ns()
+        untrack(self)
         for listener in _calls.listeners_before_end:
             try:
                 listener(self, usage, cost, error)
@@ -293,8 +302,3 @@ def error_type(error: BaseException) -> str:
     cls = type(error)
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error)
-    return text if len(text) <= 500 else text[:497] + "..."

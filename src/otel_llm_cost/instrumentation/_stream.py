@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import sys
 import time
+import weakref
 from array import array
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -54,7 +55,17 @@ class StreamRecorder:
     Subclasses (one per surface) implement :meth:`on_end`. Slotted: :func:`observe` touches it per chunk.
     """
 
-    __slots__ = ("arrivals", "count", "finished", "has_content", "head", "hides", "invocation", "tail")
+    __slots__ = (
+        "__weakref__",
+        "arrivals",
+        "count",
+        "finished",
+        "has_content",
+        "head",
+        "hides",
+        "invocation",
+        "tail",
+    )
 
     def __init__(
         self,
@@ -74,6 +85,7 @@ class StreamRecorder:
         # time-per-chunk observations once, at the end.
         self.arrivals = array("q")
         self.finished = False
+        invocation.exit_hook = weakref.WeakMethod(self.abandon)  # at interpreter exit: abandoned
 
     @property
     def chunks(self) -> list[Any]:

@@ -21,8 +21,9 @@ class Cost:
     """
 
     status: str
-    """``"priced"``, ``"unpriced"`` (unknown model; ``amount`` is ``None``), or ``"estimated"``
-    (priced from estimated token counts)."""
+    """``"priced"``, ``"unpriced"`` (unknown model; ``amount`` is ``None``), ``"estimated"``
+    (priced from estimated token counts), or ``"implausible"`` (an amount or token count beyond any
+    real call; ``amount`` is ``None``)."""
     amount: Decimal | None
     input: Decimal
     """Uncached input tokens."""
@@ -79,8 +80,9 @@ def local_cost(
     return cost
 
 
-def unpriced_cost(source: str = attr.COST_SOURCE_LOCAL) -> Cost:
-    return Cost(attr.COST_UNPRICED, None, _ZERO, _ZERO, _ZERO, _ZERO, _ZERO, source)
+def unpriced_cost(source: str = attr.COST_SOURCE_LOCAL, status: str = attr.COST_UNPRICED) -> Cost:
+    """No amount: ``unpriced`` (unknown model) or ``implausible`` (beyond the bounds of ``_numbers``)."""
+    return Cost(status, None, _ZERO, _ZERO, _ZERO, _ZERO, _ZERO, source)
 
 
 def cost_attributes(cost: Cost, *, mirror: bool = False) -> dict[str, str | float]:

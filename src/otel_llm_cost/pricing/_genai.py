@@ -69,6 +69,13 @@ def resolve(
     return Schedule(tuple(starts), tuple(cards), info.id, version_label(snap))
 
 
+def context_window(snap: DataSnapshot, provider: str | None, model: str) -> int | None:
+    """The model's context window in tokens (input and output together), when the data knows it."""
+    found = _find(snap, provider, model)
+    window = found[1].context_window if found is not None else None
+    return window if type(window) is int and window > 0 else None
+
+
 def _find(snap: DataSnapshot, provider: str | None, model: str) -> tuple[Provider, ModelInfo] | None:
     for provider_id, api_url in _lookups(provider, model):
         try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final, TypeVar
 
+from otel_llm_cost._numbers import MAX_PRICE_PER_MTOK
 from otel_llm_cost.pricing._rates import Rates, Schedule, per_token, single_card
 
 PRICE_FIELDS: Final = ("input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning")
@@ -174,6 +175,10 @@ def _price(value: object, path: tuple[str, ...]) -> Decimal:
         raise OverrideError(path, f"not a price: {value!r} (use a number or a numeric string)") from None
     if not price.is_finite() or price < 0:
         raise OverrideError(path, f"not a price: {value!r} (must be finite and >= 0)")
+    if price > MAX_PRICE_PER_MTOK:
+        raise OverrideError(
+            path, f"not a price: {value!r} (over {MAX_PRICE_PER_MTOK} USD per million tokens)"
+        )
     return price
 
 

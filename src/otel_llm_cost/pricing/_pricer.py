@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -11,7 +10,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
+from otel_llm_cost._numbers import plausible_call, read_cost
 from otel_llm_cost.environment_variables import OTEL_LLM_COST_PRICES_FILE
 from otel_llm_cost.errors import PriceFileError
 from otel_llm_cost.pricing._cost import Cost, local_cost, unpriced_cost
@@ -45,6 +46,7 @@ class Pricer:
         self._unpriced_count = 0
         self._listeners: tuple[UnpricedListener, ...] = ()
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
 
     @classmethod
     def from_environment(cls) -> Pricer:
@@ -70,6 +72,15 @@ class Pricer:
         """Call ``listener(model, provider)`` for each unpriced call (e.g. to count it in a metric)."""
         with self._lock:
             self._listeners = (*self._listeners, listener)
+
+    def context_window(self, model: str | None, provider: str | None) -> int | None:
+        """The context window in tokens from the price data, or ``None`` when unknown. Never raises."""
+        if not model or not isinstance(model, str):
+            return None
+        try:
+            return self._table.context_window(provider if isinstance(provider, str) else None, model)
+        except Exception:
+            return None
 
     def warm_up(self) -> None:
         """Load the price data now instead of on the first priced call (it takes ~0.2 s)."""
@@ -107,6 +118,8 @@ class Pricer:
                 "pricing.failure", "pricing failed for model %r; call left unpriced", model, exc_info=True
             )
             cost = unpriced_cost()
+        if cost.amount is not None and not plausible_call(cost.amount, _total_tokens(usage)):
+            cost = unpriced_cost(cost.source, attr.COST_IMPLAUSIBLE)
         if cost.amount is None:
             self._count_unpriced(model, provider)
         return cost
@@ -222,21 +235,19 @@ def _with_provider_cost(local: Cost, provider_cost: Decimal | float) -> Cost:
     )  # fmt: skip
 
 
+def _total_tokens(usage: Usage) -> int:
+    inp, out = usage.input_tokens, usage.output_tokens
+    return inp + out if type(inp) is int and type(out) is int else 0
+
+
 def _as_decimal(value: object) -> Decimal | None:
-    """A reported cost as Decimal (floats via their shortest repr), or ``None`` if unusable."""
-    if isinstance(value, float):
-        return Decimal(repr(value)) if math.isfinite(value) and value >= 0 else None
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
-        return None
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except ArithmeticError:
-        return None
-    return number if number.is_finite() and number >= 0 else None
+    """A reported cost as Decimal (floats via their shortest repr), or ``None`` if unusable or absurd."""
+    return read_cost(value)
 
 
 _pricer: Pricer | None = None
 _pricer_lock = threading.Lock()
+reinit_locks_after_fork(__name__, "_pricer_lock")
 
 
 def get_pricer() -> Pricer:

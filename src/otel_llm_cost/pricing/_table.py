@@ -10,7 +10,9 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from otel_llm_cost._log import log_once
+from otel_llm_cost._bounded import BoundedDict
+from otel_llm_cost._fork import reinit_locks_after_fork
+from otel_llm_cost._log import log_once, logger
 from otel_llm_cost.pricing import _genai
 from otel_llm_cost.pricing._overrides import PriceOverrides
 from otel_llm_cost.pricing._rates import Schedule
@@ -22,6 +24,7 @@ CacheKey = tuple[str | None, str, int, str | None]
 
 _MISS = object()
 _DEFAULT_MAX_ENTRIES = 4096
+_UNKNOWN_WARNINGS = 100
 
 
 class PriceTable:
@@ -39,9 +42,12 @@ class PriceTable:
         self._overrides = overrides
         self._max_entries = max_entries
         self._cache: dict[CacheKey, Schedule | None] = {}
+        self._windows: BoundedDict[tuple[str | None, str], int | None] = BoundedDict(max_entries)
         self._get_snapshot: Callable[[], DataSnapshot] | None = None
         self._snapshot: DataSnapshot | None = None
         self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
+        self._unknown_models = 0
         self.resolutions = 0
         """How many times the slow path ran (for tests and diagnostics)."""
 
@@ -54,6 +60,20 @@ class PriceTable:
         if found is not _MISS:
             return found  # type: ignore[return-value]
         return self._resolve((provider, model, day, tier))
+
+    def context_window(self, provider: str | None, model: str) -> int | None:
+        """The model's context window from genai-prices (``None``: unknown, or a price-file model)."""
+        key = (provider, model)
+        if key in self._windows:
+            return self._windows[key]
+        get_snapshot = self._get_snapshot or self._load()
+        try:
+            window = _genai.context_window(get_snapshot(), provider, model)
+        except Exception:
+            log_once("pricing.context_window", "genai-prices failed on model %r", model, exc_info=True)
+            window = None
+        self._windows[key] = window
+        return window
 
     def warm_up(self) -> None:
         """Load genai-prices' data now rather than on the first call."""
@@ -73,13 +93,28 @@ class PriceTable:
             except Exception:  # odd price data must cost one log line, not an exception per call
                 log_once("pricing.resolve", "genai-prices failed on model %r", model, exc_info=True)
         if schedule is None:
-            log_once(f"pricing.unknown:{key[1]}", "no price for model %r (provider %r)", key[1], key[0])
+            self._log_unknown(key[1], key[0])
         with self._lock:
             self.resolutions += 1
             if len(self._cache) >= self._max_entries:
                 self._cache.clear()
             self._cache[key] = schedule
         return schedule
+
+    def _log_unknown(self, model: str, provider: str | None) -> None:
+        """One warning per unknown model for the first :data:`_UNKNOWN_WARNINGS`, then one in all: a
+        stream of distinct names (generated, or hostile) must not flood the log."""
+        self._unknown_models += 1
+        if self._unknown_models <= _UNKNOWN_WARNINGS:
+            log_once(f"pricing.unknown:{model}", "no price for model %r (provider %r)", model, provider)
+            return
+        log_once(
+            "pricing.unknown.many",
+            "more than %d models without a price; later ones are logged at debug level "
+            "(Pricer.unpriced_count and add_unpriced_listener() count every unpriced call)",
+            _UNKNOWN_WARNINGS,
+        )
+        logger.debug("no price for model %r (provider %r)", model, provider)
 
     def _load(self) -> Callable[[], DataSnapshot]:
         from genai_prices.data_snapshot import get_snapshot

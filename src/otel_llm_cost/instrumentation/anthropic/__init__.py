@@ -24,6 +24,7 @@ from otel_llm_cost._config import SCHEMA_URL
 from otel_llm_cost._log import logger
 from otel_llm_cost.events import install_events, uninstall_events
 from otel_llm_cost.instrumentation._lazy import when_imported
+from otel_llm_cost.instrumentation._open_calls import finish_before_shutdown
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.anthropic import _native, _patch
 from otel_llm_cost.instrumentation.anthropic.package import _instruments
@@ -62,6 +63,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
+        finish_before_shutdown()  # open calls end before the tracer provider's exit handler runs
         self._wrapped = []
         from otel_llm_cost.budget._config import guard_for
 

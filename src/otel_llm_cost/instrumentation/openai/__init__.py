@@ -25,6 +25,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from otel_llm_cost._config import SCHEMA_URL, settings_from_env
 from otel_llm_cost.events import install_events, uninstall_events
 from otel_llm_cost.instrumentation._lazy import when_imported
+from otel_llm_cost.instrumentation._open_calls import finish_before_shutdown
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
 from otel_llm_cost.instrumentation.openai.package import _instruments
 from otel_llm_cost.metrics import install_metrics, uninstall_metrics
@@ -67,6 +68,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
+        finish_before_shutdown()  # open calls end before the tracer provider's exit handler runs
         tracer = trace.get_tracer(__name__, __version__, kwargs.get("tracer_provider"), schema_url=SCHEMA_URL)
         capture = kwargs.get("capture_message_content")
         if capture is None:
