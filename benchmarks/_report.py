@@ -16,6 +16,7 @@ NAMES = {
     "bare": "bare SDK",
     "floor": "floor (1 span, 4 attrs)",
     "ours": "otel-llm-cost",
+    "ours_before": "otel-llm-cost, before (--before)",
     "genai": "OTel genai-* 1.3b0",
     "openai_v2": "OTel openai-v2 2.4b0",
     "openllmetry": "OpenLLMetry 0.62.4",

@@ -183,6 +183,7 @@ def _openlit(tracer_provider: TracerProvider, capture_content: bool) -> None:
 # Configurations that install an instrumentation; "bare" and "floor" install none.
 INSTRUMENTATIONS: dict[str, Callable[[TracerProvider], None]] = {
     "ours": _ours,
+    "ours_before": _ours,  # otel-llm-cost from another source tree (run.py --before PATH)
     "genai": _genai,
     "openai_v2": _openai_v2,
     "openllmetry": _openllmetry,
@@ -192,10 +193,10 @@ INSTRUMENTATIONS: dict[str, Callable[[TracerProvider], None]] = {
 CONFIGS = ("bare", "floor", *INSTRUMENTATIONS)
 # What each environment (run.py's generations) can run: OpenLIT only where its pins are.
 GENERATION_CONFIGS = {
-    "latest": ("bare", "floor", "ours", "genai", "openllmetry"),
-    "openai_v2": ("bare", "floor", "ours", "openai_v2"),
-    "legacy": ("bare", "floor", "ours", "genai", "openllmetry"),
-    "openlit": ("bare", "floor", "ours", "openlit", "openlit_content"),
+    "latest": ("bare", "floor", "ours", "ours_before", "genai", "openllmetry"),
+    "openai_v2": ("bare", "floor", "ours", "ours_before", "openai_v2"),
+    "legacy": ("bare", "floor", "ours", "ours_before", "genai", "openllmetry"),
+    "openlit": ("bare", "floor", "ours", "ours_before", "openlit", "openlit_content"),
 }
 
 # Distributions each configuration's versions are reported from.
@@ -203,6 +204,7 @@ DISTRIBUTIONS = {
     "bare": (),
     "floor": ("opentelemetry-sdk",),
     "ours": ("otel-llm-cost", "opentelemetry-sdk"),
+    "ours_before": ("otel-llm-cost", "opentelemetry-sdk"),
     "genai": (
         "opentelemetry-instrumentation-genai-openai",
         "opentelemetry-instrumentation-genai-anthropic",

@@ -57,11 +57,14 @@ def _env() -> dict[str, str]:
 
 
 def _worker(python: Path, plan: dict[str, Any]) -> dict[str, Any]:
+    env = _env()
+    if "src" in plan:  # otel-llm-cost from that tree: ahead of the environment's editable install
+        env["PYTHONPATH"] = plan["src"]
     proc = subprocess.run(
         [str(python), str(BENCH / "_worker.py"), json.dumps(plan)],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=env,
         cwd=BENCH,
     )
     if proc.returncode != 0:
@@ -111,6 +114,7 @@ def _timing_plans(args: argparse.Namespace, generations: Iterable[str], payload_
                         "calls": {s: max(5, int(n * scale)) for s, n in CALLS.items()},
                         "ab_pairs": {s: max(4, int(n * scale)) for s, n in AB_PAIRS.items()},
                         "chunk_pairs": max(2, int(CHUNK_PAIRS * scale)),
+                        **({"src": str(args.before)} if config == "ours_before" else {}),
                     }
                 )
     return plans
@@ -257,8 +261,15 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"subset of {','.join(CONFIGS)}")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a `src` directory of another otel-llm-cost version (e.g. from `git archive`), also run as "
+        "`ours_before` in every environment: before/after figures from the same run",
+    )
     args = parser.parse_args(argv)
-    args.configs = tuple(c for c in CONFIGS if c in args.configs.split(","))
+    wanted = args.configs.split(",")
+    args.configs = tuple(c for c in CONFIGS if c in wanted and (c != "ours_before" or args.before))
     args.pipelines = tuple(p for p in PIPELINES if p in args.pipelines.split(","))
     args.generations = tuple(g for g in GENERATION_CONFIGS if g in args.generations.split(","))
     if args.legacy and "legacy" not in args.generations:
