@@ -54,6 +54,7 @@ def _phases() -> list[tuple[object, str, str]]:
     from opentelemetry.sdk import trace as sdk_trace
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
+    from otel_llm_cost.instrumentation import _invocation
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
     from otel_llm_cost.instrumentation.anthropic import _patch as anthropic_patch
     from otel_llm_cost.instrumentation.openai import _patch as openai_patch
@@ -70,6 +71,7 @@ def _phases() -> list[tuple[object, str, str]]:
         (LLMInvocation, "stop", "stop"),
         (LLMInvocation, "_price", "pricing"),
         (LLMInvocation, "_outcome_attributes", "end attributes: building"),
+        (_invocation, "set_plain_attributes", "end attributes: set on the span"),
         (sdk_trace.Span, "set_attributes", "end attributes: SDK set_attributes"),
         (LLMInvocation, "_hand_over", "hand-over to the processor"),
         (sdk_trace.Span, "end", "SDK span end (with processors)"),
