@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 VENV_LEGACY := .venv-legacy
 VENV_MLFLOW := .venv-mlflow
+VENV_FRAMEWORKS := .venv-frameworks
 
-.PHONY: demo test test-latest test-legacy test-canary lint bench clean
+.PHONY: demo test test-latest test-legacy test-canary test-frameworks lint bench clean
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/python examples/demo.py
@@ -22,6 +23,11 @@ test-latest: $(VENV)/.installed $(VENV_MLFLOW)/.installed
 # The SDK-facing suites again on the last httpx-era SDK releases.
 test-legacy: $(VENV_LEGACY)/.installed
 	$(VENV_LEGACY)/bin/python -m pytest -q tests/openai tests/anthropic tests/test_replay_infra.py
+
+# The framework conformance suite (LangChain, LangGraph, openai-agents, pydantic-ai, logfire, LiteLLM),
+# in its own venv: real framework releases against a loopback server, otel-llm-cost on and off.
+test-frameworks: $(VENV_FRAMEWORKS)/.installed
+	$(VENV_FRAMEWORKS)/bin/python -m pytest -q -rxX tests/frameworks
 
 # The replay suites against the newest openai and anthropic on PyPI; names the versions when they break.
 test-canary:
@@ -46,5 +52,11 @@ $(VENV_MLFLOW)/.installed: requirements/otlp-backend.txt
 	$(VENV_MLFLOW)/bin/pip install -q -r requirements/otlp-backend.txt
 	touch $@
 
+$(VENV_FRAMEWORKS)/.installed: pyproject.toml requirements/test.txt requirements/sdk-latest.txt requirements/frameworks.txt
+	$(PYTHON) -m venv $(VENV_FRAMEWORKS)
+	$(VENV_FRAMEWORKS)/bin/pip install -q -r requirements/test.txt -r requirements/sdk-latest.txt \
+		-r requirements/frameworks.txt -e .
+	touch $@
+
 clean:
-	rm -rf $(VENV) $(VENV_LEGACY) $(VENV_MLFLOW) build dist src/*.egg-info
+	rm -rf $(VENV) $(VENV_LEGACY) $(VENV_MLFLOW) $(VENV_FRAMEWORKS) build dist src/*.egg-info

@@ -34,6 +34,15 @@ settings.load_profile("otel-llm-cost")
 ReplayServerFactory = Callable[..., ReplayServer]
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The framework suite (tests/frameworks) runs only when named (``make test-frameworks``): it needs
+    the framework packages of its own venv, and it is slow."""
+    if collection_path.name != "frameworks" or collection_path.parent != Path(__file__).parent:
+        return None
+    named = any("frameworks" in str(arg) for arg in config.args)
+    return None if named else True
+
+
 @pytest.fixture
 def exporter() -> InMemorySpanExporter:
     """Finished spans of the test's own provider."""

@@ -36,6 +36,15 @@ OTHERS = "openai,anthropic"
 def python_without_distro(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Python whose site-packages is this one's minus opentelemetry-distro (module and metadata)."""
     home = tmp_path_factory.mktemp("no-distro-venv")
+    python = python_without(home, ("opentelemetry_distro-",), ("opentelemetry/distro",))
+    check = "import importlib.util as u, importlib.metadata as m; print(u.find_spec('opentelemetry.distro'))"
+    assert subprocess.check_output([python, "-c", check], text=True).strip() == "None"
+    return python
+
+
+def python_without(home: Path, dists: tuple[str, ...], hidden: tuple[str, ...]) -> Path:
+    """A venv linking this site-packages minus distributions (dist-info name prefixes) and packages
+    (paths under site-packages, e.g. ``opentelemetry/distro``)."""
     venv.EnvBuilder(with_pip=False, symlinks=True).create(home)
     python = home / "bin" / "python"
     target = Path(
@@ -44,18 +53,22 @@ def python_without_distro(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ).strip()
     )
     source = Path(sysconfig.get_paths()["purelib"])
+    gone = {Path(path) for path in hidden}
+    parents = {parent for path in gone for parent in path.parents if parent != Path(".")}
+
+    def link(relative: Path) -> None:
+        if relative in gone:
+            return
+        if relative in parents:  # a namespace package holding something hidden: link the rest
+            (target / relative).mkdir()
+            for child in (source / relative).iterdir():
+                link(relative / child.name)
+            return
+        (target / relative).symlink_to(source / relative)
+
     for entry in source.iterdir():
-        if entry.name.startswith("opentelemetry_distro-") or entry.name == "__pycache__":
-            continue
-        if entry.name == "opentelemetry":  # a namespace package: link its children but distro/
-            (target / "opentelemetry").mkdir()
-            for child in entry.iterdir():
-                if child.name != "distro":
-                    (target / "opentelemetry" / child.name).symlink_to(child)
-            continue
-        (target / entry.name).symlink_to(entry)
-    check = "import importlib.util as u, importlib.metadata as m; print(u.find_spec('opentelemetry.distro'))"
-    assert subprocess.check_output([python, "-c", check], text=True).strip() == "None"
+        if not entry.name.startswith(dists) and entry.name != "__pycache__":
+            link(Path(entry.name))
     return python
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 
+from otel_llm_cost._exporter_check import missing_otlp_message, otlp_installed, wants_otlp
 from otel_llm_cost._log import log_once, logger
 from otel_llm_cost.environment_variables import OTEL_LLM_COST_AUTO_CONFIGURE, OTEL_LLM_COST_SUMMARY
 
@@ -106,18 +107,48 @@ def _configure() -> None:
         if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
             raise
         # A named exporter whose package is missing, say: keep the spans rather than lose them all.
-        log_once(
-            "autoconfig.exporters",
-            "otel-llm-cost: could not configure the exporters from OTEL_* variables; "
-            "writing spans to the JSONL file instead",
-            exc_info=True,
-        )
+        if wants_otlp(env, distro_installed=False) and not otlp_installed(env, distro_installed=False):
+            log_once("autoconfig.exporters", missing_otlp_message("OTEL_EXPORTER_OTLP_ENDPOINT"))  # one line
+        else:
+            log_once(
+                "autoconfig.exporters",
+                "otel-llm-cost: could not configure the exporters from OTEL_* variables; "
+                "writing spans to the JSONL file instead",
+                exc_info=True,
+            )
         fallback = Plan(embedded=True, summary=plan.summary, env_defaults={})
         _set_embedded_provider(_embedded_processors(fallback))
         return
     if plan.summary and not plan.embedded:
         _add_summary(trace.get_tracer_provider(), None)
     logger.debug("otel-llm-cost configured the SDK (embedded default: %s)", plan.embedded)
+
+
+def configure_default() -> bool:
+    """For ``configure()`` given no tracer provider while none is set: build the SDK as the zero-code
+    path does (the embedded JSONL default when nothing is configured), so that nothing is lost silently.
+
+    Returns:
+        Whether a provider is set now.
+    """
+    if _flag(os.environ, OTEL_LLM_COST_AUTO_CONFIGURE) is False or _flag(os.environ, "OTEL_SDK_DISABLED"):
+        log_once(
+            "autoconfig.configure_none",
+            "otel-llm-cost: configure() found no tracer provider, and OTEL_LLM_COST_AUTO_CONFIGURE=false: "
+            "nothing is recorded until you set one (trace.set_tracer_provider) or pass tracer_provider=",
+        )
+        return False
+    _configure()
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, trace.ProxyTracerProvider):
+        return False
+    log_once(
+        "autoconfig.configure_default",
+        "otel-llm-cost: configure() found no tracer provider; it configured one from the OTEL_* variables "
+        "(with none set: spans to %s and a summary at exit)",
+        os.environ.get("OTEL_LLM_COST_JSONL_PATH", "otel-llm-cost-spans.jsonl"),
+    )
+    return True
 
 
 def _embedded_processors(plan: Plan) -> list[SpanProcessor]:

@@ -26,6 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from decimal import Decimal
+from typing import NamedTuple
 
 from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import get_logger, log_once
@@ -47,6 +48,8 @@ class Totals:
         "cost",
         "input_tokens",
         "output_tokens",
+        "partial_calls",
+        "parts",
         "reasoning_tokens",
         "unpriced_calls",
     )
@@ -61,6 +64,8 @@ class Totals:
         reasoning_tokens: int = 0,
         calls: int = 0,
         unpriced_calls: int = 0,
+        partial_calls: int = 0,
+        parts: dict[str, Decimal] | None = None,
     ) -> None:
         self.cost = cost
         self.input_tokens = input_tokens
@@ -70,6 +75,10 @@ class Totals:
         self.reasoning_tokens = reasoning_tokens
         self.calls = calls
         self.unpriced_calls = unpriced_calls
+        self.partial_calls = partial_calls
+        """Calls priced without some billed unit the price data lacks (status ``partial``, #17)."""
+        self.parts = parts
+        """Cost of the parts beyond text tokens (``web_searches``, ``advisor_message``...), or ``None``."""
 
     def add(self, other: Totals) -> None:
         self.cost += other.cost
@@ -80,6 +89,12 @@ class Totals:
         self.reasoning_tokens += other.reasoning_tokens
         self.calls += other.calls
         self.unpriced_calls += other.unpriced_calls
+        self.partial_calls += other.partial_calls
+        if other.parts:
+            mine = self.parts if self.parts is not None else {}
+            for part, cost in other.parts.items():
+                mine[part] = mine.get(part, Decimal(0)) + cost
+            self.parts = mine
 
     def copy(self) -> Totals:
         copy = Totals()
@@ -109,6 +124,37 @@ class Node:
         self.activity: StepActivity | None = StepActivity() if is_step else None
 
 
+class CallMark(NamedTuple):
+    """What tells two spans of one call from two calls that a server gave the same response id."""
+
+    start: int
+    end: int
+    input_tokens: int
+    output_tokens: int
+
+    def same_call(self, other: CallMark) -> bool:
+        overlap = self.start <= other.end and other.start <= self.end
+        return overlap and (self.input_tokens, self.output_tokens) == (
+            other.input_tokens,
+            other.output_tokens,
+        )
+
+
+def _first_of_its_call(trace: _Trace, call_id: str, totals: Totals, span: tuple[int, int] | None) -> bool:
+    """Note the call under ``call_id``; ``False`` if another span of the same call was counted."""
+    if span is None:  # no times: only ids to go by, and a repeated id may be a separate request
+        return True
+    mark = CallMark(span[0], span[1], totals.input_tokens, totals.output_tokens)
+    calls = trace.calls
+    if calls is None:
+        calls = trace.calls = {}
+    marks = calls.setdefault(call_id, [])
+    if any(mark.same_call(seen) for seen in marks):
+        return False
+    marks.append(mark)
+    return True
+
+
 class _Trace:
     __slots__ = ("calls", "created", "nodes", "open_roots")
 
@@ -116,7 +162,7 @@ class _Trace:
         self.created = created
         self.nodes: dict[int, Node] = {}
         self.open_roots = 0
-        self.calls: set[str] | None = None  # response ids already counted
+        self.calls: dict[str, list[CallMark]] | None = None  # calls counted, by response id
 
 
 class SpanTree:
@@ -222,30 +268,34 @@ class SpanTree:
                     step.activity.append(interval)
                 step = step.parent.step if step.parent is not None else None
 
-    def add_call(self, parent: Node | None, totals: Totals, call_id: str | None = None) -> bool:
+    def add_call(
+        self,
+        parent: Node | None,
+        totals: Totals,
+        call_id: str | None = None,
+        span: tuple[int, int] | None = None,
+    ) -> bool:
         """Hand an ended LLM call's figures to ``parent`` (from :meth:`end`) or its nearest open ancestor.
 
         Args:
             parent: The way up returned by :meth:`end` for the call's span.
             totals: The call's figures.
-            call_id: The provider's response id, when known. Two spans in one trace with the same id
-                record the same call (two instrumentations side by side, neither the other's
-                parent): only the first is counted.
+            call_id: The provider's response id, when known.
+            span: The call span's (start, end) in nanoseconds, when known. Two spans in one trace record
+                the same call (two instrumentations side by side) only when they share the response id,
+                the token counts, and were open at the same time: only the first is counted then. Servers
+                that repeat ids (local servers, proxies) give separate requests the same id, and those
+                are never open at once unless run concurrently with identical usage.
 
         Returns:
-            ``False`` when the call was counted already under ``call_id``.
+            ``False`` when the call was counted already.
         """
         if parent is None:
             return True
         with self._lock:
-            if call_id is not None:
-                calls = parent.trace.calls
-                if calls is None:
-                    calls = parent.trace.calls = set()
-                elif call_id in calls:
-                    logger.debug("two spans record the same LLM call %s; counting it once", call_id)
-                    return False
-                calls.add(call_id)
+            if call_id is not None and not _first_of_its_call(parent.trace, call_id, totals, span):
+                logger.debug("two spans record the same LLM call %s; counting it once", call_id)
+                return False
             self._hand_up(parent, totals)
         return True
 

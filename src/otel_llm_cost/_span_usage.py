@@ -70,6 +70,7 @@ class SpanUsage(NamedTuple):
         cost_status: ``llm_cost.cost.status`` when the span is priced already, else ``None``.
         cost_amount: The recorded cost of an already priced span.
         response_id: ``gen_ai.response.id``: tells two spans of the same call apart from two calls.
+        cost_parts: The named parts beyond text tokens of a cost priced already (#17), for roll-ups.
     """
 
     usage: Usage
@@ -80,6 +81,7 @@ class SpanUsage(NamedTuple):
     cost_status: str | None = None
     cost_amount: Decimal | None = None
     response_id: str | None = None
+    cost_parts: tuple[tuple[str, Decimal], ...] = ()
 
 
 # The attribute of an SDK span under which our instrumentation hands over what it recorded.

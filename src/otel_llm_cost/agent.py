@@ -53,9 +53,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, ParamSpec, TypeVar
@@ -68,8 +66,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._agent_metrics import AgentMetrics, get_agent_metrics
 from otel_llm_cost._config import SCHEMA_URL
-from otel_llm_cost._fork import reinit_locks_after_fork
+from otel_llm_cost._configured import get_configured
 from otel_llm_cost._log import log_once
+from otel_llm_cost._provider_cache import ProviderCache
 from otel_llm_cost._scrub import describe_error, exception_attributes
 from otel_llm_cost._steps import CallCounts, StepNames, count_tool_call, current_step
 from otel_llm_cost._steps import counts as _counts
@@ -98,9 +97,7 @@ SPAN_TYPE_STEP: Final = "agent_step"
 SPAN_TYPE_TOOL: Final = "tool"
 
 
-_tracers: weakref.WeakKeyDictionary[Any, Tracer] = weakref.WeakKeyDictionary()
-_tracers_lock = threading.Lock()
-reinit_locks_after_fork(__name__, "_tracers_lock")
+_tracers: ProviderCache[Tracer] = ProviderCache()  # any provider, hashable or not
 
 
 class StepSpan(wrapt.ObjectProxy):  # type: ignore[misc]
@@ -170,7 +167,7 @@ def agent_step(
         conversation_id: ``gen_ai.conversation.id``.
         operation: ``invoke_agent`` (default), ``plan`` or ``invoke_workflow``: see the module's notes.
         attributes: More span attributes, set at start.
-        tracer_provider: Where the span goes; default the global provider.
+        tracer_provider: Where the span goes; default the one ``configure()`` was given, else the global.
         meter_provider: Where its metrics go; default the one ``configure()`` was given, else the global.
 
     Returns:
@@ -198,7 +195,7 @@ def tool_call(
         call_id: ``gen_ai.tool.call.id``, the id the model gave the tool call.
         tool_type: ``gen_ai.tool.type`` (``function``, ``extension``, ``datastore``).
         attributes: More span attributes, set at start.
-        tracer_provider: Where the span goes; default the global provider.
+        tracer_provider: Where the span goes; default the one ``configure()`` was given, else the global.
         meter_provider: Where its metrics go; default the one ``configure()`` was given, else the global.
 
     Returns:
@@ -391,14 +388,12 @@ def _end_measure(measure: _Measure, error: BaseException | None, outcome: str | 
 
 
 def _tracer(provider: TracerProvider | None) -> Tracer:
+    """The tracer of ``provider``, else of the one ``configure()`` was given (as ``llm_call``), else
+    of the global provider."""
+    if provider is None:
+        provider = get_configured().tracer_provider
     if provider is None:  # not cached: the global provider may be set or replaced later
         return trace.get_tracer(__name__, __version__, schema_url=SCHEMA_URL)
-    tracer = _tracers.get(provider)
-    if tracer is None:
-        with _tracers_lock:
-            tracer = _tracers.get(provider)
-            if tracer is None:
-                tracer = _tracers[provider] = trace.get_tracer(
-                    __name__, __version__, provider, schema_url=SCHEMA_URL
-                )
-    return tracer
+    return _tracers.get_or_make(
+        provider, lambda: trace.get_tracer(__name__, __version__, provider, schema_url=SCHEMA_URL)
+    )

@@ -82,7 +82,18 @@ ERROR_TYPE: Final = "error.type"
 LLM_COST_USAGE_SOURCE: Final = "llm_cost.usage.source"
 LLM_COST_USAGE_CACHE_WRITE_5M: Final = "llm_cost.usage.cache_write_5m.input_tokens"
 LLM_COST_USAGE_CACHE_WRITE_1H: Final = "llm_cost.usage.cache_write_1h.input_tokens"
+# Billed units beyond text tokens (#17), named after genai-prices' usage keys: the GenAI conventions
+# define no per-modality or server-tool usage names (checked: semantic-conventions-genai registry.yaml).
+LLM_COST_USAGE_UNIT_PREFIX: Final = "llm_cost.usage."  # + input_audio_tokens, web_searches, ...
+LLM_COST_USAGE_ITERATIONS_KINDS: Final = "llm_cost.usage.iterations.kinds"
+LLM_COST_USAGE_ITERATIONS_MODELS: Final = "llm_cost.usage.iterations.models"
+LLM_COST_USAGE_ITERATIONS_INPUT: Final = "llm_cost.usage.iterations.input_tokens"
+LLM_COST_USAGE_ITERATIONS_OUTPUT: Final = "llm_cost.usage.iterations.output_tokens"
+LLM_COST_USAGE_ITERATIONS_CACHE_READ: Final = "llm_cost.usage.iterations.cache_read.input_tokens"
+LLM_COST_USAGE_ITERATIONS_CACHE_WRITE: Final = "llm_cost.usage.iterations.cache_write.input_tokens"
 LLM_COST_STREAM_OUTCOME: Final = "llm_cost.stream.outcome"
+# false on the span of a call the SDK refused before sending a request (not an LLM call; no error)
+LLM_COST_REQUEST_SENT: Final = "llm_cost.request.sent"
 LLM_COST_STREAM_CHUNKS: Final = "llm_cost.stream.chunks"
 
 # --- Ours: cost breakdown ----------------------------------------------------------------------
@@ -92,6 +103,10 @@ LLM_COST_COST_CACHE_READ: Final = "llm_cost.cost.cache_read"
 LLM_COST_COST_CACHE_WRITE: Final = "llm_cost.cost.cache_write"
 LLM_COST_COST_REASONING: Final = "llm_cost.cost.reasoning"
 LLM_COST_COST_STATUS: Final = "llm_cost.cost.status"
+LLM_COST_COST_PREFIX: Final = "llm_cost.cost."  # + a part beyond the five above: input_audio, web_searches...
+LLM_COST_COST_UNPRICED_UNITS: Final = "llm_cost.cost.unpriced_units"  # units the price data cannot price
+# --- Ours: sampling (#17) -------------------------------------------------------------------------
+LLM_COST_SAMPLING_PROBABILITY: Final = "llm_cost.sampling.probability"
 LLM_COST_PRICING_VERSION: Final = "llm_cost.pricing.version"
 LLM_COST_PRICING_MODEL: Final = "llm_cost.pricing.model"
 
@@ -104,6 +119,10 @@ LLM_COST_TOTAL_CACHE_WRITE_TOKENS: Final = "llm_cost.total.cache_write.input_tok
 LLM_COST_TOTAL_REASONING_TOKENS: Final = "llm_cost.total.reasoning.output_tokens"
 LLM_COST_TOTAL_LLM_CALLS: Final = "llm_cost.total.llm_calls"
 LLM_COST_TOTAL_UNPRICED_CALLS: Final = "llm_cost.total.unpriced_calls"
+LLM_COST_TOTAL_PARTIAL_CALLS: Final = "llm_cost.total.partial_calls"
+LLM_COST_TOTAL_COST_BY_PART_PREFIX: Final = (
+    "llm_cost.total.cost_by_part."  # + web_searches, advisor_message...
+)
 
 # --- Ours: latency phases of an agent step (seconds), and per-call generation --------------------
 LLM_COST_PHASE_PRE_PROCESSING: Final = "llm_cost.phase.pre_processing"
@@ -148,5 +167,6 @@ COST_PRICED: Final = "priced"
 COST_UNPRICED: Final = "unpriced"
 COST_ESTIMATED: Final = "estimated"
 COST_IMPLAUSIBLE: Final = "implausible"  # beyond the bounds of _numbers: no amount, counted unpriced
+COST_PARTIAL: Final = "partial"  # priced, but some billed unit could not be (see unpriced_units)
 COST_SOURCE_LOCAL: Final = "local"
 COST_SOURCE_PROVIDER: Final = "provider"

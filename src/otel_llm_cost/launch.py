@@ -13,7 +13,6 @@ import importlib
 import importlib.util
 import os
 import threading
-import weakref
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once, logger
+from otel_llm_cost._provider_cache import ProviderCache
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -37,7 +37,7 @@ _INSTRUMENTORS: tuple[tuple[str, str], ...] = (
     ("botocore", "otel_llm_cost.instrumentation.botocore:BotocoreInstrumentor"),
 )
 
-_processors: weakref.WeakKeyDictionary[Any, LLMCostSpanProcessor] = weakref.WeakKeyDictionary()
+_processors: ProviderCache[LLMCostSpanProcessor] = ProviderCache()  # any provider, hashable or not
 _processors_lock = threading.Lock()
 reinit_locks_after_fork(__name__, "_processors_lock")
 _prometheus_endpoints: list[Any] = []
@@ -62,7 +62,10 @@ def configure(
         otel_llm_cost.configure(tracer_provider=provider)
 
     Args:
-        tracer_provider: where spans go; the global provider when omitted.
+        tracer_provider: where spans go; the global provider when omitted. With neither (no global
+            provider set), the SDK is configured from the ``OTEL_*`` variables as under
+            ``opentelemetry-instrument``: with none set, spans go to a JSONL file and a summary is
+            printed at exit (``OTEL_LLM_COST_AUTO_CONFIGURE=false``: a warning instead).
         meter_provider: where metrics go (token, duration, cost and phase metrics, recorded for
             every call even when its span is not sampled); the global provider when omitted.
         prices: a price override file (TOML or YAML) for models the price dataset does not know,
@@ -94,6 +97,11 @@ def configure(
         set_pricer(Pricer(load_overrides(prices)))
     if prometheus_port is not None:
         meter_provider = _serve_prometheus(meter_provider, prometheus_port, prometheus_host)
+    if tracer_provider is None and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        from otel_llm_cost._autoconfig import configure_default
+
+        # Nothing set anywhere: the zero-code default rather than nothing at all.
+        _alone("the default exporters", configure_default)
     _alone("the cost span processor", install_processor, tracer_provider, meter_provider)
     installed = _instrument_all(tracer_provider, meter_provider, options)
     _alone(
@@ -172,7 +180,7 @@ def install_processor(
         if processor is None:
             processor = LLMCostSpanProcessor(metrics=get_metrics(meter_provider))
             add(processor)
-            _processors[provider] = processor
+            _processors.set(provider, processor)
         elif meter_provider is not None:
             processor.metrics = get_metrics(meter_provider)
     return processor

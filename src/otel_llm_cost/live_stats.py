@@ -81,6 +81,8 @@ class Totals:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    partial_calls: int = 0
+    """Priced calls with some billed unit the price data lacks (status ``partial``, #17)."""
 
     @property
     def total_tokens(self) -> int:
@@ -126,18 +128,20 @@ class _Sums:
         "errors",
         "input",
         "output",
+        "partial",
         "reasoning",
         "unpriced",
     )
 
     def __init__(self) -> None:
-        self.calls = self.errors = self.unpriced = 0
+        self.calls = self.errors = self.unpriced = self.partial = 0
         self.input = self.output = self.cache_read = self.cache_write = self.reasoning = 0
         self.cost = _ZERO
 
-    def add(self, usage: Usage | None, amount: Decimal | None, error: bool) -> None:
+    def add(self, usage: Usage | None, amount: Decimal | None, error: bool, partial: bool = False) -> None:
         self.calls += 1
         self.errors += error
+        self.partial += partial
         if usage is not None:
             self.input += usage.input_tokens
             self.output += usage.output_tokens
@@ -156,7 +160,7 @@ class _Sums:
     def freeze(self) -> Totals:
         return Totals(
             self.calls, self.errors, self.unpriced, self.cost, self.input, self.output,
-            self.cache_read, self.cache_write, self.reasoning,
+            self.cache_read, self.cache_write, self.reasoning, self.partial,
         )  # fmt: skip
 
 
@@ -232,6 +236,7 @@ class LiveStats:
                 ttft=None if first is None else max(first - start, 0) / 1e9,
                 run=_span_run(invocation),
                 error=error is not None,
+                partial=cost is not None and cost.status == attr.COST_PARTIAL,
             )
         except Exception:
             log_once("stats.record", "otel-llm-cost could not update its live stats", exc_info=True)
@@ -246,13 +251,15 @@ class LiveStats:
         ttft: float | None = None,
         run: str | None = None,
         error: bool = False,
+        partial: bool = False,
     ) -> None:
-        """Add one call: its usage, its cost (``None``: unpriced), latencies in seconds, its run."""
+        """Add one call: its usage, its cost (``None``: unpriced; ``partial``: priced without some billed
+        unit), latencies in seconds, its run."""
         with self._lock:
-            self._process.add(usage, cost, error)
-            self._bucket_now().add(usage, cost, error)
+            self._process.add(usage, cost, error, partial)
+            self._bucket_now().add(usage, cost, error, partial)
             if run is not None:
-                self._run(run).add(usage, cost, error)
+                self._run(run).add(usage, cost, error, partial)
             if duration is not None or ttft is not None:
                 window = self._model(model or "unknown")
                 if duration is not None:

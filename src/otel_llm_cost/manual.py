@@ -26,10 +26,8 @@ span (``error.type``) and is re-raised unchanged; a streamed call that is cancel
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import urllib.parse
-import weakref
 from array import array
 from collections.abc import Mapping
 from types import TracebackType
@@ -43,8 +41,8 @@ from otel_llm_cost import _manual_request as request_fields
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._config import SCHEMA_URL
 from otel_llm_cost._configured import get_configured
-from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
+from otel_llm_cost._provider_cache import ProviderCache
 from otel_llm_cost._scrub import scrub_value
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
@@ -64,9 +62,7 @@ if TYPE_CHECKING:
 __all__ = ["LLMCall", "llm_call"]
 
 _CANCELLATIONS: Final = (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit)
-_tracers: weakref.WeakKeyDictionary[Any, Tracer] = weakref.WeakKeyDictionary()
-_tracers_lock = threading.Lock()
-reinit_locks_after_fork(__name__, "_tracers_lock")
+_tracers: ProviderCache[Tracer] = ProviderCache()  # any provider, hashable or not
 
 
 def llm_call(
@@ -397,12 +393,6 @@ class LLMCall:
 def _tracer(provider: TracerProvider | None) -> Tracer:
     if provider is None:  # not cached: the global provider may be set or replaced later
         return trace.get_tracer(__name__, __version__, schema_url=SCHEMA_URL)
-    tracer = _tracers.get(provider)
-    if tracer is None:
-        with _tracers_lock:
-            tracer = _tracers.get(provider)
-            if tracer is None:
-                tracer = _tracers[provider] = trace.get_tracer(
-                    __name__, __version__, provider, schema_url=SCHEMA_URL
-                )
-    return tracer
+    return _tracers.get_or_make(
+        provider, lambda: trace.get_tracer(__name__, __version__, provider, schema_url=SCHEMA_URL)
+    )

@@ -15,6 +15,7 @@ instrument                                      unit      what
 =============================================== ========= ==========================================
 ``llm_cost.client.cost`` (counter)              USD       cost of priced calls
 ``llm_cost.client.unpriced_calls`` (counter)    {call}    calls that could not be priced
+``llm_cost.client.partial_calls`` (counter)     {call}    calls priced without a unit the data lacks
 ``llm_cost.step.phase.duration`` (histogram)    s         agent-step phases, by ``llm_cost.phase``
 =============================================== ========= ==========================================
 
@@ -33,7 +34,6 @@ distinct values; later new values are recorded as ``_other``.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, TypeVar
 
@@ -57,6 +57,7 @@ from otel_llm_cost._calls import add_invocation_listener, remove_invocation_list
 from otel_llm_cost._config import SCHEMA_URL, semconv_latest
 from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
+from otel_llm_cost._provider_cache import ProviderCache
 from otel_llm_cost._steps import current_step
 from otel_llm_cost.instrumentation._invocation import error_type
 from otel_llm_cost.version import __version__
@@ -92,6 +93,7 @@ _SCHEMA_URL: Final = SCHEMA_URL  # kept for importers of the old private name
 
 COST: Final = "llm_cost.client.cost"
 UNPRICED_CALLS: Final = "llm_cost.client.unpriced_calls"
+PARTIAL_CALLS: Final = "llm_cost.client.partial_calls"  # priced without a billed unit the data lacks (#17)
 PHASE_DURATION: Final = "llm_cost.step.phase.duration"
 
 
@@ -142,6 +144,9 @@ class LLMMetrics:
         self._edition = LatestEdition(meter) if self.latest else DefaultEdition(meter)
         self._cost = meter.create_counter(COST, "USD", "Cost of LLM calls, in US dollars.")
         self._unpriced = meter.create_counter(UNPRICED_CALLS, "{call}", "LLM calls that could not be priced.")
+        self._partial = meter.create_counter(
+            PARTIAL_CALLS, "{call}", "LLM calls priced without some billed unit the price data lacks."
+        )
         self._phase = meter.create_histogram(
             PHASE_DURATION,
             unit="s",
@@ -188,6 +193,8 @@ class LLMMetrics:
             cost = _price(invocation, usage)
         if cost.amount is not None and cost.status != attr.COST_UNPRICED:
             self._cost.add(float(cost.amount), error_labels)
+            if cost.status == attr.COST_PARTIAL:
+                self._partial.add(1, error_labels)
         else:
             self._unpriced.add(1, error_labels)
 
@@ -254,14 +261,15 @@ _Instruments = TypeVar("_Instruments")
 class PerMeterProvider(Generic[_Instruments]):
     """One set of instruments per meter provider (``None``: the global one), made on first use.
 
-    Instruments are made once per provider, not per call; providers are held weakly.
+    Instruments are made once per provider, not per call; providers are held by identity (weakly
+    where they can be: see :class:`~otel_llm_cost._provider_cache.ProviderCache`).
     """
 
     def __init__(self, make: Callable[[MeterProvider | None], _Instruments]) -> None:
         self._make = make
         self._lock = threading.Lock()
         reinit_locks_after_fork(self, "_lock")
-        self._by_provider: weakref.WeakKeyDictionary[Any, _Instruments] = weakref.WeakKeyDictionary()
+        self._by_provider: ProviderCache[_Instruments] = ProviderCache()
         self._for_global: list[_Instruments] = []
 
     def get(self, meter_provider: MeterProvider | None) -> _Instruments:
@@ -275,10 +283,7 @@ class PerMeterProvider(Generic[_Instruments]):
                 if not self._for_global:
                     self._for_global.append(self._make(None))
                 return self._for_global[0]
-            found = self._by_provider.get(meter_provider)
-            if found is None:
-                found = self._by_provider[meter_provider] = self._make(meter_provider)
-            return found
+            return self._by_provider.get_or_make(meter_provider, lambda: self._make(meter_provider))
 
 
 _llm_metrics: PerMeterProvider[LLMMetrics] = PerMeterProvider(LLMMetrics)

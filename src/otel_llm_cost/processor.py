@@ -244,7 +244,11 @@ class LLMCostSpanProcessor(SpanProcessor):
         timed = attr.LLM_COST_PHASE_GENERATION in attributes  # our instrumentation sets it before the end
         if not timed and span.start_time is not None and span.end_time is not None:
             added.update(call_timing(span.start_time, span.end_time, attributes, found.usage.output_tokens))
-        first = self._tree.add_call(up, _totals_of(found.usage, status, amount), found.response_id)
+        times = (span.start_time, span.end_time) if span.start_time and span.end_time else None
+        parts = found.cost_parts if cost is None else cost.parts
+        first = self._tree.add_call(
+            up, _totals_of(found.usage, status, amount, parts), found.response_id, times
+        )
         if first and self._on_llm_span is not None:
             call = LLMCall(found.usage, found.model, found.provider, status, amount, cost)
             _notify(self._on_llm_span, span, call)
@@ -308,7 +312,9 @@ def _notify(callback: OnLLMSpan, span: ReadableSpan, call: LLMCall) -> None:
         log_once("processor.callback", "an on_llm_span callback raised", exc_info=True)
 
 
-def _totals_of(usage: Usage, status: str, amount: Decimal | None) -> Totals:
+def _totals_of(
+    usage: Usage, status: str, amount: Decimal | None, parts: tuple[tuple[str, Decimal], ...] = ()
+) -> Totals:
     priced = amount is not None and status != attr.COST_UNPRICED
     return Totals(
         amount if priced and amount is not None else _ZERO,
@@ -319,10 +325,21 @@ def _totals_of(usage: Usage, status: str, amount: Decimal | None) -> Totals:
         usage.reasoning_tokens,
         1,
         0 if priced else 1,
+        status == attr.COST_PARTIAL,
+        dict(parts) if parts and priced else None,
     )
 
 
 def _totals_attributes(totals: Totals) -> dict[str, AttributeValue]:
+    attributes = _base_totals_attributes(totals)
+    if totals.partial_calls:
+        attributes[attr.LLM_COST_TOTAL_PARTIAL_CALLS] = totals.partial_calls
+    for part, cost in (totals.parts or {}).items():
+        attributes[attr.LLM_COST_TOTAL_COST_BY_PART_PREFIX + part] = float(cost)
+    return attributes
+
+
+def _base_totals_attributes(totals: Totals) -> dict[str, AttributeValue]:
     return {
         attr.LLM_COST_TOTAL_COST: float(totals.cost),
         attr.LLM_COST_TOTAL_LLM_CALLS: totals.calls,

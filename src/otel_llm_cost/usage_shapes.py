@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from otel_llm_cost._modalities import gemini_units
 from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
 from otel_llm_cost.instrumentation.openai import _extract as openai
 from otel_llm_cost.usage import Usage
@@ -88,6 +89,11 @@ def get_gemini_usage(block: object) -> Usage | None:
         _count(candidates) + thoughts,
         cache_read_tokens=_get(block, "cachedContentTokenCount") or 0,
         reasoning_tokens=thoughts,
+        units=gemini_units(
+            _get(block, "promptTokensDetails"),
+            _get(block, "candidatesTokensDetails"),
+            _get(block, "cacheTokensDetails"),
+        ),
     )
 
 

@@ -74,6 +74,8 @@ def expected_token_attributes(usage: Mapping[str, Any]) -> dict[str, int]:
     if isinstance(split, Mapping):
         expected[attr.LLM_COST_USAGE_CACHE_WRITE_5M] = split.get("ephemeral_5m_input_tokens", 0)
         expected[attr.LLM_COST_USAGE_CACHE_WRITE_1H] = split.get("ephemeral_1h_input_tokens", 0)
+    elif write:  # a block from before 1-hour caching: every write was a 5-minute one (#17)
+        expected[attr.LLM_COST_USAGE_CACHE_WRITE_5M] = write
     thinking = (usage.get("output_tokens_details") or {}).get("thinking_tokens")
     if thinking:
         expected[attr.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = thinking

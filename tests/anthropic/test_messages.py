@@ -99,7 +99,12 @@ def test_cost_is_priced_from_the_inclusive_usage(instrumented: Any, exporter: An
     with ReplayServer([interaction], prefix="") as server:
         _create(anthropic_client(server), request(interaction))
     attributes = only_span(exporter).attributes
+    # A legacy recording (no 5-minute / 1-hour split): the API had only 5-minute writes then (#17).
     assert attributes[attr.LLM_COST_COST_STATUS] == attr.COST_PRICED
+    assert (
+        attributes[attr.LLM_COST_USAGE_CACHE_WRITE_5M]
+        == attributes[attr.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS]
+    )
     assert attributes[attr.GEN_AI_USAGE_COST_CURRENCY] == "USD"
     assert attributes[attr.LLM_COST_COST_CACHE_WRITE] > attributes[attr.LLM_COST_COST_INPUT] > 0
 

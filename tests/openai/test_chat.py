@@ -172,13 +172,24 @@ async def test_with_streaming_response(is_async: bool, instrument: Any, exporter
     assert span.attributes["gen_ai.usage.output_tokens"] == USAGE["completion_tokens"]
 
 
-def test_with_streaming_response_never_parsed_still_ends_the_span(instrument: Any, exporter: Any) -> None:
+def test_with_streaming_response_read_as_bytes_is_recorded_from_the_body(
+    instrument: Any, exporter: Any
+) -> None:
     with ReplayServer([json_response(chat_completion())]) as srv:
         api = client(srv).chat.completions.with_streaming_response
         with api.create(model=MODEL, messages=MESSAGES) as response:
             assert json.loads(response.read())["id"] == "chatcmpl-scripted"
     span = one_span(exporter)
-    assert "gen_ai.usage.input_tokens" not in span.attributes  # the body was never parsed by the SDK
+    assert span.attributes["gen_ai.usage.output_tokens"] == USAGE["completion_tokens"]  # issue #15
+
+
+def test_with_streaming_response_never_read_still_ends_the_span(instrument: Any, exporter: Any) -> None:
+    with ReplayServer([json_response(chat_completion())]) as srv:
+        api = client(srv).chat.completions.with_streaming_response
+        with api.create(model=MODEL, messages=MESSAGES):
+            pass
+    span = one_span(exporter)
+    assert "gen_ai.usage.input_tokens" not in span.attributes
 
 
 @pytest.mark.parametrize("is_async", [False, True])

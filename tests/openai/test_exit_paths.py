@@ -227,5 +227,8 @@ def test_error_raised_in_the_callers_with_block_propagates(instrument: Any, expo
         next(stream)
         raise Boom
     span = one_span(exporter)
-    assert span.attributes["llm_cost.stream.outcome"] == "error"
+    # The caller's own exception is not the LLM call's failure (issue #15): the stream was abandoned.
+    assert span.attributes["llm_cost.stream.outcome"] == "abandoned"
+    assert "error.type" not in span.attributes
+    assert span.status.status_code is not StatusCode.ERROR
     assert span.end_time is not None

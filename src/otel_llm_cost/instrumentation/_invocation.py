@@ -21,6 +21,7 @@ from otel_llm_cost._calls import InvocationListener as InvocationListener  # re-
 from otel_llm_cost._calls import add_invocation_listener as add_invocation_listener  # re-exported
 from otel_llm_cost._calls import remove_invocation_listener as remove_invocation_listener  # re-exported
 from otel_llm_cost._log import log_once
+from otel_llm_cost._sampling import span_sampling_probability
 from otel_llm_cost._scrub import describe_error
 from otel_llm_cost._span_attributes import set_plain_attributes
 from otel_llm_cost._span_usage import SpanUsage, hand_over
@@ -45,6 +46,7 @@ class LLMInvocation:
         "__weakref__",
         "_ended",
         "budget_ticket",
+        "capture_content",
         "chunk_ns",
         "end_ns",
         "exit_hook",
@@ -54,11 +56,13 @@ class LLMInvocation:
         "output_chunks",
         "provider",
         "request_model",
+        "request_sent",
         "response_model",
         "server_address",
         "server_port",
         "span",
         "start_ns",
+        "tracer",
     )
 
     def __init__(
@@ -81,8 +85,10 @@ class LLMInvocation:
                 passed at start so that samplers can see them. Taken over: the span starts with this dict.
         """
         self.operation = operation
+        self.tracer = tracer
         self.provider = provider
         self.request_model = request_model
+        self.response_model: str | None = None
         self.first_chunk_ns: int | None = None
         self.end_ns: int | None = None
         # Items a stream delivered, set by the stream proxy when it ends (None: not streamed).
@@ -97,6 +103,9 @@ class LLMInvocation:
         self.budget_ticket: Any = None  # the budget guard's reservation for this call, settled at the end
         # What other sources learn during the call (e.g. response headers), recorded with the outcome.
         self.late_attributes: dict[str, AttributeValue] | None = None
+        # Whether the SDK built a request for this call (None: not known; see _sent.py).
+        self.request_sent: bool | None = None
+        self.capture_content = False  # whether the call records message content (the user opted in)
         attributes[attr.GEN_AI_OPERATION_NAME] = operation
         attributes[attr.GEN_AI_PROVIDER_NAME] = provider
         if request_model:
@@ -105,9 +114,26 @@ class LLMInvocation:
         self.span: Span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         count_inference_call()
         self.start_ns = time.monotonic_ns()
+        if self.span.is_recording():
+            self._note_sampling(tracer)
         # How to end this call if the interpreter exits first (a weak method: a stream's recorder).
         self.exit_hook: weakref.WeakMethod[Callable[[], None]] | None = None
         track(self)
+
+    def _note_sampling(self, tracer: Tracer) -> None:
+        """Record the probability the span was sampled with, when known: the report's adjusted counts."""
+        try:
+            span = self.span
+            probability = span_sampling_probability(
+                getattr(tracer, "sampler", None), span.get_span_context(), span
+            )
+        except Exception:
+            log_once(
+                "invocation.sampling", "otel-llm-cost could not read the sampling probability", exc_info=True
+            )
+            return
+        if probability is not None:
+            self.late_attributes = {attr.LLM_COST_SAMPLING_PROBABILITY: probability}
 
     def first_chunk(self) -> None:
         """Mark the arrival of the first content-bearing chunk of a stream (first call wins)."""
@@ -152,7 +178,7 @@ class LLMInvocation:
         try:
             span = self.span
             recording = span.is_recording()
-            if recording or _calls.listeners_after_end:
+            if recording or _calls.listeners_after_end or _calls.listeners_before_end:
                 cost = self._price(usage, response_model, service_tier, provider_cost)
             if recording:
                 attributes = self._outcome_attributes(
@@ -191,6 +217,28 @@ class LLMInvocation:
             log_once("invocation.fail", "otel-llm-cost could not record a failed LLM call", exc_info=True)
         self._end(usage, cost, error)
 
+    def refused(self, error: BaseException) -> None:
+        """The SDK refused the call before sending any request (see ``_sent.py``): not an LLM call.
+
+        The span ends without an error status, marked ``llm_cost.request.sent=false``; no metric or
+        listener sees it (nothing was billed, no server failed); a budget reservation is released.
+        """
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            if self.span.is_recording():
+                self.span.set_attribute(attr.LLM_COST_REQUEST_SENT, False)
+            if self.budget_ticket is not None:
+                self.budget_ticket.settle(None, None, error)
+        except Exception:
+            log_once("invocation.refused", "otel-llm-cost could not record a refused call", exc_info=True)
+        self.end_ns = time.monotonic_ns()
+        try:
+            self.span.end()
+        except Exception:
+            log_once("invocation.end", "otel-llm-cost could not end an LLM span", exc_info=True)
+
     def _end(self, usage: Usage | None, cost: Cost | None, error: BaseException | None) -> None:
         self.end_ns = time.monotonic_ns()
         untrack(self)
@@ -227,6 +275,7 @@ class LLMInvocation:
             cost_status=cost.status,
             cost_amount=cost.amount,
             response_id=response_id if isinstance(response_id, str) and response_id else None,
+            cost_parts=cost.parts,
         )
         hand_over(self.span, found)
 
@@ -281,7 +330,18 @@ def usage_attributes(usage: Usage) -> dict[str, AttributeValue]:
 def add_usage_attributes(attributes: dict[str, Any], usage: Usage) -> dict[str, Any]:
     """Add :func:`usage_attributes` to ``attributes`` (in place, and returned): input and output
     tokens always, the other counts only when not zero."""
-    input_tokens, output_tokens, cache_read, cache_write, reasoning, write_5m, write_1h, source = usage
+    (
+        input_tokens,
+        output_tokens,
+        cache_read,
+        cache_write,
+        reasoning,
+        write_5m,
+        write_1h,
+        source,
+        units,
+        steps,
+    ) = usage
     attributes[attr.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
     attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
     attributes[attr.LLM_COST_USAGE_SOURCE] = source
@@ -295,7 +355,29 @@ def add_usage_attributes(attributes: dict[str, Any], usage: Usage) -> dict[str, 
         attributes[attr.LLM_COST_USAGE_CACHE_WRITE_5M] = write_5m
     if write_1h is not None:
         attributes[attr.LLM_COST_USAGE_CACHE_WRITE_1H] = write_1h
+    if units:
+        for key, count in units.items():
+            attributes[attr.LLM_COST_USAGE_UNIT_PREFIX + key] = count
+    if steps:
+        add_iteration_attributes(attributes, usage)
     return attributes
+
+
+def add_iteration_attributes(attributes: dict[str, Any], usage: Usage) -> None:
+    """The iterations billed on top of the totals: token sums and models (``llm_cost.usage.iterations.*``)."""
+    extra = usage.extra_iterations
+    if not extra:
+        return
+    attributes[attr.LLM_COST_USAGE_ITERATIONS_KINDS] = [step.kind for step in extra]
+    attributes[attr.LLM_COST_USAGE_ITERATIONS_MODELS] = [step.model or "" for step in extra]
+    attributes[attr.LLM_COST_USAGE_ITERATIONS_INPUT] = sum(step.usage.input_tokens for step in extra)
+    attributes[attr.LLM_COST_USAGE_ITERATIONS_OUTPUT] = sum(step.usage.output_tokens for step in extra)
+    cache_read = sum(step.usage.cache_read_tokens for step in extra)
+    cache_write = sum(step.usage.cache_write_tokens for step in extra)
+    if cache_read:
+        attributes[attr.LLM_COST_USAGE_ITERATIONS_CACHE_READ] = cache_read
+    if cache_write:
+        attributes[attr.LLM_COST_USAGE_ITERATIONS_CACHE_WRITE] = cache_write
 
 
 def error_type(error: BaseException) -> str:

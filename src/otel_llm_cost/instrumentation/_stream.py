@@ -64,6 +64,7 @@ class StreamRecorder:
         "head",
         "hides",
         "invocation",
+        "started",
         "tail",
     )
 
@@ -86,6 +87,7 @@ class StreamRecorder:
         self.arrivals = array("q")
         self.finished = False
         invocation.exit_hook = weakref.WeakMethod(self.abandon)  # at interpreter exit: abandoned
+        self.started = False  # content seen, for chunks handed in through see()
 
     @property
     def chunks(self) -> list[Any]:
@@ -101,6 +103,18 @@ class StreamRecorder:
         """The first content-bearing chunk arrived (and is kept): returns how to keep the ones after it."""
         self.invocation.first_chunk()
         return self.head.append if self.tail is None else self.tail.append
+
+    def see(self, chunk: Any) -> None:
+        """One chunk the caller read some other way than through a proxy (a raw body read as bytes,
+        decoded): counted and kept as :func:`observe` does."""
+        self.count += 1
+        if self.started:
+            (self.head if self.tail is None else self.tail).append(chunk)
+            return
+        self.head.append(chunk)
+        if self.has_content(chunk):
+            self.started = True
+            self.content_started()
 
     # --- the end ---------------------------------------------------------------------------------
     def on_end(self, outcome: str, error: BaseException | None) -> None:
@@ -125,6 +139,13 @@ class StreamRecorder:
             self.finish(attr.STREAM_CANCELLED, error)
         else:
             self.finish(attr.STREAM_ERROR, error)
+
+    def left_with(self, error: BaseException) -> None:
+        """The caller's own code raised out of a ``with`` block around the stream: not the stream's
+        failure (an SDK error mid-stream was recorded already, where it was raised), so ``abandoned``,
+        or ``cancelled`` for a cancellation."""
+        cancelled = isinstance(error, _CANCELLATIONS)
+        self.finish(attr.STREAM_CANCELLED if cancelled else attr.STREAM_ABANDONED)
 
     def abandon(self) -> None:
         # At interpreter exit modules are half torn down; recording then would only log noise.
@@ -255,7 +276,7 @@ class SyncStreamProxy(StreamProxy):
             return exit_(exc_type, exc, tb) if exit_ is not None else None
         finally:
             if exc is not None:
-                self._self_recorder.finish_with(exc)
+                self._self_recorder.left_with(exc)
             else:
                 self._self_recorder.finish(attr.STREAM_ABANDONED)
 
@@ -290,7 +311,7 @@ class AsyncStreamProxy(StreamProxy):
             return await exit_(exc_type, exc, tb) if exit_ is not None else None
         finally:
             if exc is not None:
-                self._self_recorder.finish_with(exc)
+                self._self_recorder.left_with(exc)
             else:
                 self._self_recorder.finish(attr.STREAM_ABANDONED)
 

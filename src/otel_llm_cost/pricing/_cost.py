@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from otel_llm_cost import attributes as attr
 
 _ZERO = Decimal(0)
+
+
+class CostDetail(NamedTuple):
+    """The parts of a cost beyond text tokens, and the units left unpriced (#17)."""
+
+    parts: tuple[tuple[str, Decimal], ...] = ()
+    unpriced_units: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +29,9 @@ class Cost:
 
     status: str
     """``"priced"``, ``"unpriced"`` (unknown model; ``amount`` is ``None``), ``"estimated"``
-    (priced from estimated token counts), or ``"implausible"`` (an amount or token count beyond any
-    real call; ``amount`` is ``None``)."""
+    (priced from estimated token counts), ``"partial"`` (some billed unit could not be priced: see
+    ``unpriced_units``), or ``"implausible"`` (an amount or token count beyond any real call;
+    ``amount`` is ``None``)."""
     amount: Decimal | None
     input: Decimal
     """Uncached input tokens."""
@@ -39,6 +47,23 @@ class Cost:
     """Where the prices came from, e.g. ``"genai-prices 0.2.3"`` or ``"overrides:/etc/prices.toml"``."""
     model_ref: str | None = None
     """The price-data model id that matched."""
+    detail: CostDetail | None = None
+    """What a call billed beyond text tokens (``None`` for most calls): see :attr:`parts` and
+    :attr:`unpriced_units`. One field, so the text-only hot path sets one slot, not two."""
+
+    @property
+    def parts(self) -> tuple[tuple[str, Decimal], ...]:
+        """Parts beyond the five above, by name: modality tokens at their own price (``input_audio``,
+        ``cache_image_read``, ``output_image``...), server-tool requests (``web_searches``...), and
+        iterations billed at their own model (``advisor_message``, ``compaction``)."""
+        detail = self.detail
+        return detail.parts if detail is not None else ()
+
+    @property
+    def unpriced_units(self) -> tuple[str, ...]:
+        """Billed units the price data could not price (then ``status == "partial"``)."""
+        detail = self.detail
+        return detail.unpriced_units if detail is not None else ()
 
     @property
     def is_priced(self) -> bool:
@@ -49,7 +74,7 @@ class Cost:
 # object.__setattr__ for each of its 11 fields, a third of the time it takes to price a call.
 (
     _set_status, _set_amount, _set_input, _set_output, _set_cache_read, _set_cache_write,
-    _set_reasoning, _set_source, _set_currency, _set_pricing_version, _set_model_ref,
+    _set_reasoning, _set_source, _set_currency, _set_pricing_version, _set_model_ref, _set_detail,
 ) = (getattr(Cost, name).__set__ for name in Cost.__slots__)  # fmt: skip
 
 
@@ -77,6 +102,7 @@ def local_cost(
     _set_currency(cost, "USD")
     _set_pricing_version(cost, pricing_version)
     _set_model_ref(cost, model_ref)
+    _set_detail(cost, None)
     return cost
 
 
@@ -132,3 +158,9 @@ def _add_parts(attributes: dict[str, Any], cost: Cost) -> None:
         attributes[attr.LLM_COST_COST_CACHE_WRITE] = float(cost.cache_write)
     if cost.reasoning:
         attributes[attr.LLM_COST_COST_REASONING] = float(cost.reasoning)
+    detail = cost.detail
+    if detail is not None:
+        for name, value in detail.parts:
+            attributes[attr.LLM_COST_COST_PREFIX + name] = float(value)
+        if detail.unpriced_units:
+            attributes[attr.LLM_COST_COST_UNPRICED_UNITS] = list(detail.unpriced_units)

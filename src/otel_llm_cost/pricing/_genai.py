@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost.pricing._providers import GENAI_PRICES_PROVIDER_IDS, LOCAL_PROVIDERS
 from otel_llm_cost.pricing._rates import ZERO, RateCard, Rates, Schedule, per_token
+from otel_llm_cost.usage import COUNT_UNITS, TOKEN_UNITS
 
 if TYPE_CHECKING:
     from genai_prices.data_snapshot import DataSnapshot
@@ -162,11 +164,37 @@ def _card(price: ModelPrice) -> RateCard | None:
     raw = {key: getattr(price, key, None) for key in _PRICE_KEYS}
     if raw["input_mtok"] is None and any(value is not None for value in vars(price).values()):
         return None
-    thresholds = sorted({tier.start for value in raw.values() for tier in getattr(value, "tiers", ())})
+    extra_units = _extra_units()
+    extras = {key: value for key, value in vars(price).items() if key in extra_units and value is not None}
+    thresholds = sorted(
+        {tier.start for value in (*raw.values(), *extras.values()) for tier in getattr(value, "tiers", ())}
+    )
     # A representative input size for each band: 0 for the base band, just past each threshold.
     probes = [0, *(threshold + 1 for threshold in thresholds)]
-    bands = tuple(_rates({key: _at(value, probe) for key, value in raw.items()}) for probe in probes)
+    bands = tuple(
+        _rates(
+            {key: _at(value, probe) for key, value in raw.items()},
+            {extra_units[key]: _at(value, probe) for key, value in extras.items()},
+        )
+        for probe in probes
+    )
     return RateCard(tuple(thresholds), bands)
+
+
+@cache
+def _extra_units() -> dict[str, tuple[str, int]]:
+    """genai-prices price keys we price beyond :data:`_PRICE_KEYS` -> (usage key, units per price).
+
+    Read from genai-prices' own unit table, so its units and ours cannot drift apart.
+    """
+    from genai_prices.data_units import unit_data
+
+    ours = {*TOKEN_UNITS, *COUNT_UNITS}
+    return {
+        unit["price_key"]: (usage_key, unit["per"])
+        for usage_key, unit in unit_data.items()
+        if usage_key in ours
+    }
 
 
 _PRICE_KEYS = (
@@ -191,7 +219,9 @@ def _at(value: Any, input_tokens: int) -> Decimal | None:
     return applicable
 
 
-def _rates(per_million: dict[str, Decimal | None]) -> Rates:
+def _rates(
+    per_million: dict[str, Decimal | None], extras: Mapping[tuple[str, int], Decimal | None] | None = None
+) -> Rates:
     input_ = per_million["input_mtok"] or ZERO
     output = per_million["output_mtok"] or ZERO
     cache_write = _or(per_million["cache_write_mtok"], input_)
@@ -204,6 +234,7 @@ def _rates(per_million: dict[str, Decimal | None]) -> Rates:
         cache_write_1h=per_token(_or(per_million["cache_write_1h_mtok"], cache_write)),
         reasoning=per_token(_or(per_million["output_reasoning_mtok"], output)),
         per_request=ZERO if per_request is None else per_request / _PER_THOUSAND,
+        extras=tuple((key, price / per) for (key, per), price in (extras or {}).items() if price is not None),
     )
 
 

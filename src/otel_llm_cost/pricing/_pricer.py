@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -15,17 +16,24 @@ from otel_llm_cost._log import log_once
 from otel_llm_cost._numbers import plausible_call, read_cost
 from otel_llm_cost.environment_variables import OTEL_LLM_COST_PRICES_FILE
 from otel_llm_cost.errors import PriceFileError
-from otel_llm_cost.pricing._cost import Cost, local_cost, unpriced_cost
+from otel_llm_cost.pricing._cost import Cost, CostDetail, local_cost, unpriced_cost
 from otel_llm_cost.pricing._overrides import PriceOverrides
 from otel_llm_cost.pricing._price_file import load_overrides
 from otel_llm_cost.pricing._rates import ZERO, Schedule
 from otel_llm_cost.pricing._table import PriceTable
+from otel_llm_cost.pricing._units import detailed_cost, status_of, ttl_unknown
 from otel_llm_cost.usage import ESTIMATED, Usage
 
 UnpricedListener = Callable[[str | None, str | None], None]
 """Called with (model, provider) for every call that could not be priced."""
 
 _SECONDS_PER_DAY = 86_400
+# Positions of Usage.units and Usage.iterations: indexing a tuple is the cheapest read on the hot path.
+_UNITS, _ITERATIONS = Usage._fields.index("units"), Usage._fields.index("iterations")
+_WRITE_5M, _WRITE_1H = (
+    Usage._fields.index("cache_write_5m_tokens"),
+    Usage._fields.index("cache_write_1h_tokens"),
+)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
@@ -111,6 +119,8 @@ class Pricer:
         """
         try:
             cost = self._local(usage, model, provider, at, service_tier)
+            if usage[_ITERATIONS] is not None and cost.amount is not None:
+                cost = self._with_iterations(cost, usage, model, provider, at, service_tier)
             if provider_cost is not None:
                 cost = _with_provider_cost(cost, provider_cost)
         except Exception:
@@ -140,6 +150,35 @@ class Pricer:
             return unpriced_cost()
         return _cost(schedule, second, usage)
 
+    def _with_iterations(
+        self,
+        cost: Cost,
+        usage: Usage,
+        model: str | None,
+        provider: str | None,
+        at: datetime | None,
+        tier: str | None,
+    ) -> Cost:
+        """``cost`` plus the iterations billed on top of the totals, each at its own model."""
+        parts = dict(cost.parts)
+        unpriced = list(cost.unpriced_units)
+        extra = ZERO
+        for step in usage.extra_iterations:
+            step_model = step.model or model
+            step_cost = self._local(step.usage, step_model, provider, at, tier)
+            unpriced.extend(step_cost.unpriced_units)
+            if step_cost.amount is None:
+                unpriced.append(f"{step.kind}:{step_model}")
+                continue
+            parts[step.kind] = parts.get(step.kind, ZERO) + step_cost.amount
+            extra += step_cost.amount
+        return replace(
+            cost,
+            status=status_of(usage, unpriced),
+            amount=(cost.amount or ZERO) + extra,
+            detail=CostDetail(tuple(parts.items()), tuple(dict.fromkeys(unpriced))),
+        )
+
     def _count_unpriced(self, model: str | None, provider: str | None) -> None:
         with self._lock:
             self._unpriced_count += 1
@@ -153,8 +192,16 @@ class Pricer:
 
 def _cost(schedule: Schedule, second: int, usage: Usage) -> Cost:
     """The arithmetic of the hot path: pick the rates, multiply, add."""
-    input_tokens, output_tokens, cache_read, cache_write, write_1h, reasoning = _counts(usage)
+    counts = _counts(usage)
+    input_tokens, output_tokens, cache_read, cache_write, write_1h, reasoning = counts
     rates = schedule.rates_at(second, input_tokens)
+    if usage[_UNITS] is not None or (
+        cache_write
+        and usage[_WRITE_5M] is None
+        and usage[_WRITE_1H] is None
+        and ttl_unknown(usage, cache_write, rates)
+    ):
+        return detailed_cost(rates, usage, counts, schedule.version, schedule.model_ref)
     input_ = max(input_tokens - cache_read - cache_write, 0) * rates.input
     output = max(output_tokens - reasoning, 0) * rates.output
     # Most calls have no cache writes or reasoning: skip multiplying zeros.
@@ -203,6 +250,8 @@ def _repaired(usage: Usage) -> Usage:
         reasoning_tokens=usage.reasoning_tokens,
         cache_write_5m_tokens=usage.cache_write_5m_tokens,
         cache_write_1h_tokens=usage.cache_write_1h_tokens,
+        units=usage.units,
+        iterations=usage.iterations,
     )
 
 
@@ -232,6 +281,7 @@ def _with_provider_cost(local: Cost, provider_cost: Decimal | float) -> Cost:
     return Cost(
         attr.COST_PRICED, amount, local.input, local.output, local.cache_read, local.cache_write,
         local.reasoning, attr.COST_SOURCE_PROVIDER, "USD", attr.COST_SOURCE_PROVIDER, local.model_ref,
+        local.detail and CostDetail(local.detail.parts),
     )  # fmt: skip
 
 

@@ -30,6 +30,9 @@ class Rates:
     cache_write_1h: Decimal
     reasoning: Decimal
     per_request: Decimal = ZERO
+    extras: tuple[tuple[str, Decimal], ...] = ()
+    """USD per unit of each other unit the price data prices, by genai-prices usage key
+    (``input_audio_tokens``, ``cache_image_read_tokens``, ``web_searches``...)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,10 @@ from typing import Any, Final
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._span_usage import SpanUsage, has_usage, read_span_usage
 from otel_llm_cost.report._filters import Filters
+from otel_llm_cost.report._parts import PartTotals
 from otel_llm_cost.report._read import ReadStats
 from otel_llm_cost.report._result import Latency, Report
+from otel_llm_cost.report._sampling import SampleEstimate
 from otel_llm_cost.report._span import SpanRecord
 from otel_llm_cost.report._stats import LogHistogram, Quantiles
 from otel_llm_cost.report._steps import Steps
@@ -47,6 +49,8 @@ class Aggregator:
         self.steps = Steps()
         self.cost_status: dict[str, int] = {}
         self.unpriced: dict[tuple[str, str], int] = {}
+        self.sampling = SampleEstimate()
+        self.parts = PartTotals()
 
     def add(self, span: SpanRecord) -> None:
         """Count one span."""
@@ -72,6 +76,8 @@ class Aggregator:
 
     def _count_call(self, span: SpanRecord, usage: SpanUsage, call: Call) -> None:
         self.totals.add(call)
+        self.sampling.add(span.trace_id, span.attributes, call.cost)
+        self.parts.add(span.attributes)
         self.by_provider.get(usage.provider or NONE).add(call)
         self.by_model.get(usage.model or NONE).add(call)
         for name, table in self.by_attribute.items():

@@ -41,6 +41,8 @@ def report_dict(report: Report) -> dict[str, Any]:
             "currency": "USD",
             "unpriced_calls": totals.unpriced,
             "by_status": report.cost_status,
+            "sampling": report.sampling.estimate().as_dict(),
+            **report.parts.as_dict(),
         },
         "latency": {
             "duration_seconds": report.latency.duration.summary(),

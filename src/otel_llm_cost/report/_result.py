@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from otel_llm_cost.report._dict import report_dict
+from otel_llm_cost.report._parts import PartTotals
 from otel_llm_cost.report._read import ReadStats
+from otel_llm_cost.report._sampling import SampleEstimate
 from otel_llm_cost.report._stats import LogHistogram, Quantiles
 from otel_llm_cost.report._steps import StepStats
 from otel_llm_cost.report._timeline import Timeline
@@ -56,6 +58,10 @@ class Report:
     unpriced: list[tuple[str, str, int]]
     timeline: Timeline
     histogram: LogHistogram
+    sampling: SampleEstimate = field(default_factory=SampleEstimate)
+    """Adjusted counts of the calls read: fleet totals estimated from sampled traces (#17)."""
+    parts: PartTotals = field(default_factory=PartTotals)
+    """Cost per billed part (``llm_cost.cost.<part>``) and the units left unpriced (#17)."""
 
     @classmethod
     def build(cls, agg: Aggregator, stats: ReadStats) -> Report:
@@ -84,6 +90,8 @@ class Report:
             unpriced,
             agg.timeline,
             agg.histogram,
+            agg.sampling,
+            agg.parts,
         )
 
     @property

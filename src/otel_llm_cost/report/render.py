@@ -10,6 +10,7 @@ from typing import Final
 
 from otel_llm_cost.report import _charts, _fmt
 from otel_llm_cost.report._result import Report
+from otel_llm_cost.report._sampling import sampling_lines
 from otel_llm_cost.report._totals import Totals
 
 _ASCII: Final = str.maketrans({"…": "~", "·": "|", "→": "->", "–": "-", "│": "|", "┤": "|", "─": "-"})
@@ -49,6 +50,8 @@ def _summary(report: Report) -> str:
     lines.append(
         f"Cost        {_fmt.money(totals.cost)} USD · {priced:,} priced, {totals.unpriced:,} unpriced"
     )
+    lines += sampling_lines(report.sampling, totals.calls)
+    lines += report.parts.lines()
     lines.append(
         f"Input       {totals.input_tokens:,} tokens · uncached {totals.uncached_input_tokens:,} · "
         f"cache read {totals.cache_read_tokens:,} · cache write {totals.cache_write_tokens:,}"

@@ -20,9 +20,10 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from otel_llm_cost._config import SCHEMA_URL
+from otel_llm_cost._config import SCHEMA_URL, settings_from_env
 from otel_llm_cost._log import logger
 from otel_llm_cost.events import install_events, uninstall_events
+from otel_llm_cost.instrumentation import _sent
 from otel_llm_cost.instrumentation._lazy import when_imported
 from otel_llm_cost.instrumentation._open_calls import finish_before_shutdown
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
@@ -71,16 +72,23 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             __name__, __version__, tracer_provider=kwargs.get("tracer_provider"), schema_url=SCHEMA_URL
         )
         guard = guard_for(kwargs)  # budget_guard=..., else OTEL_LLM_COST_BUDGETS, else none
+        capture = kwargs.get("capture_message_content")
+        if capture is None:  # the GenAI conventions' switch, whatever the SDK's own tracing does
+            capture = settings_from_env().capture_message_content
         self._metrics = install_metrics(kwargs.get("meter_provider"))  # exact under sampling
         self._events = install_events(kwargs.get("logger_provider"))  # GenAI events, when enabled
-        self._cancel = when_imported("anthropic", lambda: self._install(tracer, guard))
+        self._cancel = when_imported("anthropic", lambda: self._install(tracer, guard, bool(capture)))
 
-    def _install(self, tracer: trace.Tracer, guard: Any) -> None:
+    def _install(self, tracer: trace.Tracer, guard: Any, capture: bool) -> None:
         for module_name in _RESOURCE_MODULES:
             module = _import(module_name)
-            self._wrap_class(getattr(module, "Messages", None), _SYNC_METHODS, tracer, guard)
-            self._wrap_class(getattr(module, "AsyncMessages", None), _ASYNC_METHODS, tracer, guard)
+            for name, methods in (("Messages", _SYNC_METHODS), ("AsyncMessages", _ASYNC_METHODS)):
+                self._wrap_class(getattr(module, name, None), methods, (tracer, guard, capture))
         hook_module = _import(_native.SDK_HOOK_MODULE)
+        client_base = getattr(hook_module, "BaseClient", None)
+        if client_base is not None and hasattr(client_base, _sent.HOOK_NAME):  # requests built = sent
+            self._wrap(client_base, _sent.HOOK_NAME, _sent.build_request)
+            _sent.hooked(_native.SDK_HOOK_MODULE, True)
         if hasattr(hook_module, _native.SDK_HOOK):  # SDKs with their own tracing (1.x and later)
             self._wrap(hook_module, _native.SDK_HOOK, _native.start_api_call_span)
             if hasattr(hook_module, _native.SDK_RESULT_HOOK):
@@ -92,18 +100,19 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         uninstall_metrics(self._metrics)
         uninstall_events(self._events)
         _native.hook_results(False)
+        _sent.hooked(_native.SDK_HOOK_MODULE, False)
         for owner, name in reversed(getattr(self, "_wrapped", [])):
             unwrap(owner, name)
         self._wrapped = []
 
     def _wrap_class(
-        self, cls: type | None, methods: dict[str, Callable[..., Any]], tracer: trace.Tracer, guard: Any
+        self, cls: type | None, methods: dict[str, Callable[..., Any]], recording: tuple[Any, ...]
     ) -> None:
         if cls is None:
             return
         for name, factory in methods.items():
             if hasattr(cls, name):
-                self._wrap(cls, name, factory(tracer, guard))
+                self._wrap(cls, name, factory(*recording))
 
     def _wrap(self, owner: Any, name: str, wrapper: Any) -> None:
         if wrap(owner, name, wrapper):

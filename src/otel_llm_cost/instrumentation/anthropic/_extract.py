@@ -20,7 +20,7 @@ from typing import Any
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
 from otel_llm_cost._values import drop_none, read_number, read_str, read_strings
-from otel_llm_cost.usage import ESTIMATED, PROVIDER, Usage, UsageSource
+from otel_llm_cost.usage import ESTIMATED, PROVIDER, Iteration, Usage, UsageSource
 
 OPERATION = "chat"
 DEFAULT_PROVIDER = "anthropic"
@@ -35,8 +35,16 @@ _DELTA_FIELDS = (
     "cache_read_input_tokens",
     "cache_creation_input_tokens",
     "output_tokens_details",
+    "server_tool_use",
+    "iterations",
 )
 _START_FIELDS = (*_DELTA_FIELDS, "cache_creation")
+# ``usage.server_tool_use`` counters -> :class:`Usage` units (genai-prices' names where it has one).
+_SERVER_TOOL_UNITS = (
+    ("web_search_requests", "web_searches"),
+    ("web_fetch_requests", "web_fetches"),
+    ("code_execution_requests", "code_executions"),
+)
 # Where the generated text of each delta type lives, for estimates of streams cut short.
 _DELTA_TEXT_FIELDS = {
     "text_delta": "text",
@@ -265,6 +273,12 @@ def _usage_from_fields(fields: Mapping[str, Any], source: UsageSource) -> Usage:
     cache_write = max(
         _tokens(fields.get("cache_creation_input_tokens")), _tokens(write_5m) + _tokens(write_1h)
     )
+    if split is None and cache_write:
+        # The Messages API reports ``cache_creation`` wherever 1-hour writes exist; a block without it
+        # predates them: every write was a 5-minute one. Recorded as such, not left to a guess (#17).
+        write_5m = cache_write
+    server_tools = fields.get("server_tool_use")
+    iterations = fields.get("iterations")
     return Usage.of(
         _tokens(fields.get("input_tokens")) + cache_read + cache_write,
         fields.get("output_tokens"),
@@ -274,7 +288,30 @@ def _usage_from_fields(fields: Mapping[str, Any], source: UsageSource) -> Usage:
         cache_write_5m_tokens=write_5m,
         cache_write_1h_tokens=write_1h,
         source=source,
+        units=None if server_tools is None else _server_tool_units(server_tools),
+        iterations=None if not iterations else _iterations(iterations, source),
     )
+
+
+def _server_tool_units(server_tools: object) -> dict[str, int] | None:
+    units: dict[str, int] = {}
+    for name, unit in _SERVER_TOOL_UNITS:
+        count = _get(server_tools, name)
+        if type(count) is int and count > 0:
+            units[unit] = count
+    return units or None
+
+
+def _iterations(iterations: object, source: UsageSource) -> list[Iteration]:
+    """``usage.iterations`` (advisor, compaction): each with its own usage, and model when it names one."""
+    if not isinstance(iterations, list | tuple):
+        return []
+    steps = []
+    for step in iterations:
+        kind = read_str(_get(step, "type")) or "message"
+        fields = {name: _get(step, name) for name in _START_FIELDS if name != "iterations"}
+        steps.append(Iteration(kind, read_str(_get(step, "model")), _usage_from_fields(fields, source)))
+    return steps
 
 
 _MISSING = object()

@@ -9,14 +9,16 @@ Our failures are logged once and never reach the caller; the SDK's exceptions re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._hook import admit_request
+from otel_llm_cost.instrumentation import _raw, _sent
+from otel_llm_cost.instrumentation._caller import caller_trampoline
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
-from otel_llm_cost.instrumentation.anthropic import _extract, _native, _streams
+from otel_llm_cost.instrumentation.anthropic import _content, _extract, _native, _streams
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -28,73 +30,82 @@ Kwargs = dict[str, Any]
 Wrapper = Callable[[Callable[..., Any], Any, Args, Kwargs], Any]
 
 
-def messages_create(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
+def messages_create(tracer: Tracer, guard: BudgetGuard | None = None, capture: bool = False) -> Wrapper:
     """``Messages.create`` (and ``parse``): a ``Message``, or a ``Stream`` of events with ``stream=True``."""
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
         ticket = None
         if guard is not None:  # may raise BudgetExceeded: refused before anything is sent
             ticket, kwargs = admit(guard, instance, kwargs)
-        invocation = start_invocation(tracer, instance, kwargs, ticket=ticket)
+        invocation = start_invocation(tracer, instance, kwargs, ticket=ticket, capture=capture)
+        call = caller_trampoline()  # the SDK's warnings name our caller, not us
         if invocation is None:
-            return wrapped(*args, **kwargs)
-        with _native.instrumented_call(invocation, getattr(instance, "_client", None)):
+            return call(wrapped, args, kwargs)
+        with _calling(invocation, instance):
             try:
-                result = wrapped(*args, **kwargs)
+                result = call(wrapped, args, kwargs)
             except BaseException as error:
                 fail(invocation, error)
                 raise
-        return finish(invocation, result, _streams.MessagesStream)
+        return finish(invocation, result, _streams.MessagesStream, kwargs)
 
     return wrapper
 
 
-def async_messages_create(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
+def async_messages_create(tracer: Tracer, guard: BudgetGuard | None = None, capture: bool = False) -> Wrapper:
     """``AsyncMessages.create`` (and ``parse``)."""
 
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
         ticket = None
         if guard is not None:
             ticket, kwargs = admit(guard, instance, kwargs)
-        invocation = start_invocation(tracer, instance, kwargs, ticket=ticket)
+        invocation = start_invocation(tracer, instance, kwargs, ticket=ticket, capture=capture)
         if invocation is None:
             return await wrapped(*args, **kwargs)
-        with _native.instrumented_call(invocation, getattr(instance, "_client", None)):
+        with _calling(invocation, instance):
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as error:
                 fail(invocation, error)
                 raise
-        return finish(invocation, result, _streams.AsyncMessagesStream)
+        if _raw.raw_kind(result) == "AsyncAPIResponse" and not _extract.is_streaming(kwargs):
+            # with_raw_response: the body is in memory, and parse() is a coroutine
+            await _raw.parse_now_async(result, RawCall(invocation, _streams.AsyncMessagesStream, kwargs))
+            return result
+        return finish(invocation, result, _streams.AsyncMessagesStream, kwargs)
 
     return wrapper
 
 
-def messages_stream(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
+def messages_stream(tracer: Tracer, guard: BudgetGuard | None = None, capture: bool = False) -> Wrapper:
     """``Messages.stream``: the request is sent, and the call starts, when its manager is entered."""
-    return _stream_helper(tracer, _streams.MessageStreamManager, guard)
+    return _stream_helper(tracer, _streams.MessageStreamManager, guard, capture)
 
 
-def async_messages_stream(tracer: Tracer, guard: BudgetGuard | None = None) -> Wrapper:
+def async_messages_stream(tracer: Tracer, guard: BudgetGuard | None = None, capture: bool = False) -> Wrapper:
     """``AsyncMessages.stream`` (a plain method returning an async context manager)."""
-    return _stream_helper(tracer, _streams.AsyncMessageStreamManager, guard)
+    return _stream_helper(tracer, _streams.AsyncMessageStreamManager, guard, capture)
 
 
-def _stream_helper(tracer: Tracer, manager_type: type[Any], guard: BudgetGuard | None) -> Wrapper:
+def _stream_helper(
+    tracer: Tracer, manager_type: type[Any], guard: BudgetGuard | None, capture: bool
+) -> Wrapper:
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
         ticket = None
         if guard is not None:  # checked here, where the model can still be replaced
             ticket, kwargs = admit(guard, instance, kwargs)
-        manager = wrapped(*args, **kwargs)
+        manager = caller_trampoline()(wrapped, args, kwargs)
 
         def start() -> tuple[LLMInvocation | None, AbstractContextManager[None]]:
-            invocation = start_invocation(tracer, instance, kwargs, stream=True, ticket=ticket)
+            invocation = start_invocation(
+                tracer, instance, kwargs, stream=True, ticket=ticket, capture=capture
+            )
             if invocation is None:
                 return None, nullcontext()
-            return invocation, _native.instrumented_call(invocation, getattr(instance, "_client", None))
+            return invocation, _calling(invocation, instance)
 
         try:
-            return manager_type(manager, start)
+            return manager_type(manager, start, kwargs)
         except Exception:
             log_once("anthropic.stream_helper.proxy", "could not instrument messages.stream()", exc_info=True)
             return manager
@@ -124,6 +135,7 @@ def start_invocation(
     *,
     stream: bool | None = None,
     ticket: Ticket | None = None,
+    capture: bool = False,
 ) -> LLMInvocation | None:
     """Start the call's span from its request; ``None`` (call left uninstrumented) if that fails."""
     try:
@@ -131,6 +143,8 @@ def start_invocation(
         params = _extract.request_params(kwargs)
         streaming = _extract.is_streaming(params) if stream is None else stream
         attributes = _extract.request_attributes(params, stream=streaming, server=_extract.get_server(client))
+        if capture:
+            attributes.update(_content.input_attributes(kwargs))
         invocation = LLMInvocation(
             tracer,
             operation=_extract.OPERATION,
@@ -138,6 +152,7 @@ def start_invocation(
             request_model=_extract.get_request_model(params),
             attributes=attributes,
         )
+        invocation.capture_content = capture
         if ticket is not None:
             ticket.bind(invocation)
         return invocation
@@ -148,12 +163,33 @@ def start_invocation(
         return None
 
 
-def finish(invocation: LLMInvocation, result: Any, stream_type: type[Any]) -> Any:
-    """End the call with its message, or return the stream proxy that will. Returns what the caller gets."""
+@contextmanager
+def _calling(invocation: LLMInvocation, instance: Any) -> Iterator[None]:
+    """The scope the SDK call runs in: the SDK's own span folded into ours, requests built marked."""
+    with (
+        _native.instrumented_call(invocation, getattr(instance, "_client", None)),
+        _sent.sending(invocation, _native.SDK_HOOK_MODULE),
+    ):
+        yield
+
+
+def finish(invocation: LLMInvocation, result: Any, stream_type: type[Any], kwargs: Kwargs) -> Any:
+    """End the call with its message, or return the proxy (stream, raw response) that will.
+
+    Returns what the caller gets.
+    """
     try:
         if _is_event_stream(result):
-            return stream_type(result, invocation)
-        _stop_with_message(invocation, result)
+            return stream_type(result, invocation, kwargs)
+        kind = _raw.raw_kind(result)  # with_raw_response / with_streaming_response
+        if kind is not None:
+            call = RawCall(invocation, stream_type, kwargs)
+            streaming = _extract.is_streaming(kwargs)
+            if _raw.body_in_memory(kind, kwargs, streaming):
+                _raw.parse_now(result, call)
+                return result
+            return _raw.wrap_raw(result, kind, call, streaming)
+        _stop_with_message(invocation, result, kwargs)
     except Exception:
         log_once("anthropic.finish", "otel-llm-cost could not record an Anthropic call", exc_info=True)
         invocation.stop(None)
@@ -161,6 +197,9 @@ def finish(invocation: LLMInvocation, result: Any, stream_type: type[Any]) -> An
 
 
 def fail(invocation: LLMInvocation, error: BaseException) -> None:
+    if _sent.refused_locally(invocation, error):
+        invocation.refused(error)  # e.g. "Streaming is required": nothing was sent
+        return
     try:
         request_id = _extract.get_request_id(error)
         response = _extract.response_attributes(None, None, request_id)
@@ -169,18 +208,68 @@ def fail(invocation: LLMInvocation, error: BaseException) -> None:
     invocation.fail(error, response_attributes=response)
 
 
-def _stop_with_message(invocation: LLMInvocation, message: Any) -> None:
-    usage_block = getattr(message, "usage", None)
-    if usage_block is None:
-        # A raw response (``with_raw_response``) or an unknown type: the span ends without usage.
-        invocation.stop(None)
-        return
+def _stop_with_message(invocation: LLMInvocation, message: Any, kwargs: Kwargs) -> None:
+    usage_block = message.get("usage") if isinstance(message, dict) else getattr(message, "usage", None)
+    usage = _extract.extract_usage(usage_block)
+    if usage is None:  # a server that sends no usage block: estimated, as for OpenAI
+        usage = _content.estimated_usage(kwargs, message)
     invocation.stop(
-        _extract.extract_usage(usage_block),
+        usage,
         response_model=_extract.get_response_model(message),
-        response_attributes=_extract.message_attributes(message, _extract.get_request_id(message)),
-        service_tier=_extract.get_service_tier(usage_block),
+        response_attributes=_response_attributes(invocation, message),
+        service_tier=_extract.get_service_tier(usage_block) if usage_block is not None else None,
     )
+
+
+def _response_attributes(invocation: LLMInvocation, message: Any) -> dict[str, Any]:
+    attributes = _extract.message_attributes(message, _extract.get_request_id(message))
+    if invocation.capture_content:
+        attributes.update(_content.output_attributes(message))
+    return attributes
+
+
+class RawCall:
+    """An Anthropic call answered raw: the callbacks of :mod:`otel_llm_cost.instrumentation._raw`."""
+
+    __slots__ = ("invocation", "kwargs", "stream", "stream_type")
+
+    def __init__(self, invocation: LLMInvocation, stream_type: type[Any], kwargs: Kwargs) -> None:
+        self.invocation = invocation
+        self.stream_type = stream_type
+        self.kwargs = kwargs
+        self.stream: Any = None
+
+    def parsed(self, result: Any) -> Any:
+        try:
+            if _is_event_stream(result):
+                if self.stream is None:
+                    self.stream = self.stream_type(result, self.invocation, self.kwargs)
+                    return self.stream
+                return self.stream if self.stream.__wrapped__ is result else result
+            if not self.invocation.ended:
+                _stop_with_message(self.invocation, result, self.kwargs)
+        except Exception:
+            log_once("anthropic.parsed", "otel-llm-cost could not record a raw Anthropic call", exc_info=True)
+            self.invocation.stop(None)
+        return result
+
+    def failed(self, error: BaseException) -> None:
+        fail(self.invocation, error)
+
+    def release(self, closed: bool = True) -> None:
+        try:
+            _raw.release(self.stream, self.invocation, closed, _extract.is_streaming(self.kwargs))
+        except Exception:
+            log_once("anthropic.release", "otel-llm-cost could not end a raw Anthropic call", exc_info=True)
+
+    def decoded(self, body: object) -> None:
+        if not self.invocation.ended:
+            self.parsed(body)
+
+    def raw_stream_recorder(self) -> Any:
+        if self.invocation.ended:
+            return None
+        return _streams.events_recorder(self.invocation, None, self.kwargs)
 
 
 def _is_event_stream(result: Any) -> bool:

@@ -24,6 +24,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 
 from otel_llm_cost._config import SCHEMA_URL, settings_from_env
 from otel_llm_cost.events import install_events, uninstall_events
+from otel_llm_cost.instrumentation import _sent
 from otel_llm_cost.instrumentation._lazy import when_imported
 from otel_llm_cost.instrumentation._open_calls import finish_before_shutdown
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
@@ -61,6 +62,9 @@ def _owner(module_name: str, class_name: str, method: str) -> type | None:
     return owner if isinstance(owner, type) and hasattr(owner, method) else None
 
 
+_SDK_BASE = "openai._base_client"
+
+
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the OpenAI SDK (and every OpenAI-compatible server it is pointed at)."""
 
@@ -89,6 +93,9 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             owner = _owner(module_name, class_name, method)
             if owner is not None:
                 wrap(owner, method, getattr(_patch, factory)(recorder))
+        client_base = _owner(_SDK_BASE, "BaseClient", _sent.HOOK_NAME)
+        if client_base is not None and wrap(client_base, _sent.HOOK_NAME, _sent.build_request):
+            _sent.hooked(_SDK_BASE, True)  # a call that built no request was refused locally
         self._installed = True
 
     def _uninstrument(self, **kwargs: Any) -> None:
@@ -102,3 +109,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             owner = _owner(module_name, class_name, method)
             if owner is not None:
                 unwrap(owner, method)
+        client_base = _owner(_SDK_BASE, "BaseClient", _sent.HOOK_NAME)
+        if client_base is not None:
+            unwrap(client_base, _sent.HOOK_NAME)
+        _sent.hooked(_SDK_BASE, False)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any, Final
 
+from otel_llm_cost import _modalities
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
 from otel_llm_cost._values import drop_none, read_number, read_str
@@ -221,10 +222,22 @@ def embeddings_request_attributes(kwargs: Mapping[str, Any], server: Server) -> 
     return attributes
 
 
-def usage_requested(kwargs: Mapping[str, Any]) -> bool:
-    """Whether the caller's own request asks for a stream's usage chunk (``stream_options.include_usage``)."""
+def _caller_stream_options(kwargs: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ``stream_options`` the caller sends: the argument, or ``extra_body``'s (merged into the body
+    last by the SDK, so it wins)."""
+    extra = kwargs.get("extra_body")
+    options = extra.get("stream_options") if isinstance(extra, Mapping) else None
+    if isinstance(options, Mapping):
+        return options
     options = kwargs.get("stream_options")
-    return isinstance(options, Mapping) and options.get("include_usage") is True
+    return options if isinstance(options, Mapping) else None
+
+
+def usage_requested(kwargs: Mapping[str, Any]) -> bool:
+    """Whether the caller's own request asks for a stream's usage chunk (``stream_options.include_usage``,
+    as an argument or in ``extra_body``)."""
+    options = _caller_stream_options(kwargs)
+    return options is not None and options.get("include_usage") is True
 
 
 def with_usage_requested(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -235,13 +248,14 @@ def with_usage_requested(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
     """
     if kwargs.get("stream") is not True:
         return None
+    chosen = _caller_stream_options(kwargs)
+    if chosen is not None and "include_usage" in chosen:
+        return None
+    extra = kwargs.get("extra_body")
+    if isinstance(extra, Mapping) and "stream_options" in extra:
+        return None  # the caller's extra_body would override ours: leave their request alone
     options = kwargs.get("stream_options")
-    if isinstance(options, Mapping):
-        if "include_usage" in options:
-            return None
-        options = {**options, "include_usage": True}
-    else:
-        options = {"include_usage": True}
+    options = {**options, "include_usage": True} if isinstance(options, Mapping) else {"include_usage": True}
     changed = dict(kwargs)
     changed["stream_options"] = options
     return changed
@@ -267,28 +281,74 @@ def get_chat_usage(usage: object) -> Usage | None:
         field(usage, "prompt_cache_hit_tokens"),  # DeepSeek
         field(usage, "cached_tokens"),  # Together
     )
+    completion_details = field(usage, "completion_tokens_details")
     return Usage.of(
         prompt,
         completion,
         cache_read_tokens=cache_read or 0,
         cache_write_tokens=field(details, "cache_write_tokens") or 0,
-        reasoning_tokens=field(field(usage, "completion_tokens_details"), "reasoning_tokens") or 0,
+        reasoning_tokens=field(completion_details, "reasoning_tokens") or 0,
+        units=_modality_units(details, completion_details),
     )
 
 
-def get_responses_usage(usage: object) -> Usage | None:
-    """A Responses API usage block as :class:`Usage`."""
+def _modality_units(input_details: object, output_details: object) -> dict[str, int] | None:
+    """Audio and image tokens of a usage block's details (``*_tokens_details``), as :class:`Usage` units.
+
+    Most calls report ``audio_tokens: 0`` or nothing: two lookups each, and no dict built.
+    """
+    found = None
+    for details, direction in ((input_details, "input"), (output_details, "output")):
+        if details is None:
+            continue
+        for modality in ("audio", "image"):
+            count = field(details, f"{modality}_tokens")
+            if type(count) is int and count > 0:
+                found = found or {}
+                found[f"{direction}_{modality}_tokens"] = count
+    if found is not None and input_details is not None:
+        cached = field(input_details, "cached_tokens_details")  # the Realtime / audio models' split
+        for modality in ("audio", "image"):
+            _modalities.add_count(found, f"cache_{modality}_read_tokens", field(cached, f"{modality}_tokens"))
+    return found
+
+
+# Responses API output items billed per call, by genai-prices unit.
+_TOOL_CALL_UNITS: Final = {
+    "web_search_call": "web_searches",
+    "file_search_call": "storage_searches",
+    "code_interpreter_call": "code_executions",
+}
+
+
+def tool_call_units(output: object, units: dict[str, int] | None) -> dict[str, int] | None:
+    """``units`` plus the server-side tool calls among a Response's ``output`` items (a new dict if any)."""
+    for item in output if isinstance(output, list | tuple) else ():
+        unit = _TOOL_CALL_UNITS.get(field(item, "type"))  # type: ignore[arg-type]
+        if unit is not None:
+            units = dict(units or {})
+            units[unit] = units.get(unit, 0) + 1
+    return units
+
+
+def get_responses_usage(usage: object, output: object = None) -> Usage | None:
+    """A Responses API (or image generation) usage block as :class:`Usage`; ``output``, the Response's
+    output items, adds its server-side tool calls (web searches...)."""
     inp = field(usage, "input_tokens")
     out = field(usage, "output_tokens")
     if inp is None and out is None:
         return None
     details = field(usage, "input_tokens_details")
+    output_details = field(usage, "output_tokens_details")
     return Usage.of(
         inp,
         out,
         cache_read_tokens=field(details, "cached_tokens") or 0,
         cache_write_tokens=field(details, "cache_write_tokens") or 0,
-        reasoning_tokens=field(field(usage, "output_tokens_details"), "reasoning_tokens") or 0,
+        reasoning_tokens=field(output_details, "reasoning_tokens") or 0,
+        units=_modality_units(details, output_details)
+        if output is None
+        else tool_call_units(output, _modality_units(details, output_details)),
     )
 
 
@@ -404,7 +464,7 @@ def _chat_reply_text(choices: Iterable[object]) -> str:
 def responses_fields(response: object, kwargs: Mapping[str, Any] | None = None) -> ResponseFields:
     """Fields of a Responses API ``Response``; usage estimated from ``kwargs`` when the server sent none."""
     usage_block = field(response, "usage")
-    usage = get_responses_usage(usage_block)
+    usage = get_responses_usage(usage_block, field(response, "output"))
     if usage is None and kwargs is not None:
         output = "".join(text_of(field(item, "content")) for item in items(response, "output"))
         usage = estimated(estimate_responses_input(kwargs), output)

@@ -17,24 +17,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from openai import BaseModel
-from openai._legacy_response import LegacyAPIResponse
-from openai._response import APIResponse, AsyncAPIResponse
 from openai._streaming import AsyncStream, Stream
 from opentelemetry import context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import set_span_in_context
 
-from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._hook import admit_request
+from otel_llm_cost.instrumentation import _raw, _sent
+from otel_llm_cost.instrumentation._caller import Trampoline, caller_trampoline
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.openai import _content, _extract
 from otel_llm_cost.instrumentation.openai._extract import ResponseFields, Server
-from otel_llm_cost.instrumentation.openai._raw import (
-    AsyncStreamedResponse,
-    LegacyStreamResponse,
-    StreamedResponse,
-)
 from otel_llm_cost.instrumentation.openai._streams import (
     AsyncChatStream,
     AsyncResponsesStream,
@@ -48,12 +42,13 @@ if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue
 
     from otel_llm_cost.budget import BudgetGuard, Ticket
-    from otel_llm_cost.instrumentation._stream import StreamProxy
+    from otel_llm_cost.instrumentation._stream import StreamProxy, StreamRecorder
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 Attributes = dict[str, "AttributeValue"]
 
 _STREAMS: Final = (Stream, AsyncStream)
+_SDK_BASE: Final = "openai._base_client"  # where requests are built (see instrumentation/_sent.py)
 _ACTIVE: Final[ContextVar[bool]] = ContextVar("otel_llm_cost.openai.active", default=False)
 # (base URL object, client class, server) by id(client): the URL is parsed once per client.
 _SERVERS: dict[int, tuple[object, type, Server]] = {}
@@ -178,15 +173,17 @@ def _sync_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
+        via = caller_trampoline()  # the SDK's warnings name our caller, not us
         if _ACTIVE.get() or not is_instrumentation_enabled():
-            return wrapped(*args, **kwargs)
+            return via(wrapped, args, kwargs)
         call = _start(recorder, surface, instance, kwargs)
         if call is None:
-            return wrapped(*args, **kwargs)
+            return via(wrapped, args, kwargs)
         token = _ACTIVE.set(True)
         current = context.attach(set_span_in_context(call.invocation.span))  # HTTP spans nest under ours
         try:
-            result = call.send(wrapped, args)
+            with _sent.sending(call.invocation, _SDK_BASE):
+                result = call.send(wrapped, args, via)
         except BaseException as error:
             call.failed(error)
             raise
@@ -210,14 +207,15 @@ def _async_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
         token = _ACTIVE.set(True)
         current = context.attach(set_span_in_context(call.invocation.span))  # HTTP spans nest under ours
         try:
-            result = await call.send_async(wrapped, args)
+            with _sent.sending(call.invocation, _SDK_BASE):
+                result = await call.send_async(wrapped, args)
         except BaseException as error:
             call.failed(error)
             raise
         finally:
             context.detach(current)
             _ACTIVE.reset(token)
-        return call.returned(result)
+        return await call.returned_async(result)
 
     return wrapper
 
@@ -235,7 +233,9 @@ def _start(recorder: Recorder, surface: Surface, instance: Any, kwargs: dict[str
         if recorder.capture_content:
             attributes.update(surface.input_content(kwargs))
         sent = None
-        if surface.injects_usage and (server.address, server.port) not in _NO_STREAM_OPTIONS:
+        # Never into a raw request: its caller may read the bytes, usage chunk and all (see _raw.py).
+        injectable = _raw.raw_mode(kwargs) is None and (server.address, server.port) not in _NO_STREAM_OPTIONS
+        if surface.injects_usage and injectable:
             sent = _extract.with_usage_requested(kwargs)
         invocation = LLMInvocation(
             recorder.tracer,
@@ -308,16 +308,16 @@ class _Call:
         self.stream: StreamProxy | None = None
 
     # --- sending ----------------------------------------------------------------------------------
-    def send(self, wrapped: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    def send(self, wrapped: Callable[..., Any], args: tuple[Any, ...], via: Trampoline) -> Any:
         if self.sent is None:
-            return wrapped(*args, **self.kwargs)
+            return via(wrapped, args, self.kwargs)
         try:
-            return wrapped(*args, **self.sent)
+            return via(wrapped, args, self.sent)
         except Exception as error:
             if not _rejects_stream_options(error):
                 raise
         self._stop_injecting()  # the server refused the option we added: send the caller's request
-        return wrapped(*args, **self.kwargs)
+        return via(wrapped, args, self.kwargs)
 
     async def send_async(self, wrapped: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         if self.sent is None:
@@ -355,26 +355,30 @@ class _Call:
             return result
         if isinstance(result, _STREAMS):
             return self.adopt(result)
-        if isinstance(result, LegacyAPIResponse):  # with_raw_response
-            if _extract.is_streaming(self.kwargs):
-                return LegacyStreamResponse(result, self)
-            self._parse_eagerly(result)
-            return result
-        if isinstance(result, AsyncAPIResponse):  # with_streaming_response
-            return AsyncStreamedResponse(result, self)
-        if isinstance(result, APIResponse):
-            return StreamedResponse(result, self)
+        kind = _raw.raw_kind(result)  # with_raw_response / with_streaming_response
+        if kind is not None:
+            streaming = _extract.is_streaming(self.kwargs)
+            if _raw.body_in_memory(kind, self.kwargs, streaming) and kind != "AsyncAPIResponse":
+                _raw.parse_now(result, self)
+                return result
+            return _raw.wrap_raw(result, kind, self, streaming)
         self.invocation.stop(None)  # an unexpected type: keep it, end the span
         return result
 
-    def _parse_eagerly(self, result: LegacyAPIResponse[Any]) -> None:
-        # The body is already read; the SDK caches what parse() builds, so the caller's parse() is free.
+    async def returned_async(self, result: Any) -> Any:
+        """:meth:`returned`, for an async call whose raw body may need an awaited ``parse()``."""
         try:
-            parsed = result.parse()
-        except Exception as error:
-            self.failed(error)  # the caller meets the same error when they parse
-            return
-        self.record(parsed)
+            kind = _raw.raw_kind(result)
+            if kind == "AsyncAPIResponse" and _raw.body_in_memory(
+                kind, self.kwargs, _extract.is_streaming(self.kwargs)
+            ):
+                await _raw.parse_now_async(result, self)
+                return result
+        except Exception:
+            log_once("openai.result", "otel-llm-cost could not record an OpenAI response", exc_info=True)
+            self.invocation.stop(None)
+            return result
+        return self.returned(result)
 
     def record(self, parsed: Any) -> None:
         fields = self.surface.response_fields(parsed, self.kwargs)
@@ -394,7 +398,7 @@ class _Call:
         self.stream = proxy
         return proxy
 
-    # --- raw-response callbacks (see _raw.py); never raise --------------------------------------
+    # --- raw-response callbacks (see instrumentation/_raw.py); never raise ----------------------
     def parsed(self, result: Any) -> Any:
         try:
             if isinstance(result, _STREAMS):
@@ -410,7 +414,26 @@ class _Call:
             self.invocation.stop(None)
         return result
 
+    def decoded(self, body: object) -> None:
+        """The caller read the JSON body as bytes: record from the decoded value."""
+        try:
+            if not self.invocation.ended:
+                self.record(body)
+        except Exception:
+            log_once("openai.decoded", "otel-llm-cost could not record a raw OpenAI body", exc_info=True)
+            self.invocation.stop(None)
+
+    def raw_stream_recorder(self) -> StreamRecorder | None:
+        """A recorder for the event stream the caller reads as bytes (none was injected into it)."""
+        stream_type = self.surface.sync_stream
+        if stream_type is None or self.invocation.ended:
+            return None
+        return stream_type.recorder_type(self.invocation, self.kwargs, False, self.capture)  # type: ignore[attr-defined,no-any-return]
+
     def failed(self, error: BaseException) -> None:
+        if _sent.refused_locally(self.invocation, error):
+            self.invocation.refused(error)  # the SDK refused it before sending: not an LLM call
+            return
         try:
             # LengthFinishReasonError and friends carry the completion that was billed.
             completion = getattr(error, "completion", None)
@@ -425,10 +448,6 @@ class _Call:
     def release(self, closed: bool = True) -> None:
         """The raw response was closed (or dropped, ``closed=False``): end whatever is still open."""
         try:
-            if self.stream is not None:
-                if closed:
-                    self.stream._self_recorder.finish(attr.STREAM_ABANDONED)
-            elif not self.invocation.ended:
-                self.invocation.stop(None)
+            _raw.release(self.stream, self.invocation, closed, _extract.is_streaming(self.kwargs))
         except Exception:
             log_once("openai.release", "otel-llm-cost could not end a raw OpenAI response", exc_info=True)

@@ -1,0 +1,60 @@
+"""Cost per billed part over the calls read (``llm_cost.cost.<part>``): input, output, cache reads and
+writes, reasoning, and the units beyond text tokens (#17): ``input_audio``, ``web_searches``,
+``advisor_message``..."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Final
+
+from otel_llm_cost import attributes as attr
+
+_PREFIX: Final = attr.LLM_COST_COST_PREFIX
+_NOT_PARTS: Final = frozenset({attr.LLM_COST_COST_STATUS, attr.LLM_COST_COST_UNPRICED_UNITS})
+_MAX_PARTS: Final = 100  # part names come from the spans: a bound keeps odd files from growing memory
+
+
+class PartTotals:
+    """USD per part name, and the units left unpriced with how many calls lacked each."""
+
+    __slots__ = ("costs", "unpriced_units")
+
+    def __init__(self) -> None:
+        self.costs: dict[str, Decimal] = {}
+        self.unpriced_units: dict[str, int] = {}
+
+    def add(self, attributes: dict[str, Any]) -> None:
+        for key, value in attributes.items():
+            if not key.startswith(_PREFIX) or key in _NOT_PARTS:
+                continue
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                part = key[len(_PREFIX) :]
+                if part in self.costs or len(self.costs) < _MAX_PARTS:
+                    self.costs[part] = self.costs.get(part, Decimal(0)) + Decimal(str(value))
+        units = attributes.get(attr.LLM_COST_COST_UNPRICED_UNITS)
+        if isinstance(units, list | tuple):
+            for unit in units:
+                if isinstance(unit, str) and (
+                    unit in self.unpriced_units or len(self.unpriced_units) < _MAX_PARTS
+                ):
+                    self.unpriced_units[unit] = self.unpriced_units.get(unit, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "by_part": dict(sorted(self.costs.items(), key=lambda item: -item[1])),
+            "unpriced_units": dict(sorted(self.unpriced_units.items(), key=lambda item: -item[1])),
+        }
+
+    def lines(self) -> list[str]:
+        """Parts beyond text tokens and unpriced units, for the summary (80 columns)."""
+        base = {"input", "output", "cache_read", "cache_write", "reasoning"}
+        extra = [(part, cost) for part, cost in self.costs.items() if part not in base]
+        lines: list[str] = []
+        if extra:
+            extra.sort(key=lambda item: -item[1])
+            shown = " · ".join(f"{part} {cost:.6f}" for part, cost in extra[:3])
+            lines.append(f"Beyond text {shown} USD")
+        if self.unpriced_units:
+            units = ", ".join(f"{unit} ({n:,})" for unit, n in list(self.unpriced_units.items())[:3])
+            lines.append(f"Unpriced    units (calls): {units}")
+        return [line if len(line) <= 80 else line[:79] + "…" for line in lines]
