@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import statistics
 import sys
 import time
@@ -86,7 +87,9 @@ def _install() -> list[tuple[object, str, Any]]:
 
     undo = []
     for owner, name, label in _phases():
-        original = getattr(owner, name)
+        original = getattr(owner, name, None)
+        if original is None:  # an older tree (run.py --before) without this function
+            continue
         setattr(owner, name, _timer(label, original))
         undo.append((owner, name, original))
     for listeners, when in ((_calls.listeners_before_end, "before"), (_calls.listeners_after_end, "after")):
@@ -139,20 +142,24 @@ def _ab(call: Callable[[], Any], reference: Callable[[], Any], pairs: int) -> tu
     return statistics.median(a) / 1000, statistics.median(b) / 1000
 
 
-def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=3000)
-    parser.add_argument("--pipeline", choices=("simple", "batch"), default="simple")
-    args = parser.parse_args(argv)
+def _payloads_of() -> dict[str, Any]:
+    """The bodies ``run.py`` wrote (the benchmark environments have no YAML reader), else built here."""
+    written = Path(__file__).resolve().parent / ".work" / "payloads.json"
+    payloads = json.loads(written.read_text()) if written.exists() else _payloads.build((200,))
+    _encode(payloads)
+    return payloads
+
+
+def measure(calls: int, pipeline: str) -> dict[str, Any]:
+    """Median µs per call of every phase, per surface, and the A/B overhead with the timers off."""
     import otel_llm_cost
 
-    payloads = _payloads.build((200,))
-    _encode(payloads)
+    payloads = _payloads_of()
     server = MockServer()
-    tracer_provider, _ = provider(pipeline=args.pipeline)
+    tracer_provider, _ = provider(pipeline=pipeline)
     otel_llm_cost.configure(tracer_provider=tracer_provider)
     clients = _clients(server)
-    print(f"timer cost: {_timer_cost():.2f} µs per timed function call (not subtracted)")
+    out: dict[str, Any] = {"timer_us": _timer_cost(), "surfaces": {}}
     for surface in ("openai.chat", "anthropic.messages"):
         server.payload = payloads[surface]
         call = make_call("ours", surface, payloads[surface], clients, None, unwrapped=False)
@@ -162,15 +169,31 @@ def main(argv: list[str]) -> None:
             call(), reference()
         gc.collect()
         undo = _install()
-        samples = _per_call(call, args.calls)
+        samples = _per_call(call, calls)
         _uninstall(undo)
-        print(f"\n## {surface} ({args.pipeline} pipeline), median µs per call over {args.calls:,} calls")
-        for label, values in samples.items():
-            print(f"{statistics.median(values) / 1000:8.1f}  {label}")
+        phases = {label: statistics.median(values) / 1000 for label, values in samples.items()}
         gc.collect()
-        with_us, without_us = _ab(call, reference, args.calls)
-        print(f"A/B, timers off: {with_us:.1f} instrumented, {without_us:.1f} unwrapped: ", end="")
-        print(f"overhead {with_us - without_us:.1f} µs")
+        with_us, without_us = _ab(call, reference, calls)
+        phases["A/B overhead, timers off"] = with_us - without_us
+        out["surfaces"][surface] = phases
+    return out
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--pipeline", choices=("simple", "batch"), default="simple")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON (for run.py)")
+    args = parser.parse_args(argv)
+    result = measure(args.calls, args.pipeline)
+    if args.json:
+        json.dump(result, sys.stdout)
+        return
+    print(f"timer cost: {result['timer_us']:.2f} µs per timed function call (not subtracted)")
+    for surface, phases in result["surfaces"].items():
+        print(f"\n## {surface} ({args.pipeline} pipeline), median µs per call over {args.calls:,} calls")
+        for label, value in phases.items():
+            print(f"{value:8.1f}  {label}")
 
 
 if __name__ == "__main__":

@@ -192,6 +192,61 @@ def _run_memory(plans: list[dict], pythons: dict[str, Path]) -> list[dict[str, A
     return runs
 
 
+PHASE_CALLS = 3000
+
+
+def _phases(python: Path, before: Path | None, quick: bool) -> dict[str, dict[str, Any]]:
+    """``bench_call_phases.py`` in the newest environment: this tree, and the ``--before`` tree."""
+    trees = {"after": None, **({"before": before} if before else {})}
+    found = {}
+    for name, src in trees.items():
+        env = {**_env(), **({"PYTHONPATH": str(src)} if src else {})}
+        calls = str(PHASE_CALLS // 20 if quick else PHASE_CALLS)
+        proc = subprocess.run(
+            [str(python), str(BENCH / "bench_call_phases.py"), "--json", "--calls", calls],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=BENCH,
+        )
+        if proc.returncode == 0:
+            found[name] = json.loads(proc.stdout)
+        print(
+            f"[bench] phases ({name}): {'ok' if proc.returncode == 0 else proc.stderr[-200:]}",
+            file=sys.stderr,
+        )
+    return found
+
+
+def phases_md(phases: dict[str, dict[str, Any]]) -> str:
+    """The per-phase table of ``_phases``: one column per surface and tree."""
+    if not phases:
+        return ""
+    surfaces = list(next(iter(phases.values()))["surfaces"])
+    labels: list[str] = []
+    for result in phases.values():
+        for figures in result["surfaces"].values():
+            labels += [label for label in figures if label not in labels]
+    header = ["phase (median µs per call)"] + [f"{s} {tree}" for s in surfaces for tree in phases]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label in labels:
+        cells = [
+            "–" if (v := phases[tree]["surfaces"][s].get(label)) is None else f"{v:,.1f}"
+            for s in surfaces
+            for tree in phases
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    timer = ", ".join(f"{tree} {r['timer_us']:.2f}" for tree, r in phases.items())
+    return (
+        "## Where a call's microseconds go\n\n`bench_call_phases.py` (see its docstring): the `ours` set-up "
+        f"in one process, {PHASE_CALLS:,} calls per surface, each function below timed on every call (median "
+        "per call; phases nest: `SDK span end` includes the processors', `stop` includes pricing, end "
+        "attributes, span end and the listeners). 'before' is the `--before` tree. Each timer costs "
+        f"({timer}) µs, not subtracted; the last line is the in-process A/B overhead with the timers off.\n\n"
+        + "\n".join(lines)
+    )
+
+
 def _versions(runs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     versions: dict[str, dict[str, str]] = {}
     for run in runs:
@@ -259,6 +314,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--pipelines", default=",".join(PIPELINES), help="simple, batch, or both")
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--no-phases", action="store_true", help="skip bench_call_phases.py")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"subset of {','.join(CONFIGS)}")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
     parser.add_argument(
@@ -288,7 +344,8 @@ def main(argv: list[str]) -> None:
     payload_file.write_text(json.dumps(_payloads.build((STREAM_CHUNKS,))))
     runs = [_label(run) for run in _run_timing(_timing_plans(args, generations, payload_file), pythons)]
     memory = [] if args.no_memory else _run_memory(_memory_plans(args, generations, payload_file), pythons)
-    (_envs.WORK / "raw.json").write_text(json.dumps({"timing": runs, "memory": memory}))
+    phases = {} if args.no_phases else _phases(pythons[generations[0]], args.before, args.quick)
+    (_envs.WORK / "raw.json").write_text(json.dumps({"timing": runs, "memory": memory, "phases": phases}))
     labels = [f"{g}+{p}" if p != "simple" else g for g in generations for p in args.pipelines]
     order = {name: i for i, name in enumerate((*labels, *generations, *SURFACES, *CONFIGS))}
     rows = timing_rows(runs, CHUNKS)
@@ -304,6 +361,8 @@ def main(argv: list[str]) -> None:
         "rounds": args.rounds,
     }
     text = _results_md(rows, memory, meta)
+    if phases:
+        text += "\n" + phases_md(phases) + "\n"
     args.output.write_text(text)
     print(text)
 
