@@ -4,11 +4,13 @@ VENV := .venv
 VENV_LEGACY := .venv-legacy
 VENV_MLFLOW := .venv-mlflow
 VENV_FRAMEWORKS := .venv-frameworks
+VENV_DEMO := .venv-demo
 
 .PHONY: demo test test-latest test-legacy test-canary test-frameworks lint bench clean
 
-demo: $(VENV)/.installed
-	$(VENV)/bin/python examples/demo.py
+demo: $(VENV_DEMO)/.installed
+	@echo "==> running the demo: a local model server, an agent loop, its spans in a file, the report"
+	$(VENV_DEMO)/bin/python examples/demo.py
 
 test: lint test-latest test-legacy
 
@@ -35,15 +37,24 @@ test-canary:
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py
+	$(VENV)/bin/python benchmarks/bench_wire.py
 
-$(VENV)/.installed: pyproject.toml requirements/test.txt requirements/sdk-latest.txt
+$(VENV)/.installed: pyproject.toml requirements/test.txt requirements/sdk-latest.txt requirements/providers.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -r requirements/test.txt -r requirements/sdk-latest.txt -e .
+	$(VENV)/bin/pip install -q -r requirements/test.txt -r requirements/sdk-latest.txt -r requirements/providers.txt -e .
 	touch $@
 
 $(VENV_LEGACY)/.installed: pyproject.toml requirements/test.txt requirements/sdk-legacy.txt
 	$(PYTHON) -m venv $(VENV_LEGACY)
 	$(VENV_LEGACY)/bin/pip install -q -r requirements/test.txt -r requirements/sdk-legacy.txt -e .
+	touch $@
+
+# Only what the demo needs (otel-llm-cost, the openai SDK, the report's extra), not the test toolchain.
+$(VENV_DEMO)/.installed: pyproject.toml
+	@echo "==> creating $(VENV_DEMO) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV_DEMO)
+	@echo "==> installing otel-llm-cost[demo] into $(VENV_DEMO) (about 25 packages)"
+	$(VENV_DEMO)/bin/pip install --disable-pip-version-check --progress-bar on -e '.[demo]'
 	touch $@
 
 # A real OTLP backend (MLflow's tracing server) for the export round trip; its pins clash with ours.
@@ -59,4 +70,4 @@ $(VENV_FRAMEWORKS)/.installed: pyproject.toml requirements/test.txt requirements
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(VENV_LEGACY) $(VENV_MLFLOW) $(VENV_FRAMEWORKS) build dist src/*.egg-info
+	rm -rf $(VENV) $(VENV_LEGACY) $(VENV_MLFLOW) $(VENV_FRAMEWORKS) $(VENV_DEMO) build dist src/*.egg-info

@@ -3,11 +3,13 @@
     python benchmarks/bench_report.py                 # 1,000,000 spans
     python benchmarks/bench_report.py --spans 200000 --keep /tmp/spans.jsonl
 
-Generates a JSONL file in our span schema (agent runs of 1 root, 2 steps and 3 LLM calls each, so 60%
-of spans are calls, with realistic attributes), then measures, each in a fresh process, spans per
-second and peak memory (max RSS) of (a) ``for line in f: json.loads(line)`` over the same file and
-(b) the full report (``build_report`` + rendering the table). Memory is also measured on a tenth of
-the file: a constant-memory report has about the same peak on both.
+Generates a JSONL file in our span schema (agent runs of 1 root, 2 steps and 3 LLM calls each, so 50%
+of spans are calls, with realistic attributes), then measures, each in a fresh process and in the same
+run, spans per second and peak memory (max RSS) of: (a) ``for line in f: json.loads(line)`` over the
+file, the baseline every figure is a ratio to; (b) the same loop with ``orjson.loads``; (c) the full
+report on the Python engine and (d) on the DuckDB engine (``build_report`` / ``duckdb_report`` plus
+rendering the table). Memory is also measured on a tenth of the file: a report in constant memory
+has about the same peak on both.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 MODELS = (
     ("openai", "gpt-4o-mini", 0.15, 0.6),
@@ -119,13 +122,23 @@ def span(tid: str, sid: str, parent: str | None, name: str, start: int, seconds:
 
 def child(kind: str, path: str) -> None:
     started = time.perf_counter()
-    if kind == "json":
+    if kind in ("json", "orjson"):
+        loads = json.loads if kind == "json" else __import__("orjson").loads
         count = 0
         with open(path, "rb") as f:
             for line in f:
-                json.loads(line)
+                loads(line)
                 count += 1
+    elif kind == "duckdb":
+        from otel_llm_cost.report import render_table
+        from otel_llm_cost.report._duckdb import duckdb_report
+
+        report = duckdb_report([path])
+        render_table(report)
+        count = report.stats.spans
     else:
+        if kind == "against":  # the report of another checkout (e.g. before a change), same file, same run
+            sys.path.insert(0, os.environ["BENCH_REPORT_AGAINST"])
         from otel_llm_cost.report import build_report, render_table
 
         report = build_report([path])
@@ -143,10 +156,48 @@ def measure(kind: str, path: str) -> dict:
     return json.loads(out)
 
 
+START, END = "<!-- bench_report:start -->", "<!-- bench_report:end -->"
+
+
+def write_results(path: str, runs: dict, tenth: dict, labels: dict, size_mb: float) -> None:
+    """Replace (or append) the section between START and END of ``path`` with this run's table."""
+    plain = runs["json"]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    rows = [
+        START,
+        "## Report throughput (`benchmarks/bench_report.py`)",
+        "",
+        f"{plain['spans']:,} spans ({size_mb:,.0f} MB of JSONL), each row a fresh process, all in one run on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (load average at the end: {load}; a "
+        "shared 2-core machine: read the ratios to the `json.loads` loop of the same run, not the rates).",
+        "",
+        "| what | seconds | spans/s | × json.loads | max RSS MB | max RSS MB, a tenth of the file |",
+        "|---|---|---|---|---|---|",
+    ]
+    for kind, r in runs.items():
+        small = f"{tenth[kind]['max_rss_mb']:.0f}" if kind in tenth else "–"
+        rows.append(
+            f"| {labels[kind]} | {r['seconds']:.1f} | {r['spans'] / r['seconds']:,.0f} | "
+            f"{plain['seconds'] / r['seconds']:.2f} | {r['max_rss_mb']:.0f} | {small} |"
+        )
+    rows.append(END)
+    text = Path(path).read_text(encoding="utf-8") if os.path.exists(path) else ""
+    block = "\n".join(rows)
+    if START in text and END in text:
+        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    Path(path).write_text(text, encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--keep", metavar="PATH", help="write (or reuse) the generated file here")
+    parser.add_argument(
+        "--against", metavar="SRC", help="also the report of this src/ tree (another checkout)"
+    )
+    parser.add_argument("--results", metavar="PATH", help="update the report section of this RESULTS.md")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -160,13 +211,31 @@ def main() -> int:
             generate(path, args.spans)
         generate(small, max(args.spans // 10, 1))
         size = os.path.getsize(path) / 1e6
-        plain, full, tenth = measure("json", path), measure("report", path), measure("report", small)
+        kinds = ("json", "orjson", *(("against",) if args.against else ()), "report", "duckdb")
+        os.environ["BENCH_REPORT_AGAINST"] = args.against or ""
+        runs = {kind: measure(kind, path) for kind in kinds}
+        tenth = {kind: measure(kind, small) for kind in ("report", "duckdb")}
+    plain = runs["json"]
     print(f"file: {plain['spans']:,} spans, {size:,.0f} MB")
-    for label, r in (("json.loads loop", plain), ("otel-llm-cost report", full)):
+    labels = {"json": "json.loads loop", "orjson": "orjson.loads loop", "report": "report, python engine",
+              "duckdb": "report, duckdb engine", "against": f"report of {args.against}"}  # fmt: skip
+    for kind, r in runs.items():
         rate = r["spans"] / r["seconds"]
-        print(f"{label:<22} {r['seconds']:7.2f} s  {rate:>10,.0f} spans/s  max RSS {r['max_rss_mb']:6.0f} MB")
-    print(f"report / json.loads: {full['seconds'] / plain['seconds']:.2f}x the time")
-    print(f"max RSS on a tenth of the file: {tenth['max_rss_mb']:.0f} MB (constant memory: about the same)")
+        ratio = plain["seconds"] / r["seconds"]
+        print(
+            f"{labels[kind]:<23} {r['seconds']:7.2f} s  {rate:>10,.0f} spans/s  {ratio:5.2f}x json.loads  "
+            f"max RSS {r['max_rss_mb']:6.0f} MB"
+        )
+    speedup = runs["report"]["seconds"] / runs["duckdb"]["seconds"]
+    print(f"duckdb engine / python engine: {speedup:.1f}x the throughput")
+    if args.against:
+        before = runs["against"]["seconds"]
+        print(f"vs {args.against}: python engine {before / runs['report']['seconds']:.2f}x, "
+              f"duckdb engine {before / runs['duckdb']['seconds']:.2f}x the throughput")  # fmt: skip
+    for kind, r in tenth.items():
+        print(f"max RSS on a tenth of the file, {labels[kind]}: {r['max_rss_mb']:.0f} MB")
+    if args.results:
+        write_results(args.results, runs, tenth, labels, size)
     return 0
 
 

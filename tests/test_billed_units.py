@@ -521,7 +521,14 @@ def test_roll_up_metrics_live_stats_budget_and_report_carry_the_full_cost(tmp_pa
     try:
         with (
             provider.get_tracer("app").start_as_current_span("plan step"),
-            llm_call("anthropic", "claude-sonnet-4-6", tracer_provider=provider, budget_guard=guard) as call,
+            llm_call(
+                "anthropic",
+                "claude-sonnet-4-6",
+                # An output cap: without one the guard must reserve the model's whole window (#16).
+                request={"max_tokens": 256, "messages": [{"role": "user", "content": "plan"}]},
+                tracer_provider=provider,
+                budget_guard=guard,
+            ) as call,
         ):
             call.set_usage(block, shape="anthropic")
     finally:

@@ -478,12 +478,12 @@ def _table_rows(output: str) -> list[list[str]]:
     return [re.split(r"\s{2,}", line.strip()) for line in lines[header + 2 : end]]
 
 
-def test_demo_script_prints_the_calls_offline():
+def test_demo_script_prints_the_calls_and_the_report_offline(tmp_path):
     """Needs the openai instrumentation (src/otel_llm_cost/instrumentation/openai) to produce spans."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "demo.py")],
         cwd=ROOT,
-        env=_clean_env(),
+        env={**_clean_env(), "OTEL_LLM_COST_DEMO_DIR": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -498,5 +498,16 @@ def test_demo_script_prints_the_calls_offline():
     assert number(rows["gpt-4o-mini"][4]) > 0 and number(rows["o4-mini"][4]) > 0  # output tokens
     assert number(rows["o4-mini"][5]) > 0  # reasoning tokens
     chat_rows = [row for row in _table_rows(done.stdout) if row[1] == "gpt-4o-mini"]
-    assert len(chat_rows) == 2
+    assert len(chat_rows) == 4  # two agent runs, two chat calls each
     assert number(chat_rows[1][3]) > 0  # the second chat call reuses the first one's prompt: cached tokens
+    # The spans went to a JSONL file, and the report of that file follows, then what to try next.
+    spans = tmp_path / "otel-llm-cost-demo.jsonl"
+    assert len(spans.read_text().splitlines()) == 20
+    report = done.stdout[done.stdout.index("$ otel-llm-cost report") :]
+    assert "Calls       8 · success 100.0% (0 errors) · 2 traces" in report
+    steps = dict(re.findall(r"^(plan|act|answer|retrieve|run) +(\d+)", report, re.MULTILINE))
+    assert steps == {"run": "2", "answer": "2", "plan": "2", "act": "2", "retrieve": "2"}
+    assert re.search(r"^answer +6 ", report, re.MULTILINE) and re.search(r"^plan +2 ", report, re.MULTILINE)
+    assert f"otel-llm-cost report {spans} --html demo-report.html" in report
+    assert re.search(rf"otel-llm-cost report {re.escape(str(spans))} --trace [0-9a-f]{{32}}", report)
+    assert f"otel-llm-cost tail {spans} --from-start" in report

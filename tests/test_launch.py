@@ -95,8 +95,9 @@ def test_configure_with_a_bad_price_file_raises_at_set_up(tmp_path):
 def _uninstrument_all() -> None:
     from otel_llm_cost.instrumentation.anthropic import AnthropicInstrumentor
     from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor
+    from otel_llm_cost.instrumentation.wire import WireInstrumentor
 
-    for instrumentor in (OpenAIInstrumentor(), AnthropicInstrumentor()):
+    for instrumentor in (OpenAIInstrumentor(), AnthropicInstrumentor(), WireInstrumentor()):
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
 
@@ -115,9 +116,13 @@ _APP = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("disabled", ["", "llm_cost_openai"])
+@pytest.mark.parametrize("disabled", ["", "llm_cost_openai", "llm_cost_openai,llm_cost_wire"])
 def test_opentelemetry_instrument_loads_instrumentor_and_processor(tmp_path, disabled):
-    """The zero-code path: entry points give an instrumented, priced span on the console exporter."""
+    """The zero-code path: entry points give an instrumented, priced span on the console exporter.
+
+    With the OpenAI wrapper disabled by name, the wire capture beneath httpx2 records the call; with
+    both disabled, nothing does.
+    """
     bin_dir = Path(sys.executable).parent
     launcher = bin_dir / "opentelemetry-instrument"
     assert launcher.exists(), (
@@ -146,7 +151,7 @@ def test_opentelemetry_instrument_loads_instrumentor_and_processor(tmp_path, dis
     assert result.returncode == 0, result.stderr
     spans = _console_spans(result.stdout)
     llm_spans = [s for s in spans if s["attributes"].get(attr.GEN_AI_OPERATION_NAME) == "chat"]
-    if disabled:
+    if "llm_cost_wire" in disabled:
         assert llm_spans == []
         return
     (span,) = llm_spans

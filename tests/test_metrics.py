@@ -6,6 +6,7 @@ spans of the same calls made with every trace sampled.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from decimal import Decimal
 from types import SimpleNamespace
@@ -343,10 +344,14 @@ def test_configure_wires_metrics_into_the_instrumentors_and_the_processor(replay
     installed = otel_llm_cost.configure(
         tracer_provider=run.tracer_provider, meter_provider=run.meter_provider
     )
+    # google-genai's async client over aiohttp has its own instrumentor, installed where aiohttp is.
+    genai = {"GoogleGenAIInstrumentor"} if importlib.util.find_spec("aiohttp") else set()
     assert {type(i).__name__ for i in installed} == {
         "OpenAIInstrumentor",
         "AnthropicInstrumentor",
         "BotocoreInstrumentor",
+        "WireInstrumentor",
+        *genai,
     }
     run.replay_all(replay_server)
     assert sum(point.count for point in run.points(m.OPERATION_DURATION)) == len(RECORDINGS)

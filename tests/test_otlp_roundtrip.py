@@ -218,7 +218,9 @@ def test_http_export_keeps_roll_ups_of_agent_steps(mlflow):
         instrumentor.uninstrument()
         provider.shutdown()
     spans = mlflow.spans(experiment, expected=3)
-    (step,) = [_attributes(s) for s in spans if s["name"] == "invoke_agent plan"]
+    (step,) = [
+        _attributes(s) for s in spans if s["name"] == "invoke_agent roundtrip"
+    ]  # named by its agent (#18)
     calls = [_attributes(s) for s in spans if s["name"] == "chat gpt-4o"]
     assert len(calls) == 2 == step[attr.LLM_COST_TOTAL_LLM_CALLS]
     assert step[attr.LLM_COST_TOTAL_COST] == pytest.approx(

@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from otel_llm_cost import attributes as attr
 from otel_llm_cost.pricing import Pricer
 from otel_llm_cost.processor import LLMCall, LLMCostSpanProcessor
+from sdk_methods import sdk_methods_restored
 
 OPENAI_CACHED = (
     "traceloop+openllmetry/packages/opentelemetry-instrumentation-langchain/tests/cassettes/test_llms/"
@@ -86,11 +87,12 @@ def instrumented(module: str, traced: Traced) -> Iterator[None]:
     instrumentor_module = importlib.import_module(module)  # pinned in requirements/test.txt
     name = "OpenAIInstrumentor" if "openai" in module else "AnthropicInstrumentor"
     instrumentor = getattr(instrumentor_module, name)()
-    instrumentor.instrument(tracer_provider=traced.provider)
-    try:
-        yield
-    finally:
-        instrumentor.uninstrument()
+    with sdk_methods_restored("openai", "anthropic"):
+        instrumentor.instrument(tracer_provider=traced.provider)
+        try:
+            yield
+        finally:
+            instrumentor.uninstrument()
 
 
 def openai_chat(replay_server, traced: Traced) -> None:

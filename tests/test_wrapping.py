@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 import wrapt
 
 from otel_llm_cost.instrumentation._wrapping import unwrap, wrap
+from sdk_methods import sdk_methods_restored
 
 
 class Client:
@@ -63,6 +67,13 @@ _OPENLLMETRY_CHAT = (
 )
 
 
+@pytest.fixture
+def openai_methods_restored() -> Iterator[None]:
+    with sdk_methods_restored("openai"):
+        yield
+
+
+@pytest.mark.usefixtures("openai_methods_restored")
 def test_openai_instrumentation_records_when_openllmetry_wrapped_first(replay_server):
     import openai
     from opentelemetry.instrumentation.openai import OpenAIInstrumentor as OpenLLMetry

@@ -152,7 +152,7 @@ def test_disabling_our_instrumentor_by_name_switches_it_off(python_without_distr
     python = python_without_distro
     extra = {
         "OTEL_TRACES_EXPORTER": "console",
-        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": f"{OTHERS},llm_cost_openai",
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": f"{OTHERS},llm_cost_openai,llm_cost_wire",
     }
     done = instrument(python, tmp_path, extra)
     assert _chat_spans(console_spans(done.stdout)) == []

@@ -1,9 +1,9 @@
 """Request-side fields of a manual LLM call (:func:`~otel_llm_cost.llm_call`): span attributes known
 before the call is sent, and what the budget guard estimates the call's worst case from. Pure functions.
 
-OpenAI-compatible and Anthropic request bodies go through the instrumentation's own extractors, so the
-span starts with the same attributes as an instrumented call's. Ollama's native API keeps its
-sampling parameters under ``options`` (``num_predict`` is its output cap) and streams unless told not to.
+OpenAI-compatible and Anthropic request bodies go through the instrumentation's own extractors, and
+Ollama's native API through its wire-API room (:mod:`otel_llm_cost.apis.ollama`), so the span starts with
+the same attributes as an instrumented or wire-captured call's.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost._values import drop_none, read_number, read_strings
+from otel_llm_cost._values import drop_none
+from otel_llm_cost.apis import ollama
 from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
 from otel_llm_cost.instrumentation.openai import _extract as openai
 from otel_llm_cost.usage_shapes import ANTHROPIC, OLLAMA, OPENAI, OPENAI_RESPONSES
@@ -64,22 +65,9 @@ def request_attributes(
 
 
 def _ollama_attributes(request: Mapping[str, Any], address: str | None, port: int | None) -> dict[str, Any]:
-    options = request.get("options")
-    get = options.get if isinstance(options, Mapping) else {}.get
-    stop = get("stop")
-    return drop_none(
-        (
-            (attr.SERVER_ADDRESS, address),
-            (attr.SERVER_PORT, port if address else None),
-            (attr.GEN_AI_REQUEST_MAX_TOKENS, _int(get("num_predict"))),
-            (attr.GEN_AI_REQUEST_TEMPERATURE, read_number(get("temperature"))),
-            (attr.GEN_AI_REQUEST_TOP_P, read_number(get("top_p"))),
-            (attr.GEN_AI_REQUEST_TOP_K, read_number(get("top_k"))),
-            (attr.GEN_AI_REQUEST_SEED, _int(get("seed"))),
-            (attr.GEN_AI_REQUEST_STOP_SEQUENCES, read_strings(stop)),
-            (attr.GEN_AI_REQUEST_STREAM, request.get("stream") is not False),  # Ollama streams by default
-        )
-    )
+    attributes = drop_none(((attr.SERVER_ADDRESS, address), (attr.SERVER_PORT, port if address else None)))
+    attributes.update(ollama.request_attributes(request, ollama.is_streaming(request)))
+    return attributes
 
 
 def budget_request(request: Mapping[str, Any] | None, model: str | None, shape: str) -> dict[str, Any]:

@@ -95,6 +95,11 @@ LLM_COST_STREAM_OUTCOME: Final = "llm_cost.stream.outcome"
 # false on the span of a call the SDK refused before sending a request (not an LLM call; no error)
 LLM_COST_REQUEST_SENT: Final = "llm_cost.request.sent"
 LLM_COST_STREAM_CHUNKS: Final = "llm_cost.stream.chunks"
+# Billing units a token usage cannot express (OpenAI images and audio, #14): recorded, and the call unpriced.
+LLM_COST_USAGE_IMAGES: Final = "llm_cost.usage.images"
+LLM_COST_USAGE_AUDIO_SECONDS: Final = "llm_cost.usage.audio_seconds"
+LLM_COST_USAGE_INPUT_CHARACTERS: Final = "llm_cost.usage.input_characters"
+LLM_COST_UNPRICED_REASON: Final = "llm_cost.cost.unpriced_reason"
 
 # --- Ours: cost breakdown ----------------------------------------------------------------------
 LLM_COST_COST_INPUT: Final = "llm_cost.cost.input"

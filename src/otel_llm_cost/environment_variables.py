@@ -27,6 +27,12 @@
 ``OTEL_LLM_COST_BUDGET_STORE``
     Where budget use is kept: ``memory`` (default, this process) or a ``redis://`` URL shared by a fleet.
 
+``OTEL_LLM_COST_WIRE_HOSTS``
+    More hosts whose LLM API requests the wire capture (beneath ``httpx`` / ``httpx2``) records, beside
+    the provider table's and private (self-hosted) ones: comma-separated ``host`` or ``host=provider``
+    entries, e.g. ``llm-gateway.corp.example, ai.example.com=openai``. Without ``=provider`` the host
+    names the provider and models are priced by their maker. Read once, when instrumenting.
+
 ``OTEL_LLM_COST_BUDGET_ON_STORE_ERROR``
     ``open`` (default: admit calls, with a warning) or ``closed`` (refuse them) while the budget store
     cannot be reached.
@@ -41,3 +47,4 @@ OTEL_LLM_COST_SUMMARY: Final = "OTEL_LLM_COST_SUMMARY"
 OTEL_LLM_COST_BUDGETS: Final = "OTEL_LLM_COST_BUDGETS"
 OTEL_LLM_COST_BUDGET_STORE: Final = "OTEL_LLM_COST_BUDGET_STORE"
 OTEL_LLM_COST_BUDGET_ON_STORE_ERROR: Final = "OTEL_LLM_COST_BUDGET_ON_STORE_ERROR"
+OTEL_LLM_COST_WIRE_HOSTS: Final = "OTEL_LLM_COST_WIRE_HOSTS"

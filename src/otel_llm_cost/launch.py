@@ -29,12 +29,16 @@ if TYPE_CHECKING:
 
     from otel_llm_cost.processor import LLMCostSpanProcessor
 
-# (module that must import, instrumentor class path) for every SDK we support.
-_INSTRUMENTORS: tuple[tuple[str, str], ...] = (
-    ("openai", "otel_llm_cost.instrumentation.openai:OpenAIInstrumentor"),
-    ("anthropic", "otel_llm_cost.instrumentation.anthropic:AnthropicInstrumentor"),
+# (modules of which one must be installed, instrumentor class path): the SDK wrappers where the meaning
+# needs them, and the wire capture beneath httpx / httpx2 for every other LLM call.
+_INSTRUMENTORS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("openai",), "otel_llm_cost.instrumentation.openai:OpenAIInstrumentor"),
+    (("anthropic",), "otel_llm_cost.instrumentation.anthropic:AnthropicInstrumentor"),
     # Installed lazily: botocore is wrapped when the app imports it, not imported here.
-    ("botocore", "otel_llm_cost.instrumentation.botocore:BotocoreInstrumentor"),
+    (("botocore",), "otel_llm_cost.instrumentation.botocore:BotocoreInstrumentor"),
+    (("httpx2", "httpx"), "otel_llm_cost.instrumentation.wire:WireInstrumentor"),
+    # google-genai's async client sends over aiohttp when it is installed, beneath the wire capture's sight.
+    (("aiohttp",), "otel_llm_cost.instrumentation.google_genai:GoogleGenAIInstrumentor"),
 )
 
 _processors: ProviderCache[LLMCostSpanProcessor] = ProviderCache()  # any provider, hashable or not
@@ -53,7 +57,8 @@ def configure(
     prometheus_host: str = "127.0.0.1",
     **options: Any,
 ) -> list[BaseInstrumentor]:
-    """Instrument every installed SDK we support and install the cost span processor.
+    """Instrument every installed SDK we support, and the wire capture beneath ``httpx`` / ``httpx2``
+    (every other LLM call), and install the cost span processor.
 
     Example::
 
@@ -136,9 +141,10 @@ def _instrument_all(
     tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None, options: dict[str, Any]
 ) -> list[BaseInstrumentor]:
     installed: list[BaseInstrumentor] = []
-    for module_name, target in _INSTRUMENTORS:
-        if importlib.util.find_spec(module_name) is None:
+    for module_names, target in _INSTRUMENTORS:
+        if not any(importlib.util.find_spec(name) is not None for name in module_names):
             continue
+        module_name = module_names[0]
         module_path, class_name = target.split(":")
         try:
             instrumentor = getattr(importlib.import_module(module_path), class_name)()

@@ -45,6 +45,7 @@ from otel_llm_cost._log import log_once
 from otel_llm_cost._provider_cache import ProviderCache
 from otel_llm_cost._scrub import scrub_value
 from otel_llm_cost.budget._hook import admit_request
+from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
 from otel_llm_cost.instrumentation.openai import _extract as openai
@@ -190,6 +191,7 @@ class LLMCall:
         self._invocation: LLMInvocation | None = None
         self._span: Span = trace.INVALID_SPAN
         self._context_token: object = None
+        self._open_token: Any = None  # LLM_SPAN_OPEN: the wire capture beneath adds no second span
         self._usage: Usage | None = None
         self._provider_cost: object = None
         self._service_tier: str | None = None
@@ -308,6 +310,7 @@ class LLMCall:
             self._finish(invocation, exc)
         finally:
             try:
+                LLM_SPAN_OPEN.reset(self._open_token)
                 otel_context.detach(self._context_token)  # type: ignore[arg-type]
             except Exception:
                 log_once("manual.detach", "llm_call: could not restore the context", exc_info=True)
@@ -341,6 +344,7 @@ class LLMCall:
             if ticket is not None:
                 ticket.bind(invocation)
             self._context_token = otel_context.attach(trace.set_span_in_context(invocation.span))
+            self._open_token = LLM_SPAN_OPEN.set(True)
             self._invocation = invocation
             self._span = invocation.span
         except Exception:

@@ -1,8 +1,9 @@
 """Usage blocks in each provider's own shape -> :class:`~otel_llm_cost.usage.Usage`, for calls made
 without a supported SDK (:func:`~otel_llm_cost.llm_call`). Pure functions.
 
-OpenAI-compatible and Anthropic blocks go through the instrumentation's own extractors, so a manual
-call counts exactly as an instrumented one. The other shapes, each from recorded traffic:
+OpenAI-compatible and Anthropic blocks go through the instrumentation's own extractors, and the other
+shapes through their wire-API rooms (:mod:`otel_llm_cost.apis`), so a manual call counts exactly as an
+instrumented or wire-captured one. The other shapes, each from recorded traffic:
 
 ============ ======================================================= ==================================
 shape        fields read                                             convention
@@ -10,8 +11,9 @@ shape        fields read                                             convention
 ``ollama``   ``prompt_eval_count``, ``eval_count`` (the final        no cache or reasoning split
              ``done: true`` object of ``/api/chat`` or
              ``/api/generate``)
-``cohere``   ``billed_units`` (else ``tokens``): ``input_tokens``,   what is billed; v1 under ``meta``,
-             ``output_tokens``; ``cached_tokens``                    v2 under ``usage``
+``cohere``   ``billed_units`` (else ``tokens`` with                  what is billed; v1 under ``meta``,
+             ``cached_tokens``): ``input_tokens``,                   v2 under ``usage``
+             ``output_tokens``
 ``gemini``   ``usageMetadata``: ``promptTokenCount`` (cached          candidates *exclude* thoughts, so
              content included), ``cachedContentTokenCount``,         output = candidates + thoughts
              ``candidatesTokenCount``, ``thoughtsTokenCount``,
@@ -27,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from otel_llm_cost._modalities import gemini_units
+from otel_llm_cost.apis import cohere, gemini, ollama
 from otel_llm_cost.instrumentation.anthropic import _extract as anthropic
 from otel_llm_cost.instrumentation.openai import _extract as openai
 from otel_llm_cost.usage import Usage
@@ -55,50 +57,11 @@ _ANTHROPIC_KEYS: Final = frozenset(
 _ANTHROPIC_PROVIDERS: Final = frozenset({"anthropic", "aws.bedrock", "gcp.vertex_ai"})
 
 
-def _get(block: object, name: str) -> Any:
-    return block.get(name) if isinstance(block, Mapping) else getattr(block, name, None)
-
-
-def get_ollama_usage(block: object) -> Usage | None:
-    """Ollama's native ``/api/chat`` / ``/api/generate`` counts (the final object of a stream)."""
-    prompt, generated = _get(block, "prompt_eval_count"), _get(block, "eval_count")
-    if prompt is None and generated is None:
-        return None
-    return Usage.of(prompt or 0, generated or 0)
-
-
-def get_cohere_usage(block: object) -> Usage | None:
-    """Cohere's usage (v2 ``usage``) or ``meta`` (v1) block: billed units, else raw token counts."""
-    counts = _get(block, "billed_units")
-    if _get(counts, "input_tokens") is None and _get(counts, "output_tokens") is None:
-        counts = _get(block, "tokens")
-    inp, out = _get(counts, "input_tokens"), _get(counts, "output_tokens")
-    if inp is None and out is None:
-        return None
-    return Usage.of(inp or 0, out or 0, cache_read_tokens=_get(block, "cached_tokens") or 0)
-
-
-def get_gemini_usage(block: object) -> Usage | None:
-    """Gemini's ``usageMetadata`` (Google AI and Vertex AI alike)."""
-    prompt, candidates = _get(block, "promptTokenCount"), _get(block, "candidatesTokenCount")
-    if prompt is None and candidates is None:
-        return None
-    thoughts = _count(_get(block, "thoughtsTokenCount"))
-    return Usage.of(
-        _count(prompt) + _count(_get(block, "toolUsePromptTokenCount")),
-        _count(candidates) + thoughts,
-        cache_read_tokens=_get(block, "cachedContentTokenCount") or 0,
-        reasoning_tokens=thoughts,
-        units=gemini_units(
-            _get(block, "promptTokensDetails"),
-            _get(block, "candidatesTokensDetails"),
-            _get(block, "cacheTokensDetails"),
-        ),
-    )
-
-
-def _count(value: object) -> int:
-    return value if type(value) is int and value > 0 else 0
+# The provider shapes are read by their wire-API rooms, so llm_call, the wire capture and any SDK
+# wrapper count a call the same way.
+get_ollama_usage: Final = ollama.get_usage
+get_cohere_usage: Final = cohere.get_usage
+get_gemini_usage: Final = gemini.get_usage
 
 
 SHAPES: Final[Mapping[str, Callable[[Any], Usage | None]]] = {

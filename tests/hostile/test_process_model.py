@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import faulthandler
 import io
+import logging
 import os
 import re
 import signal
@@ -61,6 +62,33 @@ def _fork_and_run(work: Callable[[], None]) -> int:
             code = 1
         os._exit(code)
     return _wait(pid)
+
+
+class _Records(logging.Handler):
+    """Keeps records in memory: the logging module renews a handler's lock in a forked child."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def _logs_in_memory():
+    """Our logs go to memory, not to whatever stream handlers other tests left on the root logger: a
+    fork while another thread writes to a stream hangs the child in CPython itself (the stream's own
+    buffer lock), whatever the library. Our logging still runs in full, in every thread."""
+    logger = logging.getLogger("otel_llm_cost")
+    handler, propagate = _Records(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 class Calls:

@@ -46,7 +46,9 @@ class WireRequest:
 
     ``body`` is the decoded JSON request body (``None`` when the body is not JSON, e.g. multipart audio
     uploads, or too large to decode); ``path`` has no query string; ``provider`` is the provider table's
-    name for the host (:func:`otel_llm_cost.providers.provider_for_host`).
+    name for the host (:func:`otel_llm_cost.providers.provider_for_host`). ``headers`` are the request's
+    before it is sent; the wire capture hands ``response_fields`` / ``stream_fields`` the same request with
+    the *response's* headers (where request ids are).
     """
 
     method: str
@@ -101,6 +103,10 @@ class WireApi(Protocol):
     def is_content_event(self, event: Any) -> bool:
         """Whether a decoded stream event carries generated output (time to first chunk)."""
         ...
+
+    # Optional: ``is_final_event(event) -> bool``, whether a decoded stream event is the stream's last
+    # (Anthropic's ``message_stop``). A client that stops reading there and closes the response has
+    # read the whole stream; SSE's ``[DONE]`` says so without it.
 
     def stream_fields(self, events: Sequence[Any], dropped: int, request: WireRequest) -> ResponseFields:
         """Usage and response fields of a stream from the decoded events kept: the opening events through

@@ -53,6 +53,9 @@ class Messages:
     def is_content_event(self, event: Any) -> bool:
         return _extract._get(event, "type") == "content_block_delta"
 
+    def is_final_event(self, event: Any) -> bool:
+        return _extract._get(event, "type") == "message_stop"
+
     def stream_fields(self, events: Sequence[Any], dropped: int, request: WireRequest) -> ResponseFields:
         summary = _extract.summarise_stream(events, dropped)
         attributes = _extract.response_attributes(

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 _NO_SERVER: Final = _extract.Server("openai", None, None)
 _EMPTY: Final[Mapping[str, Any]] = {}
+_FINAL_RESPONSES_EVENTS: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
 def _body(request: WireRequest) -> Mapping[str, Any]:
@@ -69,6 +70,9 @@ class Responses(_OpenAIApi):
 
     def is_content_event(self, event: Any) -> bool:
         return _chunks.responses_event_has_content(event)
+
+    def is_final_event(self, event: Any) -> bool:
+        return _extract.field(event, "type") in _FINAL_RESPONSES_EVENTS
 
     def stream_fields(self, events: Sequence[Any], dropped: int, request: WireRequest) -> ResponseFields:
         return _chunks.responses_stream_fields(events, _body(request), dropped)

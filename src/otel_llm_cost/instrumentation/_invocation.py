@@ -197,8 +197,13 @@ class LLMInvocation:
         *,
         stream_outcome: str | None = None,
         response_attributes: dict[str, AttributeValue] | None = None,
+        error_type_name: str | None = None,
     ) -> None:
-        """Record a failed call (the SDK's exception is re-raised by the caller, untouched)."""
+        """Record a failed call (the SDK's exception is re-raised by the caller, untouched).
+
+        ``error_type_name`` replaces the exception's class name as ``error.type`` (an HTTP status code,
+        where the wire capture sees an error response and no exception).
+        """
         if self._ended:
             return
         self._ended = True
@@ -209,7 +214,7 @@ class LLMInvocation:
                 if usage is not None:
                     cost = self._price(usage, None, None, None)
                 attributes = self._outcome_attributes(usage, None, response_attributes, stream_outcome, cost)
-                attributes[attr.ERROR_TYPE] = error_type(error)
+                attributes[attr.ERROR_TYPE] = error_type_name or error_type(error)
                 set_plain_attributes(span, attributes)
                 self._hand_over(usage, cost, None, attributes)
                 span.set_status(Status(StatusCode.ERROR, describe_error(error)))
@@ -320,6 +325,32 @@ class LLMInvocation:
         if cost is not None:
             add_cost_attributes(attributes, cost)
         return attributes
+
+
+def record_end(
+    invocation: LLMInvocation,
+    fields: Any,
+    outcome: str | None = None,
+    error: BaseException | None = None,
+) -> None:
+    """Stop (or, given an error, fail) an invocation with what a response or stream reported.
+
+    ``fields`` is a room's :class:`~otel_llm_cost.apis.ResponseFields` (usage, model, attributes, service
+    tier, provider cost); its attributes dict is taken over.
+    """
+    if error is None:
+        invocation.stop(
+            fields.usage,
+            response_model=fields.model,
+            response_attributes=fields.attributes,
+            service_tier=fields.service_tier,
+            provider_cost=fields.provider_cost,
+            stream_outcome=outcome,
+        )
+        return
+    if fields.model:
+        fields.attributes[attr.GEN_AI_RESPONSE_MODEL] = fields.model
+    invocation.fail(error, fields.usage, stream_outcome=outcome, response_attributes=fields.attributes)
 
 
 def usage_attributes(usage: Usage) -> dict[str, AttributeValue]:

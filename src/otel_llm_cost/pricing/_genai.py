@@ -14,7 +14,13 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
-from otel_llm_cost.pricing._providers import GENAI_PRICES_PROVIDER_IDS, LOCAL_PROVIDERS
+from otel_llm_cost.pricing._providers import (
+    GENAI_PRICES_PROVIDER_IDS,
+    LOCAL_PROVIDERS,
+    OPEN_WEIGHT_PREFIXES,
+    PROPRIETARY_MAKERS,
+    SELF_HOSTED,
+)
 from otel_llm_cost.pricing._rates import ZERO, RateCard, Rates, Schedule, per_token
 from otel_llm_cost.usage import COUNT_UNITS, TOKEN_UNITS
 
@@ -86,6 +92,8 @@ def _find(snap: DataSnapshot, provider: str | None, model: str) -> tuple[Provide
             continue
     if _is_unmapped(provider):
         return _model_owner(snap, model)
+    if (provider or "").strip().lower() == SELF_HOSTED:
+        return _proprietary_owner(snap, model)
     return None
 
 
@@ -112,6 +120,19 @@ def _model_owner(snap: DataSnapshot, model: str) -> tuple[Provider, ModelInfo] |
         for info in candidate.models:
             if info.is_match(model):
                 return candidate, info
+    return None
+
+
+def _proprietary_owner(snap: DataSnapshot, model: str) -> tuple[Provider, ModelInfo] | None:
+    """The maker of a proprietary model served through a self-hosted gateway; ``None`` for open weights."""
+    name = model.strip().lower().rsplit("/", 1)[-1]
+    if name.startswith(OPEN_WEIGHT_PREFIXES):
+        return None
+    for candidate in snap.providers:
+        if candidate.id in PROPRIETARY_MAKERS:
+            for info in candidate.models:
+                if info.is_match(model):
+                    return candidate, info
     return None
 
 

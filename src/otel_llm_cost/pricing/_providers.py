@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+from otel_llm_cost.providers import SELF_HOSTED as SELF_HOSTED  # re-exported for _genai
+
 GENAI_PRICES_PROVIDER_IDS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "openai": "openai",
@@ -35,6 +37,18 @@ GENAI_PRICES_PROVIDER_IDS: Final[Mapping[str, str]] = MappingProxyType(
 """Known providers. A model missing under its mapped provider stays unpriced: guessing another
 provider's price for, say, an Azure deployment name would be a wrong number, not a missing one."""
 
-LOCAL_PROVIDERS: Final = frozenset({"ollama", "vllm", "lmstudio", "llama.cpp", "localai"})
-"""Self-hosted servers: never priced from public data (a local Llama is not Groq's Llama); they cost
-what the override file says, $0 included, or stay unpriced."""
+LOCAL_PROVIDERS: Final = frozenset(
+    {"ollama", "vllm", "lmstudio", "lm_studio", "llama.cpp", "localai", "tgi", SELF_HOSTED}
+)
+"""Self-hosted servers (:mod:`otel_llm_cost.providers` names them): never priced from public data (a
+local Llama is not Groq's Llama); they cost what the override file says, $0 included, or stay unpriced.
+The one exception is :data:`SELF_HOSTED`, a private host of unknown kind."""
+
+# SELF_HOSTED, a private host that may be a gateway: a proprietary model there (a local proxy forwarding
+# ``gpt-4o``) is priced as its maker's; an open-weight one stays unpriced.
+
+PROPRIETARY_MAKERS: Final = ("openai", "anthropic", "google", "x-ai")
+"""genai-prices providers whose models only their maker serves, the open-weight ones aside."""
+
+OPEN_WEIGHT_PREFIXES: Final = ("gpt-oss", "gemma", "llama", "mistral", "mixtral", "qwen", "phi", "olmo")
+"""Model names that are open weights even where a proprietary maker's price list carries them."""

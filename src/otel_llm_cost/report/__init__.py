@@ -1,14 +1,15 @@
 """Reports from span files: what the LLM calls cost, how long they took, where the tokens went.
 
-Reads our JSONL span files and the OpenTelemetry Collector's file-exporter output (OTLP/JSON), plain
-or gzip, in one streaming pass with constant memory. Used by the ``otel-llm-cost report`` and
-``otel-llm-cost tail`` commands; usable from Python::
+Reads our JSONL span files and OTLP/JSON (the Collector's and the SDK's file exporters), plain or gzip,
+in one streaming pass in bounded memory, spans in any order (see :mod:`._traces`). Used by the
+``otel-llm-cost report`` and ``otel-llm-cost tail`` commands; usable from Python::
 
-    from otel_llm_cost.report import build_report, render_table
+    from otel_llm_cost.report import build_report, render_table, render_trace
 
     report = build_report(["spans.jsonl"])
     print(render_table(report))
     print(report.totals.cost, report.latency.duration.quantile(0.95))
+    print(render_trace(report.top_traces[0]))   # the most expensive trace, span by span
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from otel_llm_cost.report._aggregate import Aggregator
 from otel_llm_cost.report._filters import Filters, parse_time
 from otel_llm_cost.report._formats import to_csv, to_json
 from otel_llm_cost.report._html import to_html
-from otel_llm_cost.report._read import ReadStats, read_spans
+from otel_llm_cost.report._read import MAX_LINE_BYTES, ReadStats, read_spans
 from otel_llm_cost.report._result import Report
+from otel_llm_cost.report._trace_text import render_trace
 from otel_llm_cost.report.render import render_table
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "build_report",
     "parse_time",
     "render_table",
+    "render_trace",
     "to_csv",
     "to_html",
     "to_json",
@@ -43,6 +46,8 @@ def build_report(
     by: Iterable[str] = (),
     top: int = 10,
     progress: Callable[[int], None] | None = None,
+    trace: str | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Report:
     """Read ``paths`` and add up their LLM calls.
 
@@ -52,6 +57,9 @@ def build_report(
         by: extra attributes to break cost down by (span attributes, else resource attributes).
         top: how many of the most expensive traces to list.
         progress: called now and then with the number of bytes read so far.
+        trace: a trace id (or a prefix of at least 8 hex digits) to keep the spans of, for
+            :func:`render_trace`, whatever its rank.
+        max_line_bytes: longer lines are skipped and counted (``report.stats.oversized``).
 
     Returns:
         The report; malformed lines are skipped and counted in ``report.stats``.
@@ -59,8 +67,8 @@ def build_report(
     Raises:
         OSError: a file cannot be opened.
     """
-    stats = ReadStats()
-    aggregator = Aggregator(filters, by, top)
+    stats = ReadStats(max_line_bytes=max_line_bytes)
+    aggregator = Aggregator(filters, by, top, trace)
     add = aggregator.add
     for span in read_spans(paths, stats, progress):
         add(span)

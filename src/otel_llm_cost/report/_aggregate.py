@@ -11,41 +11,52 @@ Which spans are what:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, Final
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._span_usage import SpanUsage, has_usage, read_span_usage
 from otel_llm_cost.report._filters import Filters
+from otel_llm_cost.report._labels import clip_label, label
 from otel_llm_cost.report._parts import PartTotals
 from otel_llm_cost.report._read import ReadStats
 from otel_llm_cost.report._result import Latency, Report
 from otel_llm_cost.report._sampling import SampleEstimate
 from otel_llm_cost.report._span import SpanRecord
 from otel_llm_cost.report._stats import LogHistogram, Quantiles
-from otel_llm_cost.report._steps import Steps
+from otel_llm_cost.report._steps import PHASES, Steps
 from otel_llm_cost.report._timeline import Timeline
 from otel_llm_cost.report._totals import NONE, Call, GroupTable, Totals
+from otel_llm_cost.report._trace_model import CallRecord, SpanNode
 from otel_llm_cost.report._traces import Traces
 
 _NOT_CALLS: Final = frozenset({"invoke_agent", "create_agent", "execute_tool"})
 _PRICED: Final = frozenset({attr.COST_PRICED, attr.COST_ESTIMATED})
 _MAX_UNPRICED: Final = 1000
+# A recorded cost above this (USD, one call) is taken as corrupt: counted as unpriced, never summed.
+MAX_CALL_COST: Final = Decimal(1_000_000)
+# Below this a cost is zero for the report (keeps Decimal sums away from absurd exponents).
+_MIN_COST_EXPONENT: Final = -18
 
 
 class Aggregator:
     """Adds spans up; :meth:`report` turns the sums into a :class:`Report`."""
 
-    def __init__(self, filters: Filters | None = None, by: Iterable[str] = (), top: int = 10) -> None:
+    def __init__(
+        self, filters: Filters | None = None, by: Iterable[str] = (), top: int = 10, trace: str | None = None
+    ) -> None:
         self.filters = filters or Filters()
         self.totals = Totals()
         self.by_provider = GroupTable()
         self.by_model = GroupTable(latency=True)
-        self.by_attribute = {name: GroupTable() for name in by}
+        self.by = tuple(by)
+        self.by_attribute = {name: GroupTable() for name in self.by}
         self.latency = Latency(Quantiles(), Quantiles(), Quantiles(), Quantiles())
         self.histogram = LogHistogram()
         self.timeline = Timeline()
-        self.traces = Traces(top=top)
+        self.traces = Traces(self._count_call, top=top, pin=trace)
         self.steps = Steps()
         self.cost_status: dict[str, int] = {}
         self.unpriced: dict[tuple[str, str], int] = {}
@@ -53,41 +64,60 @@ class Aggregator:
         self.parts = PartTotals()
 
     def add(self, span: SpanRecord) -> None:
-        """Count one span."""
+        """Take one span (its calls are counted when its trace closes)."""
         attributes = span.attributes
         operation = attributes.get(attr.GEN_AI_OPERATION_NAME)
-        is_step = operation == "invoke_agent" or attributes.get(attr.LLM_COST_SPAN_TYPE) == "agent_step"
-        step = attributes.get(attr.LLM_COST_STEP_NAME) or (span.name if is_step else None)
-        agent = attributes.get(attr.GEN_AI_AGENT_NAME) or None
-        labels = (str(step) if step else None, str(agent) if agent else None)
-        usage = None
+        span_type = attributes.get(attr.LLM_COST_SPAN_TYPE)
+        is_step = operation == "invoke_agent" or span_type == "agent_step"
+        step = label(attributes.get(attr.LLM_COST_STEP_NAME)) or (label(span.name) if is_step else None)
+        agent = label(attributes.get(attr.GEN_AI_AGENT_NAME))
+        record = None
         if not is_step and operation not in _NOT_CALLS and has_usage(attributes):
-            usage = read_span_usage(attributes) if self.filters.keeps_span(span) else None
-            if usage is not None and not self.filters.keeps_model(usage.model, _request_model(attributes)):
-                usage = None
-        call = call_figures(span, usage) if usage is not None else None
-        response_id = usage.response_id if usage is not None else None
-        if self.traces.add(span, labels, call, response_id):
-            assert call is not None and usage is not None
-            self._count_call(span, usage, call)
+            record = self._record(span)
+        phases = step_phases(attributes) if is_step else None
+        kind = _kind(operation, span_type)
+        node = SpanNode(
+            span.span_id, span.parent_id, clip_label(span.name), kind, span.start_ns, span.end_ns,
+            span.error or attr.ERROR_TYPE in attributes, step, agent, record, phases,
+        )  # fmt: skip
+        self.traces.add(span.trace_id, node)
         if is_step and self.filters.keeps_span(span):
-            error = span.error or attr.ERROR_TYPE in attributes
-            self.steps.get(labels[0] or NONE).add(attributes, _seconds(span), error, labels[1])
+            self.steps.get(step or NONE).add(phases, _seconds(span), node.error, agent)
 
-    def _count_call(self, span: SpanRecord, usage: SpanUsage, call: Call) -> None:
-        self.totals.add(call)
-        self.sampling.add(span.trace_id, span.attributes, call.cost)
-        self.parts.add(span.attributes)
-        self.by_provider.get(usage.provider or NONE).add(call)
-        self.by_model.get(usage.model or NONE).add(call)
-        for name, table in self.by_attribute.items():
-            table.get(_label(span, name)).add(call)
+    def _record(self, span: SpanRecord) -> CallRecord | None:
+        if not self.filters.keeps_span(span):
+            return None
+        attributes = span.attributes
+        usage = read_span_usage(attributes)
+        if usage is None or not self.filters.keeps_model(usage.model, _request_model(attributes)):
+            return None
+        call = call_figures(span, usage)
         status = usage.cost_status or "missing"
-        self.cost_status[status] = self.cost_status.get(status, 0) + 1
+        if call.cost is None and status in _PRICED:
+            status = "absurd"
+        rate = finite(attributes.get(attr.LLM_COST_OUTPUT_TOKENS_PER_SECOND))
+        by_labels = tuple(_label(span, name) for name in self.by)
+        return CallRecord(
+            call, clip_label(usage.provider), clip_label(usage.model), status, span.start_ns,
+            ttft(attributes, call.duration), rate, by_labels, usage.response_id, span.trace_id,
+            attributes.get(attr.LLM_COST_SAMPLING_PROBABILITY), PartTotals.extract(attributes),
+        )  # fmt: skip
+
+    def _count_call(self, record: CallRecord) -> None:
+        call = record.call
+        self.totals.add(call)
+        self.sampling.add_call(record.trace_id, record.sampling_probability, call.cost)
+        if record.parts is not None:
+            self.parts.add_extracted(record.parts)  # type: ignore[arg-type]
+        self.by_provider.get(record.provider or NONE).add(call)
+        self.by_model.get(record.model or NONE).add(call)
+        for table, value in zip(self.by_attribute.values(), record.by_labels, strict=True):
+            table.get(value).add(call)
+        self.cost_status[record.cost_status] = self.cost_status.get(record.cost_status, 0) + 1
         if call.cost is None:
-            self._count_unpriced(usage)
-        self._count_latency(span.attributes, call)
-        bucket = self.timeline.bucket(span.start_ns)
+            self._count_unpriced(record)
+        self._count_latency(record)
+        bucket = self.timeline.bucket(record.start_ns)
         bucket.calls += 1
         bucket.errors += call.error
         bucket.input_tokens += call.input_tokens
@@ -96,30 +126,29 @@ class Aggregator:
             bucket.cost += call.cost
         bucket.durations.add(call.duration)
 
-    def _count_latency(self, attributes: dict[str, Any], call: Call) -> None:
-        latency = self.latency
+    def _count_latency(self, record: CallRecord) -> None:
+        latency, call = self.latency, record.call
         latency.duration.add(call.duration)
         self.histogram.add(call.duration)
-        first = ttft(attributes, call.duration)
         generating = call.duration
-        if first is not None:
-            latency.ttft.add(first)
-            generating = call.duration - first
+        if record.ttft is not None:
+            latency.ttft.add(record.ttft)
+            generating = call.duration - record.ttft
             latency.generation.add(generating)
-        rate = attributes.get(attr.LLM_COST_OUTPUT_TOKENS_PER_SECOND)
-        if type(rate) is float or type(rate) is int:
-            latency.tokens_per_second.add(rate)
+        if record.tokens_per_second is not None:
+            latency.tokens_per_second.add(record.tokens_per_second)
         elif call.output_tokens and generating > 0:
             latency.tokens_per_second.add(call.output_tokens / generating)
 
-    def _count_unpriced(self, usage: SpanUsage) -> None:
-        key = (usage.provider or NONE, usage.model or NONE)
+    def _count_unpriced(self, record: CallRecord) -> None:
+        key = (record.provider or NONE, record.model or NONE)
         if key in self.unpriced or len(self.unpriced) < _MAX_UNPRICED:
             self.unpriced[key] = self.unpriced.get(key, 0) + 1
 
     def report(self, stats: ReadStats) -> Report:
-        """Settle what is still in flight and build the report."""
+        """Close the traces still open and build the report."""
         self.traces.finish()
+        stats.split_traces = self.traces.split
         return Report.build(self, stats)
 
 
@@ -133,7 +162,7 @@ def llm_usage(span: SpanRecord) -> SpanUsage | None:
 
 
 def call_figures(span: SpanRecord, usage: SpanUsage) -> Call:
-    """The figures of one call: tokens, cost (``None`` when unpriced), error, duration."""
+    """The figures of one call: tokens, cost (``None`` when unpriced or absurd), error, duration."""
     u = usage.usage
     if usage.cost_status is None:
         cost = usage.provider_cost
@@ -146,10 +175,44 @@ def call_figures(span: SpanRecord, usage: SpanUsage) -> Call:
         u.cache_read_tokens,
         u.cache_write_tokens,
         u.reasoning_tokens,
-        cost,
+        sane_cost(cost),
         error,
         _seconds(span),
     )
+
+
+def sane_cost(cost: Decimal | None) -> Decimal | None:
+    """``cost`` if it is a plausible amount for one call; ``None`` if not; 0 for vanishing amounts."""
+    if cost is None or not cost.is_finite() or not 0 <= cost <= MAX_CALL_COST:
+        return None
+    return cost if not cost or cost.adjusted() >= _MIN_COST_EXPONENT else Decimal(0)
+
+
+def finite(value: object) -> float | None:
+    """A JSON number as a finite float; ``None`` for anything else (bool, text, huge, NaN)."""
+    if type(value) is not float and type(value) is not int:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def step_phases(attributes: dict[str, Any]) -> tuple[float | None, ...] | None:
+    """Seconds per phase of an agent step (see :data:`PHASES`); ``None`` when it recorded none."""
+    values = tuple(finite(attributes.get(name)) for name, _ in PHASES)
+    return values if any(v is not None for v in values) else None
+
+
+def _kind(operation: object, span_type: object) -> str:
+    if span_type == "agent_step":  # our steps also say invoke_agent: the step is the finer fact
+        return "step"
+    if operation in ("invoke_agent", "create_agent"):
+        return "agent"
+    if operation == "execute_tool" or span_type == "tool":
+        return "tool"
+    return "span"
 
 
 def ttft(attributes: dict[str, Any], duration: float) -> float | None:
@@ -173,6 +236,4 @@ def _label(span: SpanRecord, name: str) -> str:
     value = span.attributes.get(name)
     if value is None:
         value = span.resource.get(name)
-    if value is None or value == "":
-        return NONE
-    return value if isinstance(value, str) else str(value)
+    return label(value) or NONE

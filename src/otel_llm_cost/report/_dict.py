@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from otel_llm_cost.report._steps import StepStats
 from otel_llm_cost.report._timeline import Timeline
 from otel_llm_cost.report._totals import Totals
-from otel_llm_cost.report._traces import TraceCost
+from otel_llm_cost.report._trace_model import TraceCost
 
 if TYPE_CHECKING:
     from otel_llm_cost.report._result import Report
@@ -27,6 +27,8 @@ def report_dict(report: Report) -> dict[str, Any]:
             "lines": stats.lines,
             "spans": stats.spans,
             "malformed": stats.malformed,
+            "oversized_lines": stats.oversized,
+            "traces_split_by_memory_limit": stats.split_traces,
             "malformed_examples": stats.examples,
         },
         "calls": {
@@ -53,6 +55,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "by": {name: [group_dict(label, t) for label, t in rows] for name, rows in report.groups.items()},
         "steps": [_step_dict(name, step) for name, step in report.steps],
         "top_traces": [_trace_dict(trace) for trace in report.top_traces],
+        "slowest_traces": [_trace_dict(trace) for trace in report.slow_traces],
         "unpriced_models": [{"provider": p, "model": m, "calls": n} for p, m, n in report.unpriced],
         "timeline": _timeline_dict(report.timeline),
         "duration_histogram": [

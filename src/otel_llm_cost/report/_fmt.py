@@ -31,6 +31,16 @@ def money(value: Decimal | None) -> str:
     return "$" + (text + "0" if len(text.split(".")[1]) < 2 else text)
 
 
+UNPRICED: Final = "unpriced"
+
+
+def cost(value: Decimal, unpriced: int, calls: int) -> str:
+    """The cost of a group of calls: ``unpriced`` when none was priced, ``$1.23*`` when some were not."""
+    if calls and unpriced >= calls:
+        return UNPRICED
+    return money(value) + ("*" if unpriced else "")
+
+
 def seconds(value: float | None) -> str:
     """``850 ms``, ``1.23 s``, ``12.3 s``, ``2m 03s``; ``-`` for unknown."""
     if value is None:

@@ -1,7 +1,8 @@
 """The report as one self-contained HTML page: inline CSS and SVG charts, no script, nothing fetched.
 
 Charts: latency over time (p50/p95 per time bucket), the latency histogram, tokens and cost by model,
-cost by agent and by step, and the phase breakdown per agent step; then the tables of the text report.
+cost by agent and by step, and the phase breakdown per agent step; then the tables of the text report,
+and a trace view (a waterfall) for each of the most expensive and slowest traces, opened from their ids.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Final
 
 from otel_llm_cost.report import _fmt, _svg
 from otel_llm_cost.report._html_tables import tables
+from otel_llm_cost.report._html_trace import CSS as TRACE_CSS
+from otel_llm_cost.report._html_trace import trace_views
 from otel_llm_cost.report._result import Report
 from otel_llm_cost.report._steps import PHASES
 from otel_llm_cost.report._totals import NONE, Totals
@@ -20,17 +23,20 @@ from otel_llm_cost.report._totals import NONE, Totals
 _ROWS: Final = 15
 _CSS: Final = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1400px;padding:0 1rem;color:#222}
+*{box-sizing:border-box}
 h1{font-size:1.4rem}h2{font-size:1.05rem;margin:0 0 .5rem}
 .cards{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0}
 .card{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem;min-width:9rem}
 .card b{display:block;font-size:1.3rem}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:1.2rem}
-section{border:1px solid #e4e4e4;border-radius:6px;padding:1rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,560px),1fr));gap:1.2rem}
+.tables{display:grid;grid-template-columns:minmax(0,1fr);gap:1.2rem;margin-top:1.2rem}
+section{border:1px solid #e4e4e4;border-radius:6px;padding:1rem;min-width:0;overflow-x:auto}
 svg.chart{width:100%;height:auto}
-table{border-collapse:collapse;font-size:.85rem;width:100%}
-th,td{padding:.2rem .5rem;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
-section{overflow-x:auto}
-th:first-child,td:first-child{text-align:left}
+table{border-collapse:collapse;font-size:.85rem;width:100%;table-layout:fixed}
+th,td{padding:.2rem .5rem;border-bottom:1px solid #eee;text-align:right;white-space:nowrap;
+ overflow:hidden;text-overflow:ellipsis}
+th.t,td.t{text-align:left}
+td a{font-family:ui-monospace,monospace;font-size:.8rem}
 .note{color:#777;font-size:.85rem}
 """
 
@@ -42,13 +48,14 @@ def to_html(report: Report, title: str = "otel-llm-cost report") -> str:
         f"<h1>{escape(title)}</h1>",
         _cards(report),
         '<div class="grid">' + "".join(charts) + "</div>",
-        '<div class="grid" style="margin-top:1.2rem">' + "".join(tables(report)) + "</div>",
+        '<div class="tables">' + "".join(tables(report)) + "</div>",
         _footer(report),
+        trace_views([*report.top_traces, *report.slow_traces]),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+        f'<title>{escape(title)}</title><style>{_CSS}{TRACE_CSS}</style></head><body id="top">'
         + "\n".join(body)
         + "</body></html>\n"
     )
@@ -95,6 +102,7 @@ def _latency_over_time(report: Report) -> str:
     labels = [_fmt.timestamp(start) for start, _ in buckets]
     p50 = [b.durations.quantile(0.5) for _, b in buckets]
     p95 = [b.durations.quantile(0.95) for _, b in buckets]
+    # p50 is listed first: lines() draws it last, on top of p95 where the two meet.
     chart = _svg.lines(labels, [("p50", p50), ("p95", p95)], _fmt.seconds, "latency over time")
     width = _fmt.seconds(report.timeline.width_ns / 1e9)
     return _section("Latency over time", chart, f"call duration per {width} bucket (UTC)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from otel_llm_cost.report._span import MalformedSpan, SpanRecord
+from otel_llm_cost.report._span import MAX_ID_CHARS, MalformedSpan, SpanRecord, checked_id, checked_times
 
 SCHEMA: Final = "otel-llm-cost/span/v1"
 
@@ -24,10 +24,10 @@ def jsonl_span(obj: dict[str, Any]) -> SpanRecord:
         status = obj.get("status") or {}
     except (KeyError, TypeError) as exc:
         raise MalformedSpan(f"missing field {exc}") from None
-    if not isinstance(trace_id, str) or not isinstance(span_id, str):
-        raise MalformedSpan("trace_id and span_id must be strings")
+    trace_id, span_id = checked_id(trace_id, "trace_id"), checked_id(span_id, "span_id")
     if type(start) is not int or type(end) is not int:
         raise MalformedSpan("start/end times must be integers")
+    start, end = checked_times(start, end)
     if not isinstance(attributes, dict):
         raise MalformedSpan("attributes must be an object")
     parent = obj.get("parent_span_id")
@@ -36,7 +36,7 @@ def jsonl_span(obj: dict[str, Any]) -> SpanRecord:
     return SpanRecord(
         trace_id,
         span_id,
-        parent if isinstance(parent, str) and parent else None,
+        parent if isinstance(parent, str) and 0 < len(parent) <= MAX_ID_CHARS else None,
         name if isinstance(name, str) else "",
         start,
         end,

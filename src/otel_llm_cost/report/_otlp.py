@@ -12,7 +12,7 @@ import binascii
 from collections.abc import Iterator
 from typing import Any
 
-from otel_llm_cost.report._span import MalformedSpan, SpanRecord
+from otel_llm_cost.report._span import MAX_ID_CHARS, MalformedSpan, SpanRecord, checked_times
 
 _STATUS_ERROR = (2, "STATUS_CODE_ERROR", "ERROR")
 
@@ -49,8 +49,9 @@ def _span(span: object, resource: dict[str, Any]) -> SpanRecord:
     try:
         start = int(span["startTimeUnixNano"])
         end = int(span["endTimeUnixNano"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise MalformedSpan("span without valid start/end times") from None
+    start, end = checked_times(start, end)
     trace_id = _id(span.get("traceId"), 16)
     span_id = _id(span.get("spanId"), 8)
     if trace_id is None or span_id is None:
@@ -73,7 +74,7 @@ def _span(span: object, resource: dict[str, Any]) -> SpanRecord:
 
 def _id(value: object, size: int) -> str | None:
     """A hex id from OTLP/JSON's hex, or the base64 of protobuf's default mapping; ``None`` if empty."""
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_CHARS:
         return None
     if len(value) == 2 * size:
         try:
@@ -122,7 +123,7 @@ def any_value(value: object) -> Any:
 def _int(value: object) -> int | None:
     try:
         return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

@@ -24,20 +24,37 @@ class PartTotals:
         self.unpriced_units: dict[str, int] = {}
 
     def add(self, attributes: dict[str, Any]) -> None:
-        for key, value in attributes.items():
-            if not key.startswith(_PREFIX) or key in _NOT_PARTS:
-                continue
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                part = key[len(_PREFIX) :]
-                if part in self.costs or len(self.costs) < _MAX_PARTS:
-                    self.costs[part] = self.costs.get(part, Decimal(0)) + Decimal(str(value))
+        self.add_extracted(self.extract(attributes))
+
+    @staticmethod
+    def extract(attributes: dict[str, Any]) -> tuple[tuple[tuple[str, int | float], ...], tuple[str, ...]]:
+        """What :meth:`add_extracted` needs of a span: its cost parts and unpriced units, small enough to
+        keep with the call until its trace closes."""
+        costs = tuple(
+            (key[len(_PREFIX) :], value)
+            for key, value in attributes.items()
+            if key.startswith(_PREFIX)
+            and key not in _NOT_PARTS
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+        )
         units = attributes.get(attr.LLM_COST_COST_UNPRICED_UNITS)
-        if isinstance(units, list | tuple):
-            for unit in units:
-                if isinstance(unit, str) and (
-                    unit in self.unpriced_units or len(self.unpriced_units) < _MAX_PARTS
-                ):
-                    self.unpriced_units[unit] = self.unpriced_units.get(unit, 0) + 1
+        named = (
+            tuple(unit for unit in units if isinstance(unit, str)) if isinstance(units, list | tuple) else ()
+        )
+        return costs, named
+
+    def add_extracted(self, found: tuple[tuple[tuple[str, int | float], ...], tuple[str, ...]]) -> None:
+        costs, units = found
+        for part, value in costs:
+            if part in self.costs or len(self.costs) < _MAX_PARTS:
+                try:
+                    self.costs[part] = self.costs.get(part, Decimal(0)) + Decimal(str(value))
+                except ArithmeticError:  # an absurd value from another producer: not summed
+                    continue
+        for unit in units:
+            if unit in self.unpriced_units or len(self.unpriced_units) < _MAX_PARTS:
+                self.unpriced_units[unit] = self.unpriced_units.get(unit, 0) + 1
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ from otel_llm_cost.report._stats import LogHistogram, Quantiles
 from otel_llm_cost.report._steps import StepStats
 from otel_llm_cost.report._timeline import Timeline
 from otel_llm_cost.report._totals import Totals
-from otel_llm_cost.report._traces import TraceCost
+from otel_llm_cost.report._trace_model import TraceCost
 
 if TYPE_CHECKING:
     from otel_llm_cost.report._aggregate import Aggregator
@@ -40,11 +40,13 @@ class Report:
         groups: cost breakdowns, each a list of ``(label, totals)``, most expensive first: ``provider``,
             ``model``, ``agent``, ``step``, then one per ``--by`` attribute.
         steps: agent steps by name, most total time first.
-        top_traces: the most expensive traces.
+        top_traces: the most expensive traces (with their spans, for the trace view).
+        slow_traces: the slowest traces with LLM calls (likewise).
         traces: how many traces had calls.
         unpriced: ``(provider, model, calls)`` of calls without a cost, most calls first.
         timeline: calls, tokens, cost and latency per time bucket.
         histogram: call durations on a log scale.
+        pinned: the trace asked for by id (``build_report(trace=...)``), with its spans, if found.
     """
 
     stats: ReadStats
@@ -54,6 +56,7 @@ class Report:
     groups: dict[str, list[tuple[str, Totals]]]
     steps: list[tuple[str, StepStats]]
     top_traces: list[TraceCost]
+    slow_traces: list[TraceCost]
     traces: int
     unpriced: list[tuple[str, str, int]]
     timeline: Timeline
@@ -62,6 +65,7 @@ class Report:
     """Adjusted counts of the calls read: fleet totals estimated from sampled traces (#17)."""
     parts: PartTotals = field(default_factory=PartTotals)
     """Cost per billed part (``llm_cost.cost.<part>``) and the units left unpriced (#17)."""
+    pinned: TraceCost | None = None
 
     @classmethod
     def build(cls, agg: Aggregator, stats: ReadStats) -> Report:
@@ -85,13 +89,15 @@ class Report:
             agg.latency,
             groups,
             steps,
-            agg.traces.top(),
+            agg.traces.expensive.entries(),
+            agg.traces.slowest.entries(),
             agg.traces.count,
             unpriced,
             agg.timeline,
             agg.histogram,
             agg.sampling,
             agg.parts,
+            agg.traces.pinned,
         )
 
     @property
@@ -105,6 +111,15 @@ class Report:
         """Cache-read tokens over all input tokens; ``None`` when no input tokens."""
         tokens = self.totals.input_tokens
         return None if not tokens else self.totals.cache_read_tokens / tokens
+
+    def trace(self, trace_id: str) -> TraceCost | None:
+        """A ranked trace by id (a prefix of at least 8 hex digits will do), or ``None``."""
+        wanted = trace_id.strip().lower()
+        pinned = (self.pinned,) if self.pinned is not None else ()
+        for entry in (*pinned, *self.top_traces, *self.slow_traces):
+            if entry.trace_id == wanted or (len(wanted) >= 8 and entry.trace_id.startswith(wanted)):
+                return entry
+        return None
 
     def as_dict(self) -> dict[str, Any]:
         """Everything as JSON-ready values (money as ``Decimal``: serialise it as a string)."""

@@ -47,7 +47,10 @@ class SampleEstimate:
 
     def add(self, trace_id: str, attributes: dict[str, Any], cost: Decimal | None) -> None:
         """Count one call of trace ``trace_id``."""
-        probability = attributes.get(attr.LLM_COST_SAMPLING_PROBABILITY)
+        self.add_call(trace_id, attributes.get(attr.LLM_COST_SAMPLING_PROBABILITY), cost)
+
+    def add_call(self, trace_id: str, probability: Any, cost: Decimal | None) -> None:
+        """Count one call of trace ``trace_id``, sampled with ``probability`` (as the span recorded it)."""
         if (
             not isinstance(probability, int | float)
             or isinstance(probability, bool)

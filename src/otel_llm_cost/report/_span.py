@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
+
+# Times are unsigned 64-bit nanoseconds in OTLP; we also keep them inside what a datetime can show.
+MAX_TIME_NS: Final = 2**63 - 1
+# Ids are 32 / 16 hex digits; anything much longer is not an id (and would be held per open span).
+MAX_ID_CHARS: Final = 64
 
 
 class SpanRecord(NamedTuple):
@@ -33,3 +38,25 @@ class SpanRecord(NamedTuple):
 
 class MalformedSpan(ValueError):
     """A line or span that cannot be read; the reader counts it and moves on."""
+
+
+def checked_times(start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` if both are plausible nanosecond times.
+
+    Raises:
+        MalformedSpan: a time is negative or past 64 bits.
+    """
+    if not (0 <= start <= MAX_TIME_NS and 0 <= end <= MAX_TIME_NS):
+        raise MalformedSpan("start/end times out of range")
+    return start, end
+
+
+def checked_id(value: object, what: str) -> str:
+    """A span or trace id from our JSONL: a short string.
+
+    Raises:
+        MalformedSpan: not a string, empty or too long.
+    """
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_CHARS:
+        raise MalformedSpan(f"{what} must be a short string")
+    return value

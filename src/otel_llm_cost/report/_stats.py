@@ -1,18 +1,22 @@
-"""Constant-memory summaries of a stream of numbers: quantiles (DDSketch) and a log-scale histogram.
+"""Constant-memory summaries of a stream of numbers: quantiles and a log-scale histogram.
 
-Percentiles come from `ddsketch <https://github.com/DataDog/sketches-py>`_: every quantile it returns
-is within ``RELATIVE_ACCURACY`` (1%) of the true value at that rank, and its size depends on the range
-of the values, not their number (bounded at ``_BIN_LIMIT`` bins, which covers ten decades at 1%).
+Percentiles are exact (linear interpolation between the two nearest values, as numpy and DuckDB's
+``quantile_cont`` compute them) while a group holds up to ``EXACT_LIMIT`` values, so a small group
+never shows a p99 below its second-largest value. Past that they come from a DDSketch (Masson, Rim
+and Lee, VLDB 2019; :class:`_Sketch`): logarithmic bins ``RELATIVE_ACCURACY`` (1%) wide, so every
+quantile is within 1% of the true value at that rank, and the size depends on the range of the
+values, not their number (at most ``_BIN_LIMIT`` bins, ten decades at 1%; past that the lowest bins
+are merged, as ddsketch's ``LogCollapsingLowestDenseDDSketch`` does).
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 from typing import Final
 
-from ddsketch import LogCollapsingLowestDenseDDSketch
-
 RELATIVE_ACCURACY: Final = 0.01
+EXACT_LIMIT: Final = 512
 _BIN_LIMIT: Final = 2048
 PERCENTILES: Final = (0.5, 0.95, 0.99)
 
@@ -22,12 +26,13 @@ _LOG_BASE: Final = math.log(2) / _BINS_PER_DOUBLING
 
 
 class Quantiles:
-    """Count, mean, exact min and max, and approximate quantiles of the values added."""
+    """Count, mean, exact min and max, and quantiles (exact for small groups) of the values added."""
 
-    __slots__ = ("_sketch", "count", "maximum", "minimum", "total")
+    __slots__ = ("_exact", "_sketch", "count", "maximum", "minimum", "total")
 
     def __init__(self) -> None:
-        self._sketch = LogCollapsingLowestDenseDDSketch(RELATIVE_ACCURACY, bin_limit=_BIN_LIMIT)
+        self._exact: array[float] | None = array("d")
+        self._sketch: _Sketch | None = None
         self.count = 0
         self.total = 0.0
         self.minimum = math.inf
@@ -37,7 +42,13 @@ class Quantiles:
         """Add one value (non-finite values are ignored)."""
         if value != value or value in (math.inf, -math.inf):
             return
-        self._sketch.add(value)
+        exact = self._exact
+        if exact is not None:
+            exact.append(value)
+            if len(exact) > EXACT_LIMIT:
+                self._to_sketch()
+        else:
+            self._sketch.add(value)  # type: ignore[union-attr]
         self.count += 1
         self.total += value
         if value < self.minimum:
@@ -49,21 +60,39 @@ class Quantiles:
         """Add every value ``other`` summarises."""
         if not other.count:
             return
-        self._sketch.merge(other._sketch)
+        if self._exact is not None and other._exact is not None:
+            self._exact.extend(other._exact)
+            if len(self._exact) > EXACT_LIMIT:
+                self._to_sketch()
+        else:
+            if self._exact is not None:
+                self._to_sketch()
+            assert self._sketch is not None
+            if other._exact is not None:
+                for value in other._exact:
+                    self._sketch.add(value)
+            else:
+                self._sketch.merge(other._sketch)
         self.count += other.count
         self.total += other.total
         self.minimum = min(self.minimum, other.minimum)
         self.maximum = max(self.maximum, other.maximum)
 
     def quantile(self, q: float) -> float | None:
-        """The value at quantile ``q`` (0..1), within 1%; ``None`` when empty."""
+        """The value at quantile ``q`` (0..1): exact for small groups, else within 1%; ``None`` when empty."""
         if not self.count:
             return None
-        value = self._sketch.get_quantile_value(q)
-        if value is None:
-            return None
+        if self._exact is not None:
+            return _interpolated(sorted(self._exact), q)
+        value = self._sketch.quantile(q, self.count)  # type: ignore[union-attr]
         # A bin's representative value may lie just outside the values actually seen.
         return min(max(value, self.minimum), self.maximum)
+
+    def _to_sketch(self) -> None:
+        sketch = _Sketch()
+        for value in self._exact or ():
+            sketch.add(value)
+        self._sketch, self._exact = sketch, None
 
     def summary(self) -> dict[str, float | int | None]:
         """``count``, ``mean``, ``p50``, ``p95``, ``p99``, ``min``, ``max`` (``None`` when empty)."""
@@ -77,6 +106,104 @@ class Quantiles:
             result[f"p{round(q * 100)}"] = self.quantile(q)
         result["max"] = None if empty else self.maximum
         return result
+
+
+_GAMMA: Final = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
+_LOG_GAMMA: Final = math.log(_GAMMA)
+# Values closer to zero than this share one bin (durations are never measured that finely).
+_MIN_VALUE: Final = 1e-9
+
+
+class _Sketch:
+    """Counts per logarithmic bin: value ``v > 0`` goes to bin ``ceil(log(v) / log(gamma))``."""
+
+    __slots__ = ("negative", "positive", "zeros")
+
+    def __init__(self) -> None:
+        self.positive: dict[int, int] = {}
+        self.negative: dict[int, int] = {}
+        self.zeros = 0
+
+    def add(self, value: float) -> None:
+        if value > _MIN_VALUE:
+            bins, magnitude = self.positive, value
+        elif value < -_MIN_VALUE:
+            bins, magnitude = self.negative, -value
+        else:
+            self.zeros += 1
+            return
+        key = math.ceil(math.log(magnitude) / _LOG_GAMMA)
+        bins[key] = bins.get(key, 0) + 1
+        if len(bins) > _BIN_LIMIT:
+            _collapse(bins)
+
+    def merge(self, other: _Sketch) -> None:
+        for mine, theirs in ((self.positive, other.positive), (self.negative, other.negative)):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+            if len(mine) > _BIN_LIMIT:
+                _collapse(mine)
+        self.zeros += other.zeros
+
+    def quantile(self, q: float, count: int) -> float:
+        """The value at rank ``q * (count - 1)``: the middle of the bin holding that rank."""
+        rank = min(max(q, 0.0), 1.0) * (count - 1)
+        seen = 0
+        for key in sorted(self.negative, reverse=True):  # most negative first
+            seen += self.negative[key]
+            if seen > rank:
+                return -_bin_value(key)
+        seen += self.zeros
+        if seen > rank:
+            return 0.0
+        for key in sorted(self.positive):
+            seen += self.positive[key]
+            if seen > rank:
+                return _bin_value(key)
+        return _bin_value(max(self.positive)) if self.positive else 0.0
+
+
+def _bin_value(key: int) -> float:
+    return 2 * _GAMMA**key / (_GAMMA + 1)
+
+
+def _collapse(bins: dict[int, int]) -> None:
+    """Merge the lowest bins into one, so that ``_BIN_LIMIT`` remain (loses accuracy only there)."""
+    keys = sorted(bins)
+    extra = keys[: len(keys) - _BIN_LIMIT + 1]
+    floor = extra[-1]
+    bins[floor] = sum(bins.pop(k) for k in extra[:-1]) + bins[floor]
+
+
+class FixedQuantiles(Quantiles):
+    """Quantiles computed elsewhere (by the DuckDB engine), with the same read interface."""
+
+    __slots__ = ("_values",)
+
+    def __init__(
+        self, count: int, total: float, minimum: float, maximum: float, values: dict[float, float | None]
+    ) -> None:
+        super().__init__()
+        self._exact = None
+        self.count, self.total = count, total
+        self.minimum = minimum if count else math.inf
+        self.maximum = maximum if count else -math.inf
+        self._values = values
+
+    def add(self, value: float) -> None:
+        """Not supported: the values are fixed."""
+        raise TypeError("FixedQuantiles are read-only")
+
+    def quantile(self, q: float) -> float | None:
+        """The value computed for ``q`` (one of :data:`PERCENTILES`)."""
+        return self._values.get(q) if self.count else None
+
+
+def _interpolated(values: list[float], q: float) -> float:
+    rank = min(max(q, 0.0), 1.0) * (len(values) - 1)
+    low = math.floor(rank)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (rank - low)
 
 
 class LogHistogram:

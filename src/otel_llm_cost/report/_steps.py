@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost.report._stats import Quantiles
@@ -31,20 +31,21 @@ class StepStats:
         self.phase_sums = [0.0] * len(PHASES)
         self.agent: str | None = None
 
-    def add(self, attributes: dict[str, Any], duration: float, error: bool, agent: str | None) -> None:
-        """Count one run of the step."""
+    def add(
+        self, phases: tuple[float | None, ...] | None, duration: float, error: bool, agent: str | None
+    ) -> None:
+        """Count one run of the step (``phases``: seconds per phase of :data:`PHASES`, if recorded)."""
         self.runs += 1
         self.errors += error
         self.durations.add(duration)
         if agent is not None:
             self.agent = agent
-        found = False
-        for index, (name, _) in enumerate(PHASES):
-            value = attributes.get(name)
-            if type(value) is float or type(value) is int:
+        if phases is None:
+            return
+        for index, value in enumerate(phases):
+            if value is not None:
                 self.phase_sums[index] += value
-                found = True
-        self.with_phases += found
+        self.with_phases += 1
 
     def mean_phases(self) -> dict[str, float]:
         """Mean seconds per phase over the runs that recorded phases (empty when none did)."""

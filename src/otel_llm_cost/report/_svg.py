@@ -50,8 +50,11 @@ def hbars(
     body = _legend(series, 12) if legend else []
     for index, (name, values) in enumerate(rows):
         y = top + index * row_h
-        short = name if len(name) <= 26 else name[:25] + "…"
-        body.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(short)}</text>')
+        short = name if len(name) <= 24 else name[:22] + "…"
+        body.append(
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(short)}'
+            f"<title>{escape(name)}</title></text>"
+        )
         x = float(label_w)
         for part, value in enumerate(values):
             if value <= 0:
@@ -97,19 +100,25 @@ def lines(
     fmt: Fmt,
     label: str,
 ) -> str:
-    """One polyline per series over evenly spaced x positions; ``None`` leaves a gap."""
+    """One polyline per series over evenly spaced x positions (time buckets).
+
+    A ``None`` (a bucket without calls) is skipped, not a break: the line joins the points on either
+    side, so sparse data reads as one line rather than disjoint fragments. The first series is drawn
+    last, on top (the others are drawn wider, so it stays visible where they meet).
+    """
     left, height, bottom = 50, 240, 40
     plot_h = height - bottom - 26
     n = max(len(x_labels), 2)
     step = (_W - left - 10) / (n - 1)
     top = max((v for _, values in series for v in values if v is not None), default=0) or 1.0
     body = [*_legend([name for name, _ in series], 12), _axis(left, 26, plot_h, fmt(top))]
-    for index, (name, values) in enumerate(series):
+    for index, (name, values) in reversed(list(enumerate(series))):
         color = PALETTE[index % len(PALETTE)]
         for run in _runs(values):
             points = " ".join(f"{left + i * step:.1f},{26 + plot_h - v / top * plot_h:.1f}" for i, v in run)
             body.append(
-                f'<polyline class="mark" points="{points}" fill="none" stroke="{color}" stroke-width="2"/>'
+                f'<polyline class="mark" points="{points}" fill="none" stroke="{color}" '
+                f'stroke-width="{2 if index == 0 else 3.5}" stroke-linejoin="round"/>'
             )
             for i, v in run:
                 tip = f"{x_labels[i]} · {name}: {fmt(v)}"
@@ -136,11 +145,5 @@ def _axis(left: int, top: int, plot_h: float, top_label: str) -> str:
 
 
 def _runs(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
-    runs: list[list[tuple[int, float]]] = [[]]
-    for index, value in enumerate(values):
-        if value is None:
-            if runs[-1]:
-                runs.append([])
-        else:
-            runs[-1].append((index, value))
-    return [run for run in runs if run]
+    points = [(index, value) for index, value in enumerate(values) if value is not None]
+    return [points] if points else []

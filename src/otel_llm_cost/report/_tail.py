@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, TextIO
@@ -15,6 +17,7 @@ from otel_llm_cost.report._follow import Follower
 from otel_llm_cost.report._read import ReadStats, parse_line
 from otel_llm_cost.report._span import SpanRecord
 from otel_llm_cost.report._stats import Quantiles
+from otel_llm_cost.report._term import safe_cell
 
 _RECENT_IDS: Final = 4096
 _GZIP_MAGIC: Final = b"\x1f\x8b"
@@ -49,15 +52,17 @@ class RunningTotals:
         self.output_tokens = 0
         self.cost = Decimal(0)
         self.unpriced = 0
+        self.skipped = 0
         self.durations = Quantiles()
 
     def line(self) -> str:
         """A summary line."""
         p50, p95 = self.durations.quantile(0.5), self.durations.quantile(0.95)
+        skipped = f", {self.skipped:,} unreadable lines skipped" if self.skipped else ""
         return (
             f"total: {self.calls:,} calls, {self.errors:,} errors, {self.input_tokens:,} in / "
             f"{self.output_tokens:,} out tokens, {_fmt.money(self.cost)} ({self.unpriced:,} unpriced), "
-            f"p50 {_fmt.seconds(p50)}, p95 {_fmt.seconds(p95)}"
+            f"p50 {_fmt.seconds(p50)}, p95 {_fmt.seconds(p95)}{skipped}"
         )
 
 
@@ -81,10 +86,14 @@ def call_line(span: SpanRecord, totals: RunningTotals) -> str | None:
     return (
         f"{_fmt.timestamp(span.end_ns, with_date=False)} {'ERR' if call.error else 'ok ':<3} "
         f"{_fmt.clip(usage.model or '?', 22):<22} {call.input_tokens:>7,}{cached} → {call.output_tokens:<6,} "
-        f"ttft {_fmt.seconds(first):>7}  {_fmt.seconds(call.duration):>7}  {_fmt.money(call.cost):>9}"
+        f"ttft {_fmt.seconds(first):>7}  {_fmt.seconds(call.duration):>7}  {_cost(call.cost):>9}"
         f"  │ {totals.calls:,} calls {_fmt.money(totals.cost)}"
         + (f" {totals.errors} err" if totals.errors else "")
     )
+
+
+def _cost(cost: Decimal | None) -> str:
+    return _fmt.UNPRICED if cost is None else _fmt.money(cost)
 
 
 def tail(
@@ -99,9 +108,12 @@ def tail(
     ``ready`` is called once the file is open (or known to be absent): lines appended after that
     are shown, whatever ``from_start`` says.
 
+    Every line passes the report's reader (:func:`parse_line`): an unreadable one is skipped and
+    counted (``totals.skipped``), and following goes on. What is printed passes the terminal filter.
+
     Raises:
         OSError: with ``once``, the file cannot be opened.
-        ValueError: the file is gzip (it can be reported on, not followed).
+        ValueError: the file is gzip (it can be reported on, not followed), or not a regular file.
     """
     _check_followable(path, must_exist=options.once)
     follower = Follower(path, from_start=options.from_start or options.once)
@@ -115,21 +127,35 @@ def tail(
             if options.once and not lines:
                 lines = follower.flush()
             for line in lines:
-                for span in parse_line(line, path, stats):
-                    if seen.duplicate(span) or seen.wraps_calls(span):
-                        continue
-                    text = call_line(span, totals)
-                    if text is not None:
-                        out.write((_ascii(text) if options.ascii else text) + "\n")
-                        out.flush()
-                        if options.max_calls is not None and totals.calls >= options.max_calls:
-                            return totals
+                for text in _call_lines(line, path, stats, seen, totals):
+                    out.write(safe_cell(_ascii(text) if options.ascii else text) + "\n")
+                    out.flush()
+                    if options.max_calls is not None and totals.calls >= options.max_calls:
+                        return totals
+            totals.skipped = stats.malformed + follower.oversized
             if options.once and not lines:
                 return totals
             if not lines:
                 sleep(options.interval)
     finally:
         follower.close()
+
+
+def _call_lines(
+    line: bytes, path: str, stats: ReadStats, seen: _RecentIds, totals: RunningTotals
+) -> Iterator[str]:
+    """The call lines one input line gives; a line that cannot be read is counted, never raised."""
+    try:
+        spans = list(parse_line(line, path, stats))
+    except (ValueError, ArithmeticError, RecursionError) as exc:
+        stats.skip(path, f"unreadable ({exc.__class__.__name__})")
+        return
+    for span in spans:
+        if seen.duplicate(span) or seen.wraps_calls(span):
+            continue
+        text = call_line(span, totals)
+        if text is not None:
+            yield text
 
 
 class _RecentIds:
@@ -178,12 +204,15 @@ class _Bounded:
 
 def _check_followable(path: str, must_exist: bool) -> None:
     try:
-        with open(path, "rb") as probe:
-            magic = probe.read(2)
+        mode = os.stat(path).st_mode
     except OSError:
         if must_exist:
             raise
         return  # not there yet: the follower waits for it
+    if not stat.S_ISREG(mode):  # a FIFO would block the open below, a device never end
+        raise ValueError(f"not a regular file: {path}")
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
     if magic == _GZIP_MAGIC:
         raise ValueError(f"{path} is gzip-compressed: use `otel-llm-cost report` on it")
 

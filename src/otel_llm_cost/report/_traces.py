@@ -1,201 +1,234 @@
-"""Which agent and step each LLM call ran under, and what each trace cost, from a stream of spans.
+"""Traces assembled from spans in any order; each trace's calls are counted when the trace closes.
 
-A call span rarely names its agent or step itself: its ancestors do, and in a span file they come
-*after* it (a parent ends after its children). So a call's figures are parked on its parent's id;
-when that parent arrives it labels them (step: the nearest agent-step ancestor; agent: the nearest
-ancestor naming ``gen_ai.agent.name``) and passes them on to its own parent, up to the root, where
-they are committed. Spans that arrive after their parent (rare) find it in the trace's ``ended`` map.
+Span files do not keep a trace's spans in tree order. Our JSONL has a parent after its children (a
+parent ends last); OTLP/JSON (the Collector's and the SDK's file exporters) groups a batch's spans by
+scope, so an agent scope holding the root can come before or after the calls; a trace can straddle
+batches and files. So nothing is decided when a span arrives: an open trace keeps a small
+:class:`SpanNode` per span, and when it *closes* the tree is complete and read once:
 
-This also tells wrappers apart: a span reporting usage whose descendants already parked calls on it
-is a summary of those calls (an agent span, a framework's wrapper), not another call. Two spans with
-the same ``gen_ai.response.id`` in one trace (two instrumentations of one call) count once.
+- a span reporting usage with a call somewhere below it is a wrapper (an agent span, a framework's
+  summary), not another call; two spans with one ``gen_ai.response.id`` count once;
+- each call is labelled with the nearest step and agent among itself and its ancestors.
 
-Only traces still in flight are kept; a trace is settled when its root arrives, when more than
-``max_traces`` traces or ``max_spans`` spans are in flight (oldest first), or at the end of input.
+A trace closes when no span of it arrived while the input's clock (the latest span end seen) moved
+``linger`` past its last span, when more than ``max_traces`` traces or ``max_spans`` spans are open
+(the longest idle first), or at the end of input: never on its root's arrival. A trace that closed and
+is seen again (pushed out by the limits) is merged with what it counted before, so it is ranked once
+with its whole cost.
 """
 
 from __future__ import annotations
 
-import heapq
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Final
 
-from otel_llm_cost.report._span import SpanRecord
-from otel_llm_cost.report._totals import NONE, Call, GroupTable, Totals
+from otel_llm_cost.report._ranking import Ranking
+from otel_llm_cost.report._totals import NONE, GroupTable
+from otel_llm_cost.report._trace_model import CallRecord, SpanNode, TraceCost
+from otel_llm_cost.report._trace_view import view_spans
 
-# Labels resolved so far for parked figures: (step, agent), None while unknown.
-_Key = tuple[str | None, str | None]
+_NS: Final = 1_000_000_000
+# Closed traces remembered (their totals only) so that a trace seen again merges rather than doubles;
+# the newest are kept, as a trace pushed out by the limits comes back soon if at all.
+_MAX_CLOSED: Final = 20_000
+# Response ids kept per closed trace (to count a call once across the two parts); more are dropped.
+_MAX_CLOSED_IDS: Final = 16
+
+
+@dataclass(slots=True)
+class _Trace:
+    nodes: dict[str, SpanNode] = field(default_factory=dict)
+    last_end: int = 0
+    prior: TraceCost | None = None
+    prior_ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
-class TraceCost:
-    """One trace among the most expensive."""
-
-    cost: Decimal
-    trace_id: str
-    calls: int
-    unpriced_calls: int
-    root: str
-    start_ns: int
-    duration_s: float | None
-
-
-class _Trace:
-    __slots__ = ("calls", "cost", "ended", "pending", "response_ids", "root", "start_ns", "unpriced")
-
-    def __init__(self) -> None:
-        self.ended: dict[str, tuple[str | None, str | None, str | None]] = {}
-        self.pending: dict[str, dict[_Key, Totals]] = {}
-        self.response_ids: set[str] = set()
-        self.cost = Decimal(0)
-        self.calls = 0
-        self.unpriced = 0
-        self.root: tuple[str, int, int] | None = None
-        self.start_ns: int | None = None
+class _Closed:
+    entry: TraceCost
+    response_ids: frozenset[str]
 
 
 class Traces:
-    """Feeds cost by agent and by step, and the most expensive traces."""
+    """Feeds the call tallies, cost by agent and by step, and the most expensive and slowest traces.
 
-    def __init__(self, top: int = 10, max_traces: int = 20_000, max_spans: int = 200_000) -> None:
+    Args:
+        count: called once per call that counts (not a wrapper, not a duplicate), when its trace closes.
+        top: how many traces each ranking keeps.
+        linger_s: input seconds without a new span after which a trace is taken as complete.
+        max_traces: open traces at most.
+        max_spans: spans held by open traces at most.
+        pin: a trace id (or a prefix of 8 or more hex digits) whose spans to keep whatever its rank.
+    """
+
+    def __init__(
+        self,
+        count: Callable[[CallRecord], None],
+        top: int = 10,
+        linger_s: float = 300.0,
+        max_traces: int = 20_000,
+        max_spans: int = 200_000,
+        pin: str | None = None,
+    ) -> None:
         self.by_step = GroupTable()
         self.by_agent = GroupTable()
         self.count = 0
-        self._top: list[tuple[Decimal, str, TraceCost]] = []
-        self._top_n = top
-        self._open: dict[str, _Trace] = {}
+        self.split = 0
+        self.expensive = Ranking(top, lambda t: (t.cost, t.calls))
+        self.slowest = Ranking(top, lambda t: (t.duration_s or 0.0, t.cost))
+        self._count_call = count
+        self._open: OrderedDict[str, _Trace] = OrderedDict()
+        self._closed: OrderedDict[str, _Closed] = OrderedDict()
         self._spans = 0
+        self._clock = 0
+        self._linger = int(linger_s * _NS)
         self._max_traces = max_traces
         self._max_spans = max_spans
+        self._pin = pin.strip().lower() if pin else None
+        self.pinned: TraceCost | None = None
 
-    def add(
-        self,
-        span: SpanRecord,
-        labels: tuple[str | None, str | None],
-        call: Call | None,
-        response_id: str | None = None,
-    ) -> bool:
-        """Place one span; returns whether ``call`` (its figures, if it is an LLM call) counts.
-
-        Args:
-            span: any span of the input.
-            labels: the step and agent names the span gives its descendants (``None``: none).
-            call: the span's figures when it reports usage and passes the report's filters.
-            response_id: its ``gen_ai.response.id``, to count two spans of one call once.
-
-        Returns:
-            ``False`` for a wrapper of calls already counted, or a duplicate response id.
-        """
-        trace = self._open.get(span.trace_id)
+    def add(self, trace_id: str, node: SpanNode) -> None:
+        """Keep one span until its trace closes."""
+        trace = self._open.get(trace_id)
         if trace is None:
-            trace = self._open[span.trace_id] = _Trace()
-        parked = trace.pending.pop(span.span_id, None) or {}
-        counted = call is not None and not (_has_calls(parked) or _seen(trace, response_id))
-        if counted:
-            assert call is not None
-            _add_call(trace, parked, call, span.start_ns)
-        trace.ended[span.span_id] = (span.parent_id, *labels)
-        self._spans += 1
-        if parked:
-            self._route(trace, span.parent_id, _relabel(parked, labels))
-        if span.parent_id is None:
-            trace.root = (span.name, span.start_ns, span.end_ns)
-            self._settle(span.trace_id)
-        elif len(self._open) > self._max_traces or self._spans > self._max_spans:
-            self._settle(next(iter(self._open)))
-        return counted
+            trace = self._open[trace_id] = self._reopen(trace_id)
+        else:
+            self._open.move_to_end(trace_id)
+        if node.span_id not in trace.nodes:
+            self._spans += 1
+        trace.nodes[node.span_id] = node
+        if node.end_ns > trace.last_end:
+            trace.last_end = node.end_ns
+        if node.end_ns > self._clock:
+            self._clock = node.end_ns
+        self._close_idle()
 
     def finish(self) -> None:
-        """Settle every trace still in flight (end of input)."""
+        """Close every trace still open (end of input)."""
         while self._open:
-            self._settle(next(iter(self._open)))
+            self._close(next(iter(self._open)))
 
-    def top(self) -> list[TraceCost]:
-        """The most expensive traces, most expensive first."""
-        return [entry for _, _, entry in sorted(self._top, key=lambda item: (-item[0], item[1]))]
-
-    def _route(self, trace: _Trace, parent_id: str | None, parked: dict[_Key, Totals]) -> None:
-        # Climb through ancestors that already ended; park on the first one still to come.
-        while parent_id is not None:
-            ended = trace.ended.get(parent_id)
-            if ended is None:
-                _merge_into(trace.pending.setdefault(parent_id, {}), parked)
+    def _close_idle(self) -> None:
+        while self._open:
+            trace_id, oldest = next(iter(self._open.items()))
+            crowded = len(self._open) > self._max_traces or self._spans > self._max_spans
+            if not crowded and oldest.last_end + self._linger >= self._clock:
                 return
-            parent_id, step, agent = ended
-            parked = _relabel(parked, (step, agent))
-        self._commit(parked)
+            self._close(trace_id)
 
-    def _commit(self, parked: dict[_Key, Totals]) -> None:
-        for (step, agent), totals in parked.items():
-            self.by_step.get(step or NONE).merge(totals)
-            self.by_agent.get(agent or NONE).merge(totals)
+    def _reopen(self, trace_id: str) -> _Trace:
+        closed = self._closed.pop(trace_id, None)
+        if closed is None:
+            return _Trace()
+        self.split += 1
+        return _Trace(prior=closed.entry, prior_ids=closed.response_ids)
 
-    def _settle(self, trace_id: str) -> None:
+    def _close(self, trace_id: str) -> None:
         trace = self._open.pop(trace_id)
-        self._spans -= len(trace.ended)
-        for parked in trace.pending.values():
-            self._commit(parked)
-        if trace.calls:
+        nodes = trace.nodes
+        self._spans -= len(nodes)
+        counted = self._count(nodes, set(trace.prior_ids))
+        entry = self._entry(trace_id, trace, counted)
+        if not entry.calls:
+            return
+        if trace.prior is None or not trace.prior.calls:
             self.count += 1
-            self._rank(trace_id, trace)
+        ids = [r.response_id for r in counted if r.response_id][:_MAX_CLOSED_IDS]
+        bare = replace(entry, spans=(), spans_dropped=0) if entry.spans else entry  # views stay ranked
+        self._closed[trace_id] = _Closed(bare, frozenset(ids))
+        if len(self._closed) > _MAX_CLOSED:
+            self._closed.popitem(last=False)
+        self.expensive.offer(entry)
+        self.slowest.offer(entry)
+        if self._pinned(trace_id):
+            self.pinned = entry
 
-    def _rank(self, trace_id: str, trace: _Trace) -> None:
-        name, start, end = trace.root or ("", trace.start_ns or 0, None)
-        duration = (end - start) / 1e9 if end is not None else None
-        entry = TraceCost(trace.cost, trace_id, trace.calls, trace.unpriced, name, start, duration)
-        item = (trace.cost, trace_id, entry)
-        if len(self._top) < self._top_n:
-            heapq.heappush(self._top, item)
-        elif self._top_n and item[:2] > self._top[0][:2]:
-            heapq.heapreplace(self._top, item)
+    def _count(self, nodes: dict[str, SpanNode], response_ids: set[str]) -> list[CallRecord]:
+        below = _with_calls_below(nodes)
+        labels: dict[str, tuple[str | None, str | None]] = {}
+        counted: list[CallRecord] = []
+        for node in nodes.values():
+            record = node.call
+            if record is None or node.span_id in below:
+                continue
+            if record.response_id is not None:
+                if record.response_id in response_ids:
+                    continue
+                response_ids.add(record.response_id)
+            step, agent = _labels(node, nodes, labels)
+            self.by_step.get(step or NONE).add(record.call)
+            self.by_agent.get(agent or NONE).add(record.call)
+            self._count_call(record)
+            counted.append(record)
+        return counted
+
+    def _entry(self, trace_id: str, trace: _Trace, counted: list[CallRecord]) -> TraceCost:
+        prior = trace.prior
+        cost = sum((r.call.cost for r in counted if r.call.cost is not None), Decimal(0))
+        unpriced = sum(1 for r in counted if r.call.cost is None)
+        nodes = list(trace.nodes.values())
+        start = min((n.start_ns for n in nodes), default=0)
+        end = max((n.end_ns for n in nodes), default=0)
+        root = next((n for n in nodes if n.parent_id is None), None)
+        name = root.name if root is not None else min(nodes, key=lambda n: n.start_ns).name if nodes else ""
+        spans, dropped = (), 0
+        if prior is not None:
+            cost += prior.cost
+            unpriced += prior.unpriced_calls
+            if prior.start_ns and prior.duration_s is not None:
+                end = max(end, prior.start_ns + int(prior.duration_s * _NS))
+                start = min(start, prior.start_ns)
+            name = name if root is not None else prior.root
+        calls = len(counted) + (prior.calls if prior is not None else 0)
+        entry = TraceCost(cost, trace_id, calls, unpriced, name, start, max(end - start, 0) / _NS)
+        if calls and (self.expensive.wants(entry) or self.slowest.wants(entry) or self._pinned(trace_id)):
+            kept = self.expensive.get(trace_id) or self.slowest.get(trace_id)
+            if kept is None and self.pinned is not None and self.pinned.trace_id == trace_id:
+                kept = self.pinned  # this trace's earlier part, kept because it was asked for
+            earlier = list(kept.spans) if kept is not None else []
+            spans, dropped = view_spans(nodes, {id(r) for r in counted}, earlier)
+            dropped += kept.spans_dropped if kept is not None else 0
+        return TraceCost(cost, trace_id, calls, unpriced, name, start, entry.duration_s, spans, dropped)
+
+    def _pinned(self, trace_id: str) -> bool:
+        pin = self._pin
+        return pin is not None and (trace_id == pin or (len(pin) >= 8 and trace_id.startswith(pin)))
 
 
-def _has_calls(parked: dict[_Key, Totals]) -> bool:
-    return any(totals.calls for totals in parked.values())
+def _with_calls_below(nodes: dict[str, SpanNode]) -> set[str]:
+    """Ids of the spans with an LLM call among their descendants."""
+    below: set[str] = set()
+    for node in nodes.values():
+        if node.call is None:
+            continue
+        parent_id = node.parent_id
+        while parent_id is not None and parent_id not in below:
+            below.add(parent_id)
+            parent = nodes.get(parent_id)
+            parent_id = parent.parent_id if parent is not None else None
+    return below
 
 
-def _seen(trace: _Trace, response_id: str | None) -> bool:
-    if response_id is None:
-        return False
-    if response_id in trace.response_ids:
-        return True
-    trace.response_ids.add(response_id)
-    return False
-
-
-def _add_call(trace: _Trace, parked: dict[_Key, Totals], call: Call, start_ns: int) -> None:
-    if trace.start_ns is None or start_ns < trace.start_ns:
-        trace.start_ns = start_ns
-    totals = parked.get((None, None))
-    if totals is None:
-        totals = parked[(None, None)] = Totals()
-    totals.add(call)
-    trace.calls += 1
-    if call.cost is None:
-        trace.unpriced += 1
-    else:
-        trace.cost += call.cost
-
-
-def _relabel(parked: dict[_Key, Totals], labels: tuple[str | None, str | None]) -> dict[_Key, Totals]:
-    step, agent = labels
-    if step is None and agent is None:
-        return parked
-    result: dict[_Key, Totals] = {}
-    for (old_step, old_agent), totals in parked.items():
-        key = (old_step or step, old_agent or agent)
-        target = result.get(key)
-        if target is None:
-            result[key] = totals
-        else:
-            target.merge(totals)
-    return result
-
-
-def _merge_into(target: dict[_Key, Totals], parked: dict[_Key, Totals]) -> None:
-    for key, totals in parked.items():
-        existing = target.get(key)
-        if existing is None:
-            target[key] = totals
-        else:
-            existing.merge(totals)
+def _labels(
+    node: SpanNode, nodes: dict[str, SpanNode], known: dict[str, tuple[str | None, str | None]]
+) -> tuple[str | None, str | None]:
+    """The nearest step and agent names among ``node`` and its ancestors (memoised in ``known``)."""
+    path: list[SpanNode] = []
+    visited: set[str] = set()
+    base: tuple[str | None, str | None] = (None, None)
+    current: SpanNode | None = node
+    while current is not None and current.span_id not in visited:
+        found = known.get(current.span_id)
+        if found is not None:
+            base = found
+            break
+        visited.add(current.span_id)
+        path.append(current)
+        current = nodes.get(current.parent_id) if current.parent_id is not None else None
+    for ancestor in reversed(path):
+        base = (ancestor.step or base[0], ancestor.agent or base[1])
+        known[ancestor.span_id] = base
+    return base

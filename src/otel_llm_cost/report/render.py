@@ -11,7 +11,10 @@ from typing import Final
 from otel_llm_cost.report import _charts, _fmt
 from otel_llm_cost.report._result import Report
 from otel_llm_cost.report._sampling import sampling_lines
-from otel_llm_cost.report._totals import Totals
+from otel_llm_cost.report._term import safe_cell, safe_text
+from otel_llm_cost.report._text_table import text_table
+from otel_llm_cost.report._totals import NONE, Totals
+from otel_llm_cost.report._trace_model import TraceCost
 
 _ASCII: Final = str.maketrans({"…": "~", "·": "|", "→": "->", "–": "-", "│": "|", "┤": "|", "─": "-"})
 _GROUP_ROWS: Final = 10
@@ -20,14 +23,19 @@ _TITLES: Final = {"provider": "Cost by provider", "model": "Cost by model", "age
 
 def render_table(report: Report, width: int = 80, charts: bool = True, ascii: bool = False) -> str:
     """The whole report as text."""
-    parts = [_summary(report), _latency(report)]
+    parts = [_summary(report), _latency(report, width)]
     for name, rows in report.groups.items():
         parts.append(_group(_TITLES.get(name, f"Cost by {name}"), rows, report.totals, width))
-    parts += [_steps(report, width), _traces(report, width), _unpriced(report, width)]
+    parts += [
+        _steps(report, width),
+        _traces("Most expensive traces", report.top_traces, width),
+        _traces("Slowest traces", report.slow_traces, width),
+        _unpriced(report, width),
+    ]
     if charts:
         parts.append(_chart_section(report, width, ascii))
     parts.append(_malformed(report))
-    text = "\n\n".join(p for p in parts if p) + "\n"
+    text = safe_text("\n\n".join(p for p in parts if p) + "\n")
     return text.translate(_ASCII).encode("ascii", "replace").decode() if ascii else text
 
 
@@ -61,79 +69,75 @@ def _summary(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _latency(report: Report) -> str:
+def _latency(report: Report, width: int) -> str:
     if not report.totals.calls:
         return ""
     lat = report.latency
-    header = f"{'Latency':<22}{'calls':>9}{'p50':>11}{'p95':>11}{'p99':>11}{'max':>11}"
-    rows = [header]
+    rows = []
     for label, quantiles, fmt in (
         ("duration", lat.duration, _fmt.seconds),
         ("time to first chunk", lat.ttft, _fmt.seconds),
         ("generation", lat.generation, _fmt.seconds),
         ("output tokens / s", lat.tokens_per_second, _fmt.rate),
     ):
-        if not quantiles.count:
-            continue
-        values = [quantiles.quantile(q) for q in (0.5, 0.95, 0.99)] + [quantiles.maximum]
-        rows.append(f"{label:<22}{quantiles.count:>9,}" + "".join(f"{fmt(v):>11}" for v in values))
-    return "\n".join(rows)
+        if quantiles.count:
+            values = [quantiles.quantile(q) for q in (0.5, 0.95, 0.99)] + [quantiles.maximum]
+            rows.append([label, _fmt.count(quantiles.count), *(fmt(v) for v in values)])
+    return "\n".join(text_table(["Latency", "calls", "p50", "p95", "p99", "max"], rows, width))
 
 
 def _group(title: str, rows: list[tuple[str, Totals]], total: Totals, width: int) -> str:
-    if not rows or (len(rows) == 1 and rows[0][0] == "(none)"):
+    if not rows or (len(rows) == 1 and rows[0][0] == NONE):
         return ""
-    numbers = f"{'calls':>8}{'input':>12}{'output':>11}{'cost':>12}{'share':>7}"
-    label_w = max(width - len(numbers), 12)
-    lines = [f"{_fmt.clip(title, label_w):<{label_w}}{numbers}"]
+    cells = []
     for label, t in rows[:_GROUP_ROWS]:
         share = float(t.cost / total.cost) if total.cost else None
-        cost = _fmt.money(t.cost) + ("*" if t.unpriced else " ")
-        lines.append(
-            f"{_fmt.clip(label, label_w - 1):<{label_w}}{t.calls:>8,}{t.input_tokens:>12,}"
-            f"{t.output_tokens:>11,}{cost:>12}{_fmt.share(share):>7}"
-        )
+        cells.append(
+            [label, _fmt.count(t.calls), _fmt.count(t.input_tokens), _fmt.count(t.output_tokens),
+             _fmt.cost(t.cost, t.unpriced, t.calls), _fmt.share(share)]
+        )  # fmt: skip
+    lines = text_table([title, "calls", "input", "output", "cost", "share"], cells, width)
     if len(rows) > _GROUP_ROWS:
         lines.append(f"… {len(rows) - _GROUP_ROWS} more (see --format json)")
-    if any(t.unpriced for _, t in rows):
-        lines.append("* some calls of this group could not be priced (not included in the cost)")
+    if any(0 < t.unpriced < t.calls for _, t in rows[:_GROUP_ROWS]):
+        lines.append("* some calls of this group are unpriced (not included in the cost)")
     return "\n".join(lines)
 
 
 def _steps(report: Report, width: int) -> str:
     if not report.steps:
         return ""
-    phases = ("pre", "ttft", "gen", "tool", "post")
-    numbers = f"{'runs':>6}{'p50':>9}" + "".join(f"{p:>8}" for p in phases)
-    label_w = max(width - len(numbers), 12)
-    lines = [f"{'Agent steps':<{label_w}}{numbers}"]
+    cells = []
     for name, step in report.steps[:_GROUP_ROWS]:
         means = list(step.mean_phases().values())
-        cells = "".join(f"{_fmt.seconds(m):>8}" for m in means) if means else f"{'no phases':>40}"
+        phases = [_fmt.seconds(m) for m in means] if means else ["-"] * 5
         p50 = _fmt.seconds(step.durations.quantile(0.5))
-        lines.append(f"{_fmt.clip(name, label_w - 1):<{label_w}}{step.runs:>6,}{p50:>9}{cells}")
+        cells.append([name, _fmt.count(step.runs), p50, *phases])
+    header = ["Agent steps", "runs", "p50", "pre", "ttft", "gen", "tool", "post"]
+    lines = text_table(header, cells, width)
     lines.append("p50: step duration; then mean seconds per phase: pre-processing, time to first")
     lines.append("token, generation, tools, post-processing")
     return "\n".join(lines)
 
 
-def _traces(report: Report, width: int) -> str:
-    if not report.top_traces:
+def _traces(title: str, traces: list[TraceCost], width: int) -> str:
+    if not traces:
         return ""
-    lines = [f"{'Most expensive traces':<32}{'cost':>12}{'calls':>7}  root"]
-    root_w = max(width - 53, 8)
-    for t in report.top_traces:
-        root = _fmt.clip(t.root or "-", root_w)
-        lines.append(f"{t.trace_id:<32}{_fmt.money(t.cost):>12}{t.calls:>7,}  {root}")
+    cells = [
+        [t.trace_id, _fmt.cost(t.cost, t.unpriced_calls, t.calls), _fmt.count(t.calls),
+         _fmt.seconds(t.duration_s), t.root or "-"]
+        for t in traces
+    ]  # fmt: skip
+    lines = [title, *text_table(["trace", "cost", "calls", "duration", "root"], cells, width, "lrrrl", 4)]
+    lines.append("(otel-llm-cost report --trace TRACE_ID shows one trace's spans)")
     return "\n".join(lines)
 
 
 def _unpriced(report: Report, width: int) -> str:
     if not report.unpriced:
         return ""
-    lines = [f"{'Unpriced models':<{width - 10}}{'calls':>10}"]
-    for provider, model, calls in report.unpriced[:_GROUP_ROWS]:
-        lines.append(f"{_fmt.clip(f'{provider} / {model}', width - 11):<{width - 10}}{calls:>10,}")
+    cells = [[f"{p} / {m}", _fmt.count(n)] for p, m, n in report.unpriced[:_GROUP_ROWS]]
+    lines = text_table(["Unpriced models", "calls"], cells, width)
     lines.append("Add them to a price file (OTEL_LLM_COST_PRICES_FILE) to price them.")
     return "\n".join(lines)
 
@@ -153,5 +157,7 @@ def _malformed(report: Report) -> str:
     if not stats.malformed:
         return ""
     lines = [f"Skipped {stats.malformed:,} malformed line(s) or span(s), e.g.:"]
-    lines += [f"  {example}" for example in stats.examples]
+    lines += [f"  {safe_cell(example)}" for example in stats.examples]
+    if stats.oversized:
+        lines.append(f"({stats.oversized:,} of them longer than {stats.max_line_bytes:,} bytes)")
     return "\n".join(lines)

@@ -47,6 +47,7 @@ from opentelemetry.trace import NonRecordingSpan
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
+from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -119,17 +120,19 @@ class instrumented_call:  # lower case: used like the context-manager function i
     A class rather than ``@contextmanager``: it runs on every call, and a generator costs more.
     """
 
-    __slots__ = ("_context_token", "_fold", "_token")
+    __slots__ = ("_context_token", "_fold", "_open_token", "_token")
 
     def __init__(self, invocation: LLMInvocation, client: object = None) -> None:
         self._fold = _Fold(invocation, _result_hook[0] and not _records_content(client))
 
     def __enter__(self) -> None:
         self._token = _active.set(self._fold)
+        self._open_token = LLM_SPAN_OPEN.set(True)  # the wire capture beneath adds nothing
         self._context_token = otel_context.attach(trace.set_span_in_context(self._fold.invocation.span))
 
     def __exit__(self, *exc_info: object) -> None:
         otel_context.detach(self._context_token)
+        LLM_SPAN_OPEN.reset(self._open_token)
         _active.reset(self._token)
 
 

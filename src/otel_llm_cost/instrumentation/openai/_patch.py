@@ -12,7 +12,6 @@ context flag makes nested instrumented calls (a helper calling ``create``) recor
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,6 +24,7 @@ from opentelemetry.trace import set_span_in_context
 from otel_llm_cost._log import log_once
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation import _raw, _sent
+from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
 from otel_llm_cost.instrumentation._caller import Trampoline, caller_trampoline
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.openai import _content, _extract
@@ -49,7 +49,6 @@ Attributes = dict[str, "AttributeValue"]
 
 _STREAMS: Final = (Stream, AsyncStream)
 _SDK_BASE: Final = "openai._base_client"  # where requests are built (see instrumentation/_sent.py)
-_ACTIVE: Final[ContextVar[bool]] = ContextVar("otel_llm_cost.openai.active", default=False)
 # (base URL object, client class, server) by id(client): the URL is parsed once per client.
 _SERVERS: dict[int, tuple[object, type, Server]] = {}
 # Servers that rejected ``stream_options``: we stop injecting it there.
@@ -174,12 +173,12 @@ def _sync_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         via = caller_trampoline()  # the SDK's warnings name our caller, not us
-        if _ACTIVE.get() or not is_instrumentation_enabled():
+        if LLM_SPAN_OPEN.get() or not is_instrumentation_enabled():
             return via(wrapped, args, kwargs)
         call = _start(recorder, surface, instance, kwargs)
         if call is None:
             return via(wrapped, args, kwargs)
-        token = _ACTIVE.set(True)
+        token = LLM_SPAN_OPEN.set(True)
         current = context.attach(set_span_in_context(call.invocation.span))  # HTTP spans nest under ours
         try:
             with _sent.sending(call.invocation, _SDK_BASE):
@@ -189,7 +188,7 @@ def _sync_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
             raise
         finally:
             context.detach(current)
-            _ACTIVE.reset(token)
+            LLM_SPAN_OPEN.reset(token)
         return call.returned(result)
 
     return wrapper
@@ -199,12 +198,12 @@ def _async_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
     async def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if _ACTIVE.get() or not is_instrumentation_enabled():
+        if LLM_SPAN_OPEN.get() or not is_instrumentation_enabled():
             return await wrapped(*args, **kwargs)
         call = _start(recorder, surface, instance, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
-        token = _ACTIVE.set(True)
+        token = LLM_SPAN_OPEN.set(True)
         current = context.attach(set_span_in_context(call.invocation.span))  # HTTP spans nest under ours
         try:
             with _sent.sending(call.invocation, _SDK_BASE):
@@ -214,7 +213,7 @@ def _async_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
             raise
         finally:
             context.detach(current)
-            _ACTIVE.reset(token)
+            LLM_SPAN_OPEN.reset(token)
         return await call.returned_async(result)
 
     return wrapper

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import wrapt
 
 from otel_llm_cost import attributes as attr
+from otel_llm_cost.instrumentation._invocation import record_end as record_end  # shared by every layer
 from otel_llm_cost.instrumentation._stream import (
     AsyncStreamProxy,
     ChunkTest,
@@ -25,28 +26,6 @@ from otel_llm_cost.instrumentation.openai import _chunks, _content, _extract
 if TYPE_CHECKING:
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
     from otel_llm_cost.instrumentation.openai._extract import ResponseFields
-
-
-def record_end(
-    invocation: LLMInvocation,
-    fields: ResponseFields,
-    outcome: str | None = None,
-    error: BaseException | None = None,
-) -> None:
-    """Stop (or, given an error, fail) an invocation with what a response or stream reported."""
-    if error is None:
-        invocation.stop(
-            fields.usage,
-            response_model=fields.model,
-            response_attributes=fields.attributes,
-            service_tier=fields.service_tier,
-            provider_cost=fields.provider_cost,
-            stream_outcome=outcome,
-        )
-        return
-    if fields.model:
-        fields.attributes[attr.GEN_AI_RESPONSE_MODEL] = fields.model
-    invocation.fail(error, fields.usage, stream_outcome=outcome, response_attributes=fields.attributes)
 
 
 def _is_usage_only(chunk: Any) -> bool:

@@ -1,0 +1,3 @@
+"""The SDK versions this instrumentation supports (read by ``opentelemetry-instrument``)."""
+
+_instruments = ("google-genai >= 1.0",)
