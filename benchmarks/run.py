@@ -302,6 +302,14 @@ def _results_md(rows: list[Row], memory: list[dict], meta: dict[str, Any]) -> st
     return "\n\n".join(parts) + "\n"
 
 
+_KEPT_FROM = "<!-- bench_report:start -->"  # bench_report.py's section and what follows: not ours to rewrite
+
+
+def _kept_sections(output: Path) -> str:
+    old = output.read_text() if output.exists() else ""
+    return "\n" + old[old.index(_KEPT_FROM) :] if _KEPT_FROM in old else ""
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -363,7 +371,7 @@ def main(argv: list[str]) -> None:
     text = _results_md(rows, memory, meta)
     if phases:
         text += "\n" + phases_md(phases) + "\n"
-    args.output.write_text(text)
+    args.output.write_text(text + _kept_sections(args.output))
     print(text)
 
 
