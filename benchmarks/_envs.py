@@ -16,19 +16,24 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 WORK = BENCH / ".work"
 
-# generation -> requirement files with its SDK pins; the anchors and otel-llm-cost are added to each.
-GENERATIONS: dict[str, tuple[Path, ...]] = {
-    "latest": (ROOT / "requirements" / "sdk-latest.txt",),
-    "legacy": (BENCH / "requirements-legacy.txt",),
-}
 _CONSTRAINTS = ROOT / "requirements" / "test.txt"  # the OpenTelemetry pins the test suite uses
 _ANCHORS = BENCH / "requirements-anchors.txt"
+# generation -> requirement files with its SDK pins (and anchors); otel-llm-cost is added to each.
+GENERATIONS: dict[str, tuple[Path, ...]] = {
+    "latest": (ROOT / "requirements" / "sdk-latest.txt", _ANCHORS),
+    "legacy": (BENCH / "requirements-legacy.txt", _ANCHORS),
+    # OpenLIT's pins clash with the newest SDKs and with the test suite's OpenTelemetry pins.
+    "openlit": (BENCH / "requirements-openlit.txt",),
+    # openai-v2 needs an opentelemetry-util-genai older than the genai-* anchors'.
+    "openai_v2": (BENCH / "requirements-openai-v2.txt",),
+}
+_UNCONSTRAINED = {"openlit"}  # generations installed without requirements/test.txt as constraints
 _EXTRAS = "otlp"  # otel-llm-cost's extras installed with it (the collector-down runs export by OTLP)
 
 
 def _fingerprint(files: tuple[Path, ...]) -> str:
     digest = hashlib.sha256()
-    for path in (*files, _CONSTRAINTS, _ANCHORS, ROOT / "pyproject.toml"):
+    for path in (*files, _CONSTRAINTS, ROOT / "pyproject.toml"):
         digest.update(path.read_bytes())
     digest.update(_EXTRAS.encode())
     return digest.hexdigest()
@@ -50,6 +55,7 @@ def ensure(generation: str) -> Path:
     print(f"[bench] building {env.relative_to(ROOT)} (once; pip install from PyPI)...", file=sys.stderr)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True)
     requirements = [arg for path in files for arg in ("-r", str(path))]
+    constraints = [] if generation in _UNCONSTRAINED else ["-c", str(_CONSTRAINTS)]
     subprocess.run(
         [
             str(python),
@@ -58,11 +64,8 @@ def ensure(generation: str) -> Path:
             "install",
             "-q",
             "--disable-pip-version-check",
-            "-c",
-            str(_CONSTRAINTS),
+            *constraints,
             *requirements,
-            "-r",
-            str(_ANCHORS),
             "-e",
             f"{ROOT}[{_EXTRAS}]",
         ],

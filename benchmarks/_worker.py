@@ -188,6 +188,7 @@ def _timed(call: Call, calls: int) -> list[int]:
 def _check(exporter: CheckingExporter | None, before: tuple[int, int], calls: int, expect: list[int]) -> dict:
     if exporter is None:
         return {"status": "n/a"}
+    exporter.flush()  # a batch pipeline exports in its own thread: wait for what the calls queued
     spans, usage_spans = exporter.spans - before[0], exporter.usage_spans - before[1]
     last = list(exporter.last_usage) if exporter.last_usage else None
     ok = usage_spans >= calls and last == expect
@@ -347,7 +348,10 @@ def main(argv: list[str]) -> None:
         payloads = json.load(f)
     _encode(payloads)
     server = MockServer()
-    tracer_provider, exporter = provider(plan.get("collector")) if config != "bare" else (None, None)
+    pipeline = plan.get("pipeline", "simple")
+    tracer_provider, exporter = (
+        (None, None) if config == "bare" else provider(plan.get("collector"), pipeline)
+    )
     if config in INSTRUMENTATIONS:
         INSTRUMENTATIONS[config](tracer_provider)
     # Clients are built after instrumenting, as an application configured at start-up does.

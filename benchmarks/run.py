@@ -23,7 +23,7 @@ from typing import Any
 import _envs
 import _payloads
 import _report
-from _setups import COLLECTORS, CONFIGS
+from _setups import COLLECTORS, CONFIGS, GENERATION_CONFIGS, PIPELINES
 from _stats import Row, timing_rows
 
 BENCH = Path(__file__).resolve().parent
@@ -57,11 +57,14 @@ def _env() -> dict[str, str]:
 
 
 def _worker(python: Path, plan: dict[str, Any]) -> dict[str, Any]:
+    env = _env()
+    if "src" in plan:  # otel-llm-cost from that tree: ahead of the environment's editable install
+        env["PYTHONPATH"] = plan["src"]
     proc = subprocess.run(
         [str(python), str(BENCH / "_worker.py"), json.dumps(plan)],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=env,
         cwd=BENCH,
     )
     if proc.returncode != 0:
@@ -71,7 +74,20 @@ def _worker(python: Path, plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tag(plan: dict[str, Any]) -> dict[str, Any]:
-    return {k: plan[k] for k in ("generation", "config", "round", "surface", "collector") if k in plan}
+    return {
+        k: plan[k] for k in ("generation", "pipeline", "config", "round", "surface", "collector") if k in plan
+    }
+
+
+def _label(run: dict[str, Any]) -> dict[str, Any]:
+    """A run whose generation names its pipeline too (``latest+batch``), so each pipeline has its own
+    bare and floor rows, and the tables keep one baseline per (environment, pipeline)."""
+    pipeline = run.get("pipeline", "simple")
+    return run if pipeline == "simple" else {**run, "generation": f"{run['generation']}+{pipeline}"}
+
+
+def _configs(args: argparse.Namespace, generation: str) -> tuple[str, ...]:
+    return tuple(c for c in args.configs if c in GENERATION_CONFIGS[generation])
 
 
 def _rotated(items: tuple[str, ...], by: int) -> list[str]:
@@ -83,12 +99,13 @@ def _timing_plans(args: argparse.Namespace, generations: Iterable[str], payload_
     scale = 0.1 if args.quick else 1.0
     plans = []
     for r in range(args.rounds):
-        for generation in generations:
-            for config in _rotated(args.configs, r):
+        for generation, pipeline in ((g, p) for g in generations for p in args.pipelines):
+            for config in _rotated(_configs(args, generation), r):
                 plans.append(
                     {
                         "mode": "timing",
                         "generation": generation,
+                        "pipeline": pipeline,
                         "config": config,
                         "round": r,
                         "payloads": str(payload_file),
@@ -97,6 +114,7 @@ def _timing_plans(args: argparse.Namespace, generations: Iterable[str], payload_
                         "calls": {s: max(5, int(n * scale)) for s, n in CALLS.items()},
                         "ab_pairs": {s: max(4, int(n * scale)) for s, n in AB_PAIRS.items()},
                         "chunk_pairs": max(2, int(CHUNK_PAIRS * scale)),
+                        **({"src": str(args.before)} if config == "ours_before" else {}),
                     }
                 )
     return plans
@@ -106,7 +124,7 @@ def _memory_plans(args: argparse.Namespace, generations: Iterable[str], payload_
     plans = []
     for generation in generations:
         for surface, ours_calls, anchor_calls in MEMORY:
-            for config in args.configs:
+            for config in _configs(args, generation):
                 calls = anchor_calls if config in _report.ANCHORS else ours_calls
                 calls = calls // 50 if args.quick else calls
                 plans.append(
@@ -121,7 +139,7 @@ def _memory_plans(args: argparse.Namespace, generations: Iterable[str], payload_
                         "calls": {surface: calls},
                     }
                 )
-        if "ours" in args.configs:
+        if "ours" in args.configs and generation == "latest":
             plans += _collector_down_plans(args, generation, payload_file)
     return plans
 
@@ -153,8 +171,9 @@ def _run_timing(plans: list[dict], pythons: dict[str, Path]) -> list[dict[str, A
         started = time.monotonic()
         run = _worker(pythons[plan["generation"]], plan)
         status = run.get("error", "ok")
+        label = _label(plan)["generation"]
         print(
-            f"[bench] timing {i}/{len(plans)} round {plan['round']} {plan['generation']}/{plan['config']}: "
+            f"[bench] timing {i}/{len(plans)} round {plan['round']} {label}/{plan['config']}: "
             f"{status} ({time.monotonic() - started:.1f}s)",
             file=sys.stderr,
         )
@@ -171,6 +190,61 @@ def _run_memory(plans: list[dict], pythons: dict[str, Path]) -> list[dict[str, A
         name = f"{run['generation']}/{run['config']}/{run['surface']}{down}"
         print(f"[bench] memory {name}: done", file=sys.stderr)
     return runs
+
+
+PHASE_CALLS = 3000
+
+
+def _phases(python: Path, before: Path | None, quick: bool) -> dict[str, dict[str, Any]]:
+    """``bench_call_phases.py`` in the newest environment: this tree, and the ``--before`` tree."""
+    trees = {"after": None, **({"before": before} if before else {})}
+    found = {}
+    for name, src in trees.items():
+        env = {**_env(), **({"PYTHONPATH": str(src)} if src else {})}
+        calls = str(PHASE_CALLS // 20 if quick else PHASE_CALLS)
+        proc = subprocess.run(
+            [str(python), str(BENCH / "bench_call_phases.py"), "--json", "--calls", calls],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=BENCH,
+        )
+        if proc.returncode == 0:
+            found[name] = json.loads(proc.stdout)
+        print(
+            f"[bench] phases ({name}): {'ok' if proc.returncode == 0 else proc.stderr[-200:]}",
+            file=sys.stderr,
+        )
+    return found
+
+
+def phases_md(phases: dict[str, dict[str, Any]]) -> str:
+    """The per-phase table of ``_phases``: one column per surface and tree."""
+    if not phases:
+        return ""
+    surfaces = list(next(iter(phases.values()))["surfaces"])
+    labels: list[str] = []
+    for result in phases.values():
+        for figures in result["surfaces"].values():
+            labels += [label for label in figures if label not in labels]
+    header = ["phase (median µs per call)"] + [f"{s} {tree}" for s in surfaces for tree in phases]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label in labels:
+        cells = [
+            "–" if (v := phases[tree]["surfaces"][s].get(label)) is None else f"{v:,.1f}"
+            for s in surfaces
+            for tree in phases
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    timer = ", ".join(f"{tree} {r['timer_us']:.2f}" for tree, r in phases.items())
+    return (
+        "## Where a call's microseconds go\n\n`bench_call_phases.py` (see its docstring): the `ours` set-up "
+        f"in one process, {PHASE_CALLS:,} calls per surface, each function below timed on every call (median "
+        "per call; phases nest: `SDK span end` includes the processors', `stop` includes pricing, end "
+        "attributes, span end and the listeners). 'before' is the `--before` tree. Each timer costs "
+        f"({timer}) µs, not subtracted; the last line is the in-process A/B overhead with the timers off.\n\n"
+        + "\n".join(lines)
+    )
 
 
 def _versions(runs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
@@ -228,16 +302,42 @@ def _results_md(rows: list[Row], memory: list[dict], meta: dict[str, Any]) -> st
     return "\n\n".join(parts) + "\n"
 
 
+_KEPT_FROM = "<!-- bench_report:start -->"  # bench_report.py's section and what follows: not ours to rewrite
+
+
+def _kept_sections(output: Path) -> str:
+    old = output.read_text() if output.exists() else ""
+    return "\n" + old[old.index(_KEPT_FROM) :] if _KEPT_FROM in old else ""
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="few calls: checks the harness, not the figures")
     parser.add_argument("--legacy", action="store_true", help="also run on the httpx-era SDKs")
+    parser.add_argument(
+        "--generations",
+        default="latest,openai_v2,openlit",
+        help="environments: latest (newest SDKs), openai_v2 and openlit (each anchor's own pins), legacy",
+    )
+    parser.add_argument("--pipelines", default=",".join(PIPELINES), help="simple, batch, or both")
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--no-phases", action="store_true", help="skip bench_call_phases.py")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"subset of {','.join(CONFIGS)}")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a `src` directory of another otel-llm-cost version (e.g. from `git archive`), also run as "
+        "`ours_before` in every environment: before/after figures from the same run",
+    )
     args = parser.parse_args(argv)
-    args.configs = tuple(c for c in CONFIGS if c in args.configs.split(","))
+    wanted = args.configs.split(",")
+    args.configs = tuple(c for c in CONFIGS if c in wanted and (c != "ours_before" or args.before))
+    args.pipelines = tuple(p for p in PIPELINES if p in args.pipelines.split(","))
+    args.generations = tuple(g for g in GENERATION_CONFIGS if g in args.generations.split(","))
+    if args.legacy and "legacy" not in args.generations:
+        args.generations += ("legacy",)
     if "bare" not in args.configs:
         parser.error("--configs must include bare: every overhead is measured against it")
     return args
@@ -246,14 +346,16 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> None:
     args = _parse(argv)
     started, load_start = time.monotonic(), _report.load_average()
-    generations = ("latest", "legacy") if args.legacy else ("latest",)
+    generations = args.generations
     pythons = {g: _envs.ensure(g) for g in generations}
     payload_file = _envs.WORK / "payloads.json"
     payload_file.write_text(json.dumps(_payloads.build((STREAM_CHUNKS,))))
-    runs = _run_timing(_timing_plans(args, generations, payload_file), pythons)
+    runs = [_label(run) for run in _run_timing(_timing_plans(args, generations, payload_file), pythons)]
     memory = [] if args.no_memory else _run_memory(_memory_plans(args, generations, payload_file), pythons)
-    (_envs.WORK / "raw.json").write_text(json.dumps({"timing": runs, "memory": memory}))
-    order = {name: i for i, name in enumerate((*generations, *SURFACES, *CONFIGS))}
+    phases = {} if args.no_phases else _phases(pythons[generations[0]], args.before, args.quick)
+    (_envs.WORK / "raw.json").write_text(json.dumps({"timing": runs, "memory": memory, "phases": phases}))
+    labels = [f"{g}+{p}" if p != "simple" else g for g in generations for p in args.pipelines]
+    order = {name: i for i, name in enumerate((*labels, *generations, *SURFACES, *CONFIGS))}
     rows = timing_rows(runs, CHUNKS)
     rows.sort(key=lambda r: (order[r.generation], order[r.surface], order[r.config]))
     meta = {
@@ -267,7 +369,9 @@ def main(argv: list[str]) -> None:
         "rounds": args.rounds,
     }
     text = _results_md(rows, memory, meta)
-    args.output.write_text(text)
+    if phases:
+        text += "\n" + phases_md(phases) + "\n"
+    args.output.write_text(text + _kept_sections(args.output))
     print(text)
 
 

@@ -97,6 +97,9 @@ PARTIAL_CALLS: Final = "llm_cost.client.partial_calls"  # priced without a bille
 PHASE_DURATION: Final = "llm_cost.step.phase.duration"
 
 
+_LABEL_SETS = 4096  # most label sets kept ready (see LLMMetrics._labels)
+
+
 class _Cap:
     """At most ``limit`` distinct values per attribute key; later ones become ``_other``."""
 
@@ -151,6 +154,7 @@ class LLMMetrics:
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self._cap = _Cap(max_values)
+        self._label_sets: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._installs = 0
 
     def record_call(
@@ -195,6 +199,28 @@ class LLMMetrics:
             self._unpriced.add(1, error_labels)
 
     def _labels(self, invocation: LLMInvocation) -> dict[str, Any]:
+        """The call's metric attributes: made once per distinct (operation, provider, models, server,
+        agent, step) and shared after (the instruments never change them; editions copy to extend)."""
+        key = (
+            invocation.operation,
+            invocation.provider,
+            invocation.request_model,
+            invocation.response_model,
+            invocation.server_address,
+            invocation.server_port,
+            current_step(),
+        )
+        labels = self._label_sets.get(key)
+        if labels is None:
+            labels = self._make_labels(invocation, key[-1])
+            if len(self._label_sets) >= _LABEL_SETS:  # capped values make few sets; a bound all the same
+                self._label_sets.clear()
+            self._label_sets[key] = labels
+        return labels
+
+    def _make_labels(
+        self, invocation: LLMInvocation, step_names: tuple[str | None, str | None]
+    ) -> dict[str, Any]:
         cap = self._cap
         labels: dict[str, Any] = {
             attr.GEN_AI_OPERATION_NAME: cap(attr.GEN_AI_OPERATION_NAME, invocation.operation),
@@ -210,7 +236,7 @@ class LLMMetrics:
         port = invocation.server_port
         if invocation.server_address and port is not None and cap(attr.SERVER_PORT, str(port)) != "_other":
             labels[attr.SERVER_PORT] = port
-        agent, step = current_step()
+        agent, step = step_names
         return self._names(labels, agent, step)
 
     def _names(self, labels: dict[str, Any], agent: str | None, step: str | None) -> dict[str, Any]:

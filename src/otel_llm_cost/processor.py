@@ -171,7 +171,8 @@ class LLMCostSpanProcessor(SpanProcessor):
                 context.trace_id,
                 context.span_id,
                 parent.span_id if parent else None,
-                is_step(span.attributes),
+                # On a plain dict: a miss on the SDK's mapping costs a KeyError raised and caught.
+                is_step(_snapshot(span.attributes)),
             )
         except Exception:
             log_once("processor.on_start", "LLM cost processor failed on a span start", exc_info=True)

@@ -23,6 +23,7 @@ from otel_llm_cost._calls import remove_invocation_listener as remove_invocation
 from otel_llm_cost._log import log_once
 from otel_llm_cost._sampling import span_sampling_probability
 from otel_llm_cost._scrub import describe_error
+from otel_llm_cost._span_attributes import set_plain_attributes
 from otel_llm_cost._span_usage import SpanUsage, hand_over
 from otel_llm_cost._steps import count_inference_call
 from otel_llm_cost._values import drop_none as drop_none  # re-exported
@@ -183,7 +184,7 @@ class LLMInvocation:
                 attributes = self._outcome_attributes(
                     usage, response_model, response_attributes, stream_outcome, cost
                 )
-                span.set_attributes(attributes)
+                set_plain_attributes(span, attributes)
                 self._hand_over(usage, cost, response_model, attributes)
         except Exception:  # our bug must not become the caller's
             log_once("invocation.stop", "otel-llm-cost could not record an LLM call", exc_info=True)
@@ -214,7 +215,7 @@ class LLMInvocation:
                     cost = self._price(usage, None, None, None)
                 attributes = self._outcome_attributes(usage, None, response_attributes, stream_outcome, cost)
                 attributes[attr.ERROR_TYPE] = error_type_name or error_type(error)
-                span.set_attributes(attributes)
+                set_plain_attributes(span, attributes)
                 self._hand_over(usage, cost, None, attributes)
                 span.set_status(Status(StatusCode.ERROR, describe_error(error)))
         except Exception:
