@@ -7,15 +7,18 @@ subscribers import this small module, not the instrumentation package.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from otel_llm_cost._fork import reinit_locks_after_fork
 
 if TYPE_CHECKING:
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
     from otel_llm_cost.pricing import Cost
     from otel_llm_cost.usage import Usage
 
-__all__ = ["InvocationListener", "add_invocation_listener", "remove_invocation_listener"]
+__all__ = ["InvocationListener", "Subscription", "add_invocation_listener", "remove_invocation_listener"]
 
 # Called once per finished call (e.g. by the metrics layer), recording or not.
 InvocationListener = Callable[["LLMInvocation", "Usage | None", "Cost | None", "BaseException | None"], None]
@@ -41,3 +44,33 @@ def remove_invocation_listener(listener: InvocationListener) -> None:
     for target in (listeners_after_end, listeners_before_end):
         if listener in target:
             target.remove(listener)
+
+
+class Subscription:
+    """A listener subscribed while at least one installer holds it: holds and releases are counted, so
+    two instrumentors sharing one meter (or logger) provider subscribe its listener once, and the first
+    ``uninstrument()`` does not stop the other's recording. Thread-safe; the lock is renewed after fork."""
+
+    __slots__ = ("__weakref__", "_holds", "_listener", "_lock")
+
+    def __init__(self, listener: InvocationListener) -> None:
+        self._listener = listener
+        self._holds = 0
+        self._lock = threading.Lock()
+        reinit_locks_after_fork(self, "_lock")
+
+    def hold(self, *, listen: bool = True) -> None:
+        """One more holder; the first subscribes the listener (unless ``listen``: nothing to hear)."""
+        with self._lock:
+            self._holds += 1
+            if self._holds == 1 and listen:
+                add_invocation_listener(self._listener)
+
+    def release(self) -> None:
+        """One holder fewer; the last unsubscribes the listener. A release without a hold does nothing."""
+        with self._lock:
+            if self._holds == 0:
+                return
+            self._holds -= 1
+            if self._holds == 0:
+                remove_invocation_listener(self._listener)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -29,9 +28,8 @@ from opentelemetry import trace
 from opentelemetry._logs import LogRecord, SeverityNumber, get_logger
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost._calls import add_invocation_listener, remove_invocation_listener
+from otel_llm_cost._calls import Subscription
 from otel_llm_cost._config import CAPTURE_MESSAGE_CONTENT, SCHEMA_URL, semconv_latest
-from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
 from otel_llm_cost._scrub import exception_attributes
 from otel_llm_cost.metrics import PerMeterProvider
@@ -85,7 +83,7 @@ class GenAIEvents:
         self._logger = get_logger(__name__, __version__, logger_provider, schema_url=SCHEMA_URL)
         self.details = details_enabled() if details is None else details
         self.exceptions = semconv_latest() if exceptions is None else exceptions
-        self._installs = 0
+        self.subscription = Subscription(self.record_call)
 
     def record_call(
         self,
@@ -141,22 +139,10 @@ _events: PerMeterProvider[GenAIEvents] = PerMeterProvider(GenAIEvents)  # one pe
 def install_events(logger_provider: LoggerProvider | None = None) -> GenAIEvents:
     """Emit the events of every instrumented call into ``logger_provider`` (counted: see uninstall)."""
     events = _events.get(logger_provider)  # type: ignore[arg-type]
-    with _lock:
-        events._installs += 1
-        if events._installs == 1 and (events.details or events.exceptions):  # else nothing to listen for
-            add_invocation_listener(events.record_call)
+    events.subscription.hold(listen=events.details or events.exceptions)  # else nothing to listen for
     return events
 
 
 def uninstall_events(installed: GenAIEvents) -> None:
     """Undo one :func:`install_events`; emitting stops when all are undone."""
-    with _lock:
-        if installed._installs == 0:
-            return
-        installed._installs -= 1
-        if installed._installs == 0:
-            remove_invocation_listener(installed.record_call)
-
-
-_lock = threading.Lock()
-reinit_locks_after_fork(__name__, "_lock")
+    installed.subscription.release()

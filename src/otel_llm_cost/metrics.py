@@ -53,7 +53,7 @@ from otel_llm_cost._call_metrics import (  # the default edition's names, re-exp
     DefaultEdition,
     LatestEdition,
 )
-from otel_llm_cost._calls import add_invocation_listener, remove_invocation_listener
+from otel_llm_cost._calls import Subscription
 from otel_llm_cost._config import SCHEMA_URL, semconv_latest
 from otel_llm_cost._fork import reinit_locks_after_fork
 from otel_llm_cost._log import log_once
@@ -155,7 +155,7 @@ class LLMMetrics:
         )
         self._cap = _Cap(max_values)
         self._label_sets: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self._installs = 0
+        self.subscription = Subscription(self.record_call)
 
     def record_call(
         self,
@@ -253,8 +253,6 @@ def _price(invocation: LLMInvocation, usage: Usage) -> Cost:
     return get_pricer().price(usage, invocation.request_model, invocation.provider)
 
 
-_lock = threading.Lock()
-reinit_locks_after_fork(__name__, "_lock")
 _Instruments = TypeVar("_Instruments")
 
 
@@ -297,21 +295,13 @@ def get_metrics(meter_provider: MeterProvider | None = None) -> LLMMetrics:
 def install_metrics(meter_provider: MeterProvider | None = None) -> LLMMetrics:
     """Record every instrumented call into ``meter_provider``'s metrics (counted: see uninstall)."""
     found = get_metrics(meter_provider)
-    with _lock:
-        found._installs += 1
-        if found._installs == 1:
-            add_invocation_listener(found.record_call)
+    found.subscription.hold()
     return found
 
 
 def uninstall_metrics(installed: LLMMetrics) -> None:
     """Undo one :func:`install_metrics` (given what it returned); recording stops when all are undone."""
-    with _lock:
-        if installed._installs == 0:
-            return
-        installed._installs -= 1
-        if installed._installs == 0:
-            remove_invocation_listener(installed.record_call)
+    installed.subscription.release()
 
 
 class PrometheusEndpoint(NamedTuple):
