@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from instrumentation_faults import Collector
 from otel_llm_cost import _log, llm_call
 from otel_llm_cost.budget import BudgetGuard
 from otel_llm_cost.export import JsonlSpanExporter
@@ -64,24 +65,13 @@ def _fork_and_run(work: Callable[[], None]) -> int:
     return _wait(pid)
 
 
-class _Records(logging.Handler):
-    """Keeps records in memory: the logging module renews a handler's lock in a forked child."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture(autouse=True)
 def _logs_in_memory():
     """Our logs go to memory, not to whatever stream handlers other tests left on the root logger: a
     fork while another thread writes to a stream hangs the child in CPython itself (the stream's own
     buffer lock), whatever the library. Our logging still runs in full, in every thread."""
     logger = logging.getLogger("otel_llm_cost")
-    handler, propagate = _Records(), logger.propagate
+    handler, propagate = Collector(), logger.propagate  # in memory: its lock is renewed at fork
     logger.addHandler(handler)
     logger.propagate = False
     try:
