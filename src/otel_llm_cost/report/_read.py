@@ -34,7 +34,6 @@ except ImportError:  # pragma: no cover - the report extra is not installed
 _GZIP_MAGIC: Final = GZIP_MAGIC
 # Longer lines are skipped: far above a Collector batch, far below what would strain memory.
 MAX_LINE_BYTES: Final = 64 * 1024 * 1024
-_JSON_START: Final = (b"{", b" ", b"\t", b"\r", b"\n")
 _MAX_EXAMPLES: Final = 5
 # How many lines pass between two progress callbacks: keeps the callback off the per-line cost.
 PROGRESS_EVERY: Final = 8192
@@ -154,7 +153,7 @@ def _read_records(source: SpanFile, path: str, stats: ReadStats, tick: _Ticker) 
                 stats.skip(where, f"line longer than {stats.max_line_bytes:,} bytes")
             elif isinstance(record, MalformedSpan):
                 stats.skip(where, str(record))
-            elif source.framed and record[:1] not in _JSON_START:
+            elif source.framed and record[:1] != b"{":  # binary OTLP starts 0x0a, which is whitespace
                 yield from _parse_proto(record, where, stats)
             elif record.strip():
                 yield from parse_line(record, where, stats)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
@@ -81,18 +81,19 @@ def open_records(path: str | Path, limit: int) -> Iterator[SpanFile]:
         OSError: the file cannot be opened.
         UnsupportedInput: the file is zstd-compressed and ``zstandard`` is not installed.
     """
-    with open(path, "rb") as raw:
+    with open(path, "rb") as raw, ExitStack() as stack:
         kind = container(raw.peek(8)[:8])
-        if kind == "framed":
-            yield SpanFile(raw, framed_records(raw, limit), framed=True)
-        elif kind == "gzip":
-            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                yield SpanFile(raw, bounded_lines(stream, limit), framed=False)  # type: ignore[arg-type]
+        stream: IO[bytes] = raw
+        if kind == "gzip":
+            stream = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))  # type: ignore[arg-type]
         elif kind == "zstd":
-            with io.BufferedReader(_ZstdStream(raw, path)) as stream:
-                yield SpanFile(raw, bounded_lines(stream, limit), framed=False)
+            stream = stack.enter_context(io.BufferedReader(_ZstdStream(raw, path)))
+        if stream is not raw:  # a zstd stream holds JSON lines, or length-prefixed binary OTLP
+            kind = container(stream.peek(8)[:8])  # type: ignore[attr-defined]
+        if kind == "framed":
+            yield SpanFile(raw, framed_records(stream, limit, path), framed=True)
         else:
-            yield SpanFile(raw, bounded_lines(raw, limit), framed=False)
+            yield SpanFile(raw, bounded_lines(stream, limit), framed=False)
 
 
 def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[bytes | None]:
@@ -113,7 +114,7 @@ def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[bytes | None]:
             yield line
 
 
-def framed_records(stream: IO[bytes], limit: int) -> Iterator[bytes | MalformedSpan | None]:
+def framed_records(stream: IO[bytes], limit: int, path: str | Path) -> Iterator[bytes | MalformedSpan | None]:
     """The payloads of length-prefixed records, zstd frames decompressed; ``None`` for one too long,
     the error for one that cannot be decompressed.
 
@@ -132,7 +133,7 @@ def framed_records(stream: IO[bytes], limit: int) -> Iterator[bytes | MalformedS
         body = read(size)
         if len(body) < size:
             raise EOFError("the file ends inside a record")
-        yield _zstd_frame(body, limit) if body[:4] == ZSTD_MAGIC else body
+        yield _zstd_frame(body, limit, path) if body[:4] == ZSTD_MAGIC else body
 
 
 def _skip(stream: IO[bytes], size: int) -> None:
@@ -143,10 +144,10 @@ def _skip(stream: IO[bytes], size: int) -> None:
         size -= skipped
 
 
-def _zstd_frame(frame: bytes, limit: int) -> bytes | MalformedSpan | None:
+def _zstd_frame(frame: bytes, limit: int, path: str | Path) -> bytes | MalformedSpan | None:
     """One zstd frame, decompressed; ``None`` if that is longer than ``limit`` (never held whole), the
     error if it cannot be decompressed."""
-    zstd = _zstandard(None)
+    zstd = _zstandard(path)
     chunks: list[bytes] = []
     total = 0
     try:
@@ -161,13 +162,12 @@ def _zstd_frame(frame: bytes, limit: int) -> bytes | MalformedSpan | None:
     return b"".join(chunks)
 
 
-def _zstandard(path: str | Path | None) -> Any:
+def _zstandard(path: str | Path) -> Any:
     try:
         import zstandard
     except ModuleNotFoundError:
-        where = f"{path} is" if path is not None else "these records are"
         raise UnsupportedInput(
-            f"{where} zstd-compressed (the file exporter's `compression: zstd`): "
+            f"{path} is zstd-compressed (the file exporter's `compression: zstd`): "
             "pip install zstandard (or 'otel-llm-cost[report]')"
         ) from None
     return zstandard
