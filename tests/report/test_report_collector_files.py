@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 from collector_files import AGENT_SCOPE, FileExporter, collector_spans, records, spans_of
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from report_spans import agent_trace, write_jsonl
 
 from otel_llm_cost._cli import main
@@ -263,6 +265,52 @@ def test_a_missing_optional_package_is_one_clear_error(
     assert main(["report", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says in err
+
+
+@pytest.fixture(scope="module")
+def framed_files(spans, tmp_path_factory):
+    """Small files in each binary framing, to damage."""
+    folder = tmp_path_factory.mktemp("framed")
+    options = {
+        "zstd-records": {"compression": "zstd"},
+        "zstd-stream": {"compression": "zstd", "native_zstd": True, "max_bytes": 4_000},
+        "proto": {"format": "proto"},
+    }
+    for name, option in options.items():
+        FileExporter(folder / name, **option).export_all(spans[:60], batch_size=8)
+    return {name: folder / name for name in options}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_binary_files_are_counted_never_raised(tmp_path, framed_files, data):
+    name = data.draw(st.sampled_from(sorted(framed_files)))
+    content = bytearray(framed_files[name].read_bytes())
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(content) - 1))
+        action = data.draw(st.sampled_from(["flip", "cut", "length"]))
+        if action == "flip":
+            content[at] ^= data.draw(st.integers(1, 255))
+        elif action == "cut":
+            del content[at:]
+            if not content:
+                break
+        else:  # a record length claiming up to 4 GiB
+            content[at : at + 4] = data.draw(st.integers(0, 2**32 - 1)).to_bytes(4, "big")
+    path = tmp_path / "damaged"
+    path.write_bytes(bytes(content))
+    report = build_report([path], max_line_bytes=1 << 20)
+    assert report.stats.spans <= 60 and report.totals.calls <= 60
+
+
+def test_a_zstd_stream_damaged_in_its_first_header_is_one_unreadable_record(tmp_path, framed_files):
+    path = tmp_path / "damaged.zst"
+    content = bytearray(framed_files["zstd-stream"].read_bytes())
+    content[4] ^= 1  # the frame header descriptor: fails before the first line is seen
+    path.write_bytes(bytes(content))
+    report = build_report([path])
+    assert (report.stats.spans, report.stats.malformed) == (0, 1)
+    assert "unreadable compressed data (zstd:" in report.stats.examples[0]
 
 
 def test_tail_refuses_compressed_and_framed_files(tmp_path, spans, capsys):

@@ -89,11 +89,20 @@ def open_records(path: str | Path, limit: int) -> Iterator[SpanFile]:
         elif kind == "zstd":
             stream = stack.enter_context(io.BufferedReader(_ZstdStream(raw, path)))
         if stream is not raw:  # a zstd stream holds JSON lines, or length-prefixed binary OTLP
-            kind = container(stream.peek(8)[:8])  # type: ignore[attr-defined]
+            try:
+                kind = container(stream.peek(8)[:8])  # type: ignore[attr-defined]
+            except (EOFError, OSError) as exc:  # damaged from the start: counted by the reader
+                yield SpanFile(raw, _raise(exc), framed=False)
+                return
         if kind == "framed":
             yield SpanFile(raw, framed_records(stream, limit, path), framed=True)
         else:
             yield SpanFile(raw, bounded_lines(stream, limit), framed=False)
+
+
+def _raise(error: Exception) -> Iterator[bytes]:
+    raise error
+    yield b""  # a generator: the error comes with the first record
 
 
 def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[bytes | None]:
