@@ -46,11 +46,11 @@ FLAGS = 0x100 | 0x01
 
 
 def collector_spans() -> list[dict[str, Any]]:
-    """Agent runs of two agents (overlapping in time) and 100 plain calls, as two services, in the
-    order their spans end (the order a batch processor receives them)."""
+    """Agent runs of two agents (overlapping each other, 50 minutes in) and 100 plain calls (one a minute),
+    as two services, in the order their spans end (the order a batch processor receives them)."""
     spans = []
     for t in range(1, 25):
-        run = agent_trace(t, start_s=t * 1.3, agent="travel-helper" if t % 3 else "planner")
+        run = agent_trace(t, start_s=3000 + t * 1.3, agent="travel-helper" if t % 3 else "planner")
         for s in run:
             s["resource"] = {"service.name": "agents", "deployment.environment.name": "test"}
             s["scope"] = {"name": _scope(s), "version": "0.9.0"}
