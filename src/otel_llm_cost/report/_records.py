@@ -6,8 +6,8 @@
   ``compression: zstd``: a 4-byte big-endian length, then the record: binary OTLP, or one whole zstd
   frame of the OTLP/JSON or binary OTLP (contrib ``exporter/fileexporter``: ``file_writer.go``
   ``exportMessageAsBuffer``, ``marshaller.go``). Under that exporter's alpha feature gate
-  ``exporter.file.nativeCompression`` (``compression_writer.go``) the file is a zstd stream of JSON
-  lines instead.
+  ``exporter.file.nativeCompression`` (``compression_writer.go``) the file is a zstd stream instead,
+  of JSON lines or of length-prefixed binary OTLP records.
 
 Records are read one at a time: memory does not grow with the file. A record longer than the limit
 is skipped without being held whole (yielded as ``None``). A file cut short (still being written)
