@@ -151,6 +151,24 @@ def test_the_command_reads_a_collector_directory(tmp_path, spans, capsys):
     assert {row["label"]: row["calls"] for row in theirs["by"]["agent"]} == AGENTS
 
 
+def test_one_file_exporter_in_every_pipeline_its_metrics_and_logs_are_not_errors(tmp_path, spans, expected):
+    # `exporters: [file]` in the traces, metrics and logs pipelines: one file, all three signals.
+    path = tmp_path / "all.json"
+    FileExporter(path).export_all(spans, batch_size=8)
+    metrics = {
+        "resourceMetrics": [{"resource": {}, "scopeMetrics": [{"scope": {}, "metrics": [{"name": "m"}]}]}]
+    }
+    logs = {"resourceLogs": [{"resource": {}, "scopeLogs": [{"scope": {}, "logRecords": [{"body": {}}]}]}]}
+    lines, others = path.read_text().splitlines(), [json.dumps(metrics), json.dumps(logs)]
+    mixed = []
+    for i, line in enumerate(lines):
+        mixed += [line, *others[: i % 3]]
+    path.write_text("\n".join(mixed) + "\n")
+    report = build_report([path])
+    assert report.stats.lines == len(mixed) > len(lines)
+    _assert_same_report(report, expected, spans)
+
+
 def test_the_duckdb_engine_leaves_zstd_and_records_to_the_python_engine(tmp_path, spans, capsys):
     pytest.importorskip("duckdb")
     out = tmp_path / "out"

@@ -34,6 +34,8 @@ except ImportError:  # pragma: no cover - the report extra is not installed
 _GZIP_MAGIC: Final = GZIP_MAGIC
 # Longer lines are skipped: far above a Collector batch, far below what would strain memory.
 MAX_LINE_BYTES: Final = 64 * 1024 * 1024
+# One Collector file exporter in every pipeline writes these to the same file: they hold no spans.
+_OTHER_SIGNALS: Final = ("resourceMetrics", "resourceLogs", "resourceProfiles")
 _MAX_EXAMPLES: Final = 5
 # How many lines pass between two progress callbacks: keeps the callback off the per-line cost.
 PROGRESS_EVERY: Final = 8192
@@ -60,7 +62,8 @@ class ReadStats:
 
 
 def parse_line(line: bytes | str, where: str, stats: ReadStats) -> Iterator[SpanRecord]:
-    """The spans one line holds (ours: one; OTLP/JSON: any number); problems go to ``stats``."""
+    """The spans one line holds (ours: one; OTLP/JSON: any number, OTLP metrics or logs: none);
+    problems go to ``stats``."""
     obj = _decode(line)
     if isinstance(obj, str):
         stats.skip(where, obj)
@@ -79,7 +82,8 @@ def parse_line(line: bytes | str, where: str, stats: ReadStats) -> Iterator[Span
             return
         span = jsonl_span(obj)
     except MalformedSpan as exc:
-        stats.skip(where, str(exc))
+        if not any(key in obj for key in _OTHER_SIGNALS):
+            stats.skip(where, str(exc))
         return
     except RecursionError:
         stats.skip(where, "nested too deep")
