@@ -1,10 +1,11 @@
 """The ``otel-llm-cost`` command: ``report`` on span files, ``tail`` to follow one live.
 
-Exit codes: 0 success; 1 an input or output file cannot be used (missing, not a regular file, gzip
-for ``tail``, unwritable), or anything else went wrong; 2 bad arguments. Every failure is one line on
-stderr, never a traceback. Malformed lines never fail a report: they are skipped, counted, and
-listed (first few) in it. Everything printed passes one filter (``report._term``) that neutralises
-control characters, escape sequences and bidi overrides from the files read.
+Exit codes: 0 success; 1 an input or output file cannot be used (missing, not a regular file or a
+directory of them, compressed for ``tail``, needing a package not installed, unwritable), or anything
+else went wrong; 2 bad arguments. Every failure is one line on stderr, never a traceback. Malformed
+lines never fail a report: they are skipped, counted, and listed (first few) in it. Everything printed
+passes one filter (``report._term``) that neutralises control characters, escape sequences and bidi
+overrides from the files read.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ def _read_records(source: SpanFile, path: str, stats: ReadStats, tick: _Ticker) 
             elif isinstance(record, MalformedSpan):
                 stats.skip(where, str(record))
             elif source.framed and record[:1] != b"{":  # binary OTLP starts 0x0a, which is whitespace
-                yield from _parse_proto(record, where, stats)
+                yield from _parse_proto(record, path, where, stats)
             elif record.strip():
                 yield from parse_line(record, where, stats)
             if number % PROGRESS_EVERY == 0:
@@ -168,13 +168,13 @@ def _read_records(source: SpanFile, path: str, stats: ReadStats, tick: _Ticker) 
         stats.skip(f"{path}:{number + 1}", f"unreadable compressed data ({exc})")
 
 
-def _parse_proto(record: bytes, where: str, stats: ReadStats) -> Iterator[SpanRecord]:
+def _parse_proto(record: bytes, path: str, where: str, stats: ReadStats) -> Iterator[SpanRecord]:
     """The spans of one binary OTLP record (the file exporter's ``format: proto``)."""
     try:
         items = otlp_proto_spans(record)
     except ModuleNotFoundError:
         raise UnsupportedInput(
-            f"{where.rpartition(':')[0]} is binary OTLP (the file exporter's `format: proto`): "
+            f"{path} is binary OTLP (the file exporter's `format: proto`): "
             "pip install opentelemetry-proto, or set `format: json` in the collector"
         ) from None
     except MalformedSpan as exc:
