@@ -40,7 +40,7 @@ DASHBOARD = COLLECTOR / "grafana" / "dashboards" / "llm-cost.json"
 KNOWN = {
     "receivers": {"otlp"},
     "processors": {"batch", "memory_limiter", "tail_sampling"},
-    "exporters": {"otlp", "otlphttp", "prometheus", "loadbalancing", "debug"},
+    "exporters": {"otlp", "otlphttp", "prometheus", "loadbalancing", "debug", "file"},
     "extensions": {"health_check"},
 }
 # Grafana's variables, as Grafana would expand them on a short time range.
@@ -83,7 +83,7 @@ def test_pipelines_name_only_defined_components(name):
 
 def test_the_single_collector_sends_traces_to_jaeger_and_tempo_and_metrics_to_prometheus():
     pipelines = load("otel-collector.yaml")["service"]["pipelines"]
-    assert pipelines["traces"]["exporters"] == ["otlp/jaeger", "otlp/tempo"]
+    assert pipelines["traces"]["exporters"] == ["otlp/jaeger", "otlp/tempo", "file/llm"]
     assert pipelines["metrics"]["exporters"] == ["prometheus"]
     assert pipelines["traces"]["processors"] == ["memory_limiter", "batch"]
     # The GenAI events are log records: the collector accepts them (otherwise OTLP log exports fail).

@@ -1,10 +1,11 @@
 """The ``otel-llm-cost`` command: ``report`` on span files, ``tail`` to follow one live.
 
-Exit codes: 0 success; 1 an input or output file cannot be used (missing, not a regular file, gzip
-for ``tail``, unwritable), or anything else went wrong; 2 bad arguments. Every failure is one line on
-stderr, never a traceback. Malformed lines never fail a report: they are skipped, counted, and
-listed (first few) in it. Everything printed passes one filter (``report._term``) that neutralises
-control characters, escape sequences and bidi overrides from the files read.
+Exit codes: 0 success; 1 an input or output file cannot be used (missing, not a regular file or a
+directory of them, compressed for ``tail``, needing a package not installed, unwritable), or anything
+else went wrong; 2 bad arguments. Every failure is one line on stderr, never a traceback. Malformed
+lines never fail a report: they are skipped, counted, and listed (first few) in it. Everything printed
+passes one filter (``report._term``) that neutralises control characters, escape sequences and bidi
+overrides from the files read.
 """
 
 from __future__ import annotations
@@ -108,12 +109,14 @@ def _report_parser(commands: argparse._SubParsersAction) -> None:  # type: ignor
     p = commands.add_parser(
         "report",
         help="summarise span files: cost, tokens, latency percentiles, breakdowns, charts",
-        description="Read span files (otel-llm-cost JSONL or the Collector's OTLP/JSON file export, "
-        "plain or gzip) and report calls, success rate, tokens, cache hits, cost by provider / model / "
-        "agent / step, latency percentiles, agent step phases, the most expensive traces and unpriced "
-        "models.",
+        description="Read span files (otel-llm-cost JSONL or the Collector's file exporter output: "
+        "OTLP/JSON or binary, plain, gzip or zstd; a directory: every file under it) and report calls, "
+        "success rate, tokens, cache hits, cost by provider / model / agent / step, latency percentiles, "
+        "agent step phases, the most expensive traces and unpriced models.",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="span files to read")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="span files to read, or directories of them (oldest first)"
+    )
     p.add_argument("--by", action="append", default=[], metavar="ATTR", help="also break cost down by ATTR")
     p.add_argument(
         "--since", metavar="TIME", help="calls starting at or after TIME (ISO 8601, or 30m, 2h, 7d ago)"
@@ -167,10 +170,10 @@ def _tail_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 def _report(args: argparse.Namespace) -> int:
     from otel_llm_cost.report import build_report, render_trace, to_html
     from otel_llm_cost.report._progress import Progress
+    from otel_llm_cost.report._records import UnsupportedInput
 
     filters = _filters(args)
-    for path in args.paths:
-        _check_input(path)
+    args.paths = _input_files(args.paths)
     size = sum(Path(p).stat().st_size for p in args.paths)
     # Outputs are opened first: an unwritable path fails before minutes of reading, not after.
     output = _open_output(args.output)
@@ -185,6 +188,8 @@ def _report(args: argparse.Namespace) -> int:
             )
     except OSError as exc:
         raise _Exit(EXIT_INPUT, f"cannot read {exc.filename or ''}: {exc.strerror or exc}") from None
+    except UnsupportedInput as exc:
+        raise _Exit(EXIT_INPUT, str(exc)) from None
     finally:
         if progress is not None:
             progress.close()
@@ -207,8 +212,14 @@ def _report(args: argparse.Namespace) -> int:
 def _fast_report(args: argparse.Namespace, filters: Filters) -> Report | None:
     """The report by the DuckDB engine, or ``None`` when the input needs the Python one."""
     from otel_llm_cost.report._duckdb import EngineUnsupported, duckdb_report
+    from otel_llm_cost.report._records import file_container
 
     try:
+        framed = next((p for p in args.paths if file_container(p) not in ("lines", "gzip")), None)
+        if framed is not None:
+            raise EngineUnsupported(
+                f"{framed} is zstd or length-prefixed: the duckdb engine reads JSON lines"
+            )
         return duckdb_report(args.paths, filters, args.top, trace=args.trace)
     except EngineUnsupported as exc:
         _say(f"{exc}; using the python engine")
@@ -223,13 +234,27 @@ def _fast_report(args: argparse.Namespace, filters: Filters) -> Report | None:
         raise _Exit(EXIT_INPUT, f"duckdb: {exc}") from None
 
 
+def _input_files(paths: list[str]) -> list[str]:
+    """The files to read: each path a regular file, or a directory holding some."""
+    from otel_llm_cost.report._inputs import input_files
+
+    try:
+        for path in paths:
+            _check_input(path)
+            if os.path.isdir(path) and not input_files([path]):
+                raise _Exit(EXIT_INPUT, f"no span files in {path}")
+        return input_files(paths)
+    except OSError as exc:
+        raise _Exit(EXIT_INPUT, f"cannot read {exc.filename or ''}: {exc.strerror or exc}") from None
+
+
 def _check_input(path: str) -> None:
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:
         raise _Exit(EXIT_INPUT, f"cannot read {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
-        raise _Exit(EXIT_INPUT, f"not a regular file: {path}")
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise _Exit(EXIT_INPUT, f"not a regular file or directory: {path}")
 
 
 def _open_output(path: str | None) -> IO[str] | None:

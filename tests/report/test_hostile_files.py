@@ -212,9 +212,12 @@ def test_unwritable_outputs_exit_1_before_reading(tmp_path, capsys, option, targ
 def test_inputs_that_are_not_regular_files_exit_1(tmp_path, capsys):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    for argv in (["report", str(fifo)], ["report", str(tmp_path)], ["tail", str(fifo), "--once"]):
+    for argv in (["report", str(fifo)], ["tail", str(fifo), "--once"]):
         assert main(argv) == 1
         assert "not a regular file" in capsys.readouterr().err
+    # A directory is read file by file; one holding no regular file (a FIFO is skipped) is an error.
+    assert main(["report", str(tmp_path)]) == 1
+    assert f"no span files in {tmp_path}" in capsys.readouterr().err
 
 
 def test_tail_once_on_a_fifo_does_not_hang(tmp_path):

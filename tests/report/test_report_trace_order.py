@@ -14,9 +14,11 @@ from collections.abc import Iterator
 
 import openai
 import pytest
+import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.json.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as proto_encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -105,6 +107,38 @@ def test_otlp_json_from_the_sdk_encoder_attributes_calls_like_jsonl(tmp_path, ag
     steps = dict((label, t.calls) for label, t in theirs.groups["step"])
     assert steps == {"plan": 4, "act": 2, "answer": 4}
     assert NONE not in agents and NONE not in steps
+
+
+@pytest.mark.parametrize("framing", ["proto", "proto+zstd", "proto in a zstd stream", "json+zstd"])
+def test_the_sdk_encoders_output_in_the_collector_file_framings_attributes_calls_like_jsonl(
+    tmp_path, agent_spans, framing
+):
+    # The SDK's own protobuf (and JSON) OTLP encoders, framed as the Collector's file exporter frames
+    # `format: proto` and `compression: zstd` (see collector_files.py): 4-byte big-endian lengths.
+    jsonl = tmp_path / "spans.jsonl"
+    exporter = JsonlSpanExporter(jsonl)
+    exporter.export(agent_spans)
+    exporter.shutdown()
+    records = []
+    for i in range(0, len(agent_spans), 5):
+        batch = agent_spans[i : i + 5]
+        if framing.startswith("json"):
+            records.append(json.dumps(encode_spans(batch).to_dict(), separators=(",", ":")).encode())
+        else:
+            records.append(proto_encode_spans(batch).SerializeToString())
+    if framing.endswith("+zstd"):
+        records = [zstandard.ZstdCompressor().compress(r) for r in records]
+    data = b"".join(len(r).to_bytes(4, "big") + r for r in records)
+    if framing == "proto in a zstd stream":
+        data = zstandard.ZstdCompressor().compress(data)
+    path = tmp_path / "traces.bin"
+    path.write_bytes(data)
+
+    ours, theirs = build_report([jsonl]), build_report([path])
+    assert theirs.stats.spans == len(agent_spans) and theirs.stats.malformed == 0
+    assert ours.totals.calls == theirs.totals.calls == 10
+    assert _breakdowns(theirs) == _breakdowns(ours)
+    assert NONE not in dict(theirs.groups["agent"]) and NONE not in dict(theirs.groups["step"])
 
 
 @given(st.randoms(use_true_random=False))

@@ -1,7 +1,8 @@
 """Reports from span files: what the LLM calls cost, how long they took, where the tokens went.
 
-Reads our JSONL span files and OTLP/JSON (the Collector's and the SDK's file exporters), plain or gzip,
-in one streaming pass in bounded memory, spans in any order (see :mod:`._traces`). Used by the
+Reads our JSONL span files and the SDK's and the Collector's file exporter output (OTLP/JSON lines, or
+length-prefixed binary OTLP and zstd records), plain, gzip or zstd, and directories of them, in one
+streaming pass in bounded memory, spans in any order (see :mod:`._records`, :mod:`._traces`). Used by the
 ``otel-llm-cost report`` and ``otel-llm-cost tail`` commands; usable from Python::
 
     from otel_llm_cost.report import build_report, render_table, render_trace
@@ -52,7 +53,8 @@ def build_report(
     """Read ``paths`` and add up their LLM calls.
 
     Args:
-        paths: span files (our JSONL or OTLP/JSON lines), plain or gzip.
+        paths: span files (our JSONL, or any file the Collector's file exporter writes), or directories
+            of them (read oldest first).
         filters: which calls to count (time range, service, model).
         by: extra attributes to break cost down by (span attributes, else resource attributes).
         top: how many of the most expensive traces to list.
@@ -66,6 +68,8 @@ def build_report(
 
     Raises:
         OSError: a file cannot be opened.
+        ValueError: a file needs an optional package that is not installed (``zstandard`` for zstd,
+            ``opentelemetry-proto`` for binary OTLP); the message names it.
     """
     stats = ReadStats(max_line_bytes=max_line_bytes)
     aggregator = Aggregator(filters, by, top, trace)

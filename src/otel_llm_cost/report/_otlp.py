@@ -1,8 +1,12 @@
-"""The OpenTelemetry Collector's file exporter output: OTLP/JSON, one ``{"resourceSpans": [...]}`` per line.
+"""The OpenTelemetry Collector's file exporter output: OTLP/JSON, one ``{"resourceSpans": [...]}`` per line
+(or per length-prefixed record), and binary OTLP (its ``format: proto``).
 
 OTLP/JSON differs from protobuf's default JSON mapping in ways that matter here: ids are hex strings
 (some older writers used base64), 64-bit integers (times, ``intValue``) are strings, enums may be
-numbers or names, and attribute values are tagged unions (``{"stringValue": ...}``).
+numbers or names, and attribute values are tagged unions (``{"stringValue": ...}``). The Collector's
+JSON marshaler (``pdata/internal/generated_proto_*.go``) omits empty and zero fields (``parentSpanId``
+of a root, ``kind`` 0, ``status.code`` 0), always writes ``resource``, ``scope`` and ``status``, and
+adds ``schemaUrl``, ``flags`` and ``dropped*Count``, which the report does not need.
 """
 
 from __future__ import annotations
@@ -41,6 +45,27 @@ def otlp_spans(obj: dict[str, Any]) -> Iterator[SpanRecord | MalformedSpan]:
                     yield _span(span, resource_attrs)
                 except MalformedSpan as exc:
                     yield exc
+
+
+def otlp_proto_spans(data: bytes) -> Iterator[SpanRecord | MalformedSpan]:
+    """Every span of one binary OTLP ``TracesData`` (or ``ExportTraceServiceRequest``: the same bytes).
+
+    Decoded by ``opentelemetry-proto`` into protobuf's JSON mapping (base64 ids, enum names), which
+    :func:`otlp_spans` reads too.
+
+    Raises:
+        ModuleNotFoundError: ``opentelemetry-proto`` is not installed.
+        MalformedSpan: ``data`` is not binary OTLP.
+    """
+    from google.protobuf.json_format import MessageToDict
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
+
+    try:
+        message = TracesData.FromString(data)
+    except (DecodeError, RecursionError):
+        raise MalformedSpan("neither JSON nor binary OTLP") from None
+    return otlp_spans({"resourceSpans": [], **MessageToDict(message)})
 
 
 def _span(span: object, resource: dict[str, Any]) -> SpanRecord:

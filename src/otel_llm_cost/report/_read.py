@@ -1,10 +1,10 @@
-"""Streaming readers: files (plain or gzip) to :class:`SpanRecord` s, one line at a time.
+"""Streaming readers: span files (any framing :mod:`._records` knows) to :class:`SpanRecord` s.
 
-The one gate every input line passes, for ``report`` and ``tail`` alike. Nothing is kept between
-lines, so memory does not grow with the file; a line longer than :data:`MAX_LINE_BYTES` is skipped
-without being held in memory. A line that is not JSON (or nested too deep to decode), or holds no
-span we can read, is skipped and counted in :class:`ReadStats` (with the first few reasons), never
-raised: a half-written last line is normal for a file still being written.
+The one gate every input record passes, for ``report`` and ``tail`` alike. Nothing is kept between
+records, so memory does not grow with the file; a record longer than :data:`MAX_LINE_BYTES` is
+skipped without being held in memory. A record that is not JSON (or nested too deep to decode) or
+binary OTLP, or holds no span we can read, is skipped and counted in :class:`ReadStats` (with the
+first few reasons), never raised: a half-written last line is normal for a file still being written.
 
 Lines are decoded with ``orjson`` when it is installed (the ``report`` extra), else with the standard
 library; a line ``orjson`` refuses (a lone surrogate, an integer past 64 bits) is tried again with the
@@ -13,7 +13,6 @@ standard library, so both read the same spans.
 
 from __future__ import annotations
 
-import gzip
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -21,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
+from otel_llm_cost.report._inputs import input_files
 from otel_llm_cost.report._jsonl import jsonl_span
-from otel_llm_cost.report._otlp import otlp_spans
+from otel_llm_cost.report._otlp import otlp_proto_spans, otlp_spans
+from otel_llm_cost.report._records import GZIP_MAGIC, SpanFile, UnsupportedInput, open_records
 from otel_llm_cost.report._span import MalformedSpan, SpanRecord
 
 try:
@@ -30,10 +31,11 @@ try:
 except ImportError:  # pragma: no cover - the report extra is not installed
     _fast_loads = json.loads
 
-_GZIP_MAGIC: Final = b"\x1f\x8b"
+_GZIP_MAGIC: Final = GZIP_MAGIC
 # Longer lines are skipped: far above a Collector batch, far below what would strain memory.
 MAX_LINE_BYTES: Final = 64 * 1024 * 1024
-_SKIP_CHUNK: Final = 1 << 20
+# One Collector file exporter in every pipeline writes these to the same file: they hold no spans.
+_OTHER_SIGNALS: Final = ("resourceMetrics", "resourceLogs", "resourceProfiles")
 _MAX_EXAMPLES: Final = 5
 # How many lines pass between two progress callbacks: keeps the callback off the per-line cost.
 PROGRESS_EVERY: Final = 8192
@@ -59,16 +61,9 @@ class ReadStats:
             self.examples.append(f"{where}: {reason}")
 
 
-def open_binary(path: str | Path) -> IO[bytes]:
-    """Open ``path`` for reading, decompressing when it starts with the gzip magic bytes."""
-    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-    if raw.peek(2)[:2] == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    return raw
-
-
 def parse_line(line: bytes | str, where: str, stats: ReadStats) -> Iterator[SpanRecord]:
-    """The spans one line holds (ours: one; OTLP/JSON: any number); problems go to ``stats``."""
+    """The spans one line holds (ours: one; OTLP/JSON: any number, OTLP metrics or logs: none);
+    problems go to ``stats``."""
     obj = _decode(line)
     if isinstance(obj, str):
         stats.skip(where, obj)
@@ -87,7 +82,8 @@ def parse_line(line: bytes | str, where: str, stats: ReadStats) -> Iterator[Span
             return
         span = jsonl_span(obj)
     except MalformedSpan as exc:
-        stats.skip(where, str(exc))
+        if not any(key in obj for key in _OTHER_SIGNALS):
+            stats.skip(where, str(exc))
         return
     except RecursionError:
         stats.skip(where, "nested too deep")
@@ -110,46 +106,29 @@ def _decode(line: bytes | str) -> Any:
         return "not JSON (nested too deep)"
 
 
-def bounded_lines(stream: IO[bytes], limit: int = MAX_LINE_BYTES) -> Iterator[bytes | None]:
-    """The lines of ``stream``; ``None`` in place of each line longer than ``limit`` bytes (never read
-    into memory whole)."""
-    readline = stream.readline
-    while True:
-        line = readline(limit)
-        if not line:
-            return
-        if len(line) >= limit and not line.endswith(b"\n"):
-            while True:  # the rest of the oversized line, a chunk at a time
-                rest = readline(_SKIP_CHUNK)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield None
-        else:
-            yield line
-
-
 def read_spans(
     paths: Iterable[str | Path],
     stats: ReadStats,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[SpanRecord]:
-    """Every span in ``paths``, in file order.
+    """Every span in ``paths``, in file order (a directory's files oldest first, see :mod:`._inputs`).
 
     Args:
-        paths: files to read, plain or gzip.
+        paths: span files or directories of them: JSON lines (plain, gzip or zstd) or the Collector
+            file exporter's length-prefixed records.
         stats: filled with counts of lines, spans and malformed lines.
         progress: called now and then with the number of (compressed) bytes read so far, all files.
 
     Raises:
         OSError: a file cannot be opened (before any of its spans is yielded).
+        UnsupportedInput: a file needs an optional package that is not installed.
     """
     done = 0
-    for path in paths:
-        stats.files.append(str(path))
-        with open_binary(path) as stream:
-            raw = stream.fileobj if isinstance(stream, gzip.GzipFile) else stream  # type: ignore[attr-defined]
-            yield from _read_stream(stream, str(path), stats, _Ticker(progress, done, raw))
-            done += raw.tell()
+    for path in input_files(paths):
+        stats.files.append(path)
+        with open_records(path, stats.max_line_bytes) as source:
+            yield from _read_records(source, path, stats, _Ticker(progress, done, source.raw))
+            done += source.raw.tell()
         if progress is not None:
             progress(done)
 
@@ -167,20 +146,43 @@ class _Ticker:
             self._progress(self._offset + self._raw.tell())
 
 
-def _read_stream(stream: IO[bytes], path: str, stats: ReadStats, tick: _Ticker) -> Iterator[SpanRecord]:
+def _read_records(source: SpanFile, path: str, stats: ReadStats, tick: _Ticker) -> Iterator[SpanRecord]:
     number = 0
     try:
-        for number, line in enumerate(bounded_lines(stream, stats.max_line_bytes), 1):
+        for number, record in enumerate(source.records, 1):
             stats.lines += 1
-            if line is None:
+            where = f"{path}:{number}"
+            if record is None:
                 stats.oversized += 1
-                stats.skip(f"{path}:{number}", f"line longer than {stats.max_line_bytes:,} bytes")
-                continue
-            if not line.strip():
-                continue
-            yield from parse_line(line, f"{path}:{number}", stats)
+                stats.skip(where, f"line longer than {stats.max_line_bytes:,} bytes")
+            elif isinstance(record, MalformedSpan):
+                stats.skip(where, str(record))
+            elif source.framed and record[:1] != b"{":  # binary OTLP starts 0x0a, which is whitespace
+                yield from _parse_proto(record, path, where, stats)
+            elif record.strip():
+                yield from parse_line(record, where, stats)
             if number % PROGRESS_EVERY == 0:
                 tick()
     except (EOFError, OSError, zlib.error) as exc:
-        # A gzip file cut short (still being written, or copied half-way) ends the file, not the report.
+        # A file cut short (still being written, or copied half-way) ends the file, not the report.
         stats.skip(f"{path}:{number + 1}", f"unreadable compressed data ({exc})")
+
+
+def _parse_proto(record: bytes, path: str, where: str, stats: ReadStats) -> Iterator[SpanRecord]:
+    """The spans of one binary OTLP record (the file exporter's ``format: proto``)."""
+    try:
+        items = otlp_proto_spans(record)
+    except ModuleNotFoundError:
+        raise UnsupportedInput(
+            f"{path} is binary OTLP (the file exporter's `format: proto`): "
+            "pip install opentelemetry-proto, or set `format: json` in the collector"
+        ) from None
+    except MalformedSpan as exc:
+        stats.skip(where, str(exc))
+        return
+    for item in items:
+        if isinstance(item, MalformedSpan):
+            stats.skip(where, str(item))
+        else:
+            stats.spans += 1
+            yield item

@@ -15,12 +15,12 @@ from otel_llm_cost.report import _fmt
 from otel_llm_cost.report._aggregate import call_figures, llm_usage, ttft
 from otel_llm_cost.report._follow import Follower
 from otel_llm_cost.report._read import ReadStats, parse_line
+from otel_llm_cost.report._records import file_container
 from otel_llm_cost.report._span import SpanRecord
 from otel_llm_cost.report._stats import Quantiles
 from otel_llm_cost.report._term import safe_cell
 
 _RECENT_IDS: Final = 4096
-_GZIP_MAGIC: Final = b"\x1f\x8b"
 
 
 @dataclass
@@ -211,10 +211,11 @@ def _check_followable(path: str, must_exist: bool) -> None:
         return  # not there yet: the follower waits for it
     if not stat.S_ISREG(mode):  # a FIFO would block the open below, a device never end
         raise ValueError(f"not a regular file: {path}")
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    if magic == _GZIP_MAGIC:
-        raise ValueError(f"{path} is gzip-compressed: use `otel-llm-cost report` on it")
+    kind = file_container(path)
+    if kind == "gzip" or kind == "zstd":
+        raise ValueError(f"{path} is {kind}-compressed: use `otel-llm-cost report` on it")
+    if kind == "framed":
+        raise ValueError(f"{path} holds length-prefixed records: use `otel-llm-cost report` on it")
 
 
 def _ascii(text: str) -> str:

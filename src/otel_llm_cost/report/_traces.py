@@ -11,7 +11,8 @@ batches and files. So nothing is decided when a span arrives: an open trace keep
 - each call is labelled with the nearest step and agent among itself and its ancestors.
 
 A trace closes when no span of it arrived while the input's clock (the latest span end seen) moved
-``linger`` past its last span, when more than ``max_traces`` traces or ``max_spans`` spans are open
+``linger`` on from where it stood at the trace's last span (so a file older than the one read before
+it does not close its traces on arrival), when more than ``max_traces`` traces or ``max_spans`` spans are open
 (the longest idle first), or at the end of input: never on its root's arrival. A trace that closed and
 is seen again (pushed out by the limits) is merged with what it counted before, so it is ranked once
 with its whole cost.
@@ -41,7 +42,7 @@ _MAX_CLOSED_IDS: Final = 16
 @dataclass(slots=True)
 class _Trace:
     nodes: dict[str, SpanNode] = field(default_factory=dict)
-    last_end: int = 0
+    seen_at: int = 0  # the input's clock when its last span arrived
     prior: TraceCost | None = None
     prior_ids: frozenset[str] = frozenset()
 
@@ -100,10 +101,9 @@ class Traces:
         if node.span_id not in trace.nodes:
             self._spans += 1
         trace.nodes[node.span_id] = node
-        if node.end_ns > trace.last_end:
-            trace.last_end = node.end_ns
         if node.end_ns > self._clock:
             self._clock = node.end_ns
+        trace.seen_at = self._clock
         self._close_idle()
 
     def finish(self) -> None:
@@ -115,7 +115,7 @@ class Traces:
         while self._open:
             trace_id, oldest = next(iter(self._open.items()))
             crowded = len(self._open) > self._max_traces or self._spans > self._max_spans
-            if not crowded and oldest.last_end + self._linger >= self._clock:
+            if not crowded and oldest.seen_at + self._linger >= self._clock:
                 return
             self._close(trace_id)
 
