@@ -30,8 +30,11 @@ from otel_llm_cost.report._result import Report
 
 from . import _duckdb_sql as sql
 
-# DuckDB's own memory (buffers, tables, hash tables); past it, it spills to the temporary directory.
-MEMORY_LIMIT: Final = "1GB"
+# DuckDB's own memory (buffers, tables, hash tables); past it, it spills to the temporary directory, so
+# the engine's memory stops growing with the input there (a million spans take about this much).
+MEMORY_LIMIT: Final = "256MB"
+# DuckDB's JSON reader holds buffers of this size per thread; longer lines are still read.
+_READ_BUFFER: Final = 16 * 1024 * 1024
 # Spans fetched per ranked trace for its view (which shows fewer): bounds a hostile trace's cost.
 _VIEW_SPANS: Final = 20_000
 
@@ -137,7 +140,7 @@ def _reader(paths: Sequence[str | Path], max_line_bytes: int, compression: str) 
     columns = "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in sql.COLUMNS.items()) + "}"
     return (
         f"read_ndjson({files}, columns = {columns}, ignore_errors = true, "
-        f"maximum_object_size = {int(max_line_bytes)}, compression = {_literal(compression)})"
+        f"maximum_object_size = {min(int(max_line_bytes), _READ_BUFFER)}, compression = {_literal(compression)})"
     )
 
 

@@ -194,7 +194,8 @@ LABELLED: Final = """
 CREATE TEMP TABLE c AS
 SELECT c0.* EXCLUDE (step, agent, pk, rh), coalesce(c0.step, up.step) AS step,
   coalesce(c0.agent, up.agent) AS agent
-FROM c0 LEFT JOIN up ON up.k = c0.pk
+FROM c0 LEFT JOIN up ON up.k = c0.pk;
+DROP TABLE c0; DROP TABLE up
 """
 
 # One row per trace with counted calls (what the rankings order by), and the ranked ones: TOP and PIN
