@@ -138,9 +138,10 @@ def _literal(text: str) -> str:
 def _reader(paths: Sequence[str | Path], max_line_bytes: int, compression: str) -> str:
     files = "[" + ", ".join(_literal(str(p)) for p in paths) + "]"
     columns = "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in sql.COLUMNS.items()) + "}"
+    buffer = min(int(max_line_bytes), _READ_BUFFER)
     return (
         f"read_ndjson({files}, columns = {columns}, ignore_errors = true, "
-        f"maximum_object_size = {min(int(max_line_bytes), _READ_BUFFER)}, compression = {_literal(compression)})"
+        f"compression = {_literal(compression)}, maximum_object_size = {buffer})"
     )
 
 

@@ -91,7 +91,8 @@ OUTPUTS: Final = {
         "FROM c GROUP BY 1"
     ),
     "steps": (
-        f"SELECT {_STEP_NAME} AS name, count(*) AS runs, sum(err::INT) AS errors, arg_max(agent, st) AS agent, "
+        f"SELECT {_STEP_NAME} AS name, count(*) AS runs, sum(err::INT) AS errors, "
+        "arg_max(agent, st) AS agent, "
         "count(*) FILTER (WHERE coalesce(pre, ttft_phase, gen, tool, post) IS NOT NULL) AS with_phases, "
         "[sum(coalesce(pre, 0)), sum(coalesce(ttft_phase, 0)), sum(coalesce(gen, 0)), "
         f"sum(coalesce(tool, 0)), sum(coalesce(post, 0))] AS sums FROM s WHERE {_STEP_SPANS} GROUP BY 1"
