@@ -83,19 +83,21 @@ def _run(
     keeps, model = _conditions(f)
     spans = sql.SPANS.replace("READER", _reader(paths, max_line_bytes, compression))
     con.execute(spans.replace("KEEPS", keeps).replace("MODEL", model), _parameters(f))
-    pin = _literal(trace.strip().lower()) if trace else "NULL"
-    for statement in (
-        sql.WRAPPERS, sql.CALLS, sql.TWINS, sql.LABELS, sql.LABELLED, sql.TRACES,
-        sql.RANKED.replace("TOP", str(max(int(top), 0))).replace("PIN", pin),
-        sql.WIDTH.replace("BUCKETS", str(MAX_BUCKETS)),
-    ):  # fmt: skip
+    for statement in (sql.WRAPPERS, sql.TWINS, sql.LABELS):
         con.execute(statement)
+    pin = _literal(trace.strip().lower()) if trace else "NULL"
+    ctes = [
+        sql.CALLS,
+        sql.TRACES.replace("TOP", str(max(int(top), 0))).replace("PIN", pin),
+        sql.WIDTH.replace("BUCKETS", str(MAX_BUCKETS)),
+    ]
     outputs = {**OUTPUTS, "views": sql.VIEWS.replace("VIEW_SPANS", str(_VIEW_SPANS)), "ranked": "FROM ranked"}
     columns = [
         "(SELECT count(*) FROM s) AS spans", "(SELECT count(*) FROM tr) AS traces", "(FROM width) AS width",
         *(f"(SELECT list(q) FROM ({select}) AS q) AS {name}" for name, select in outputs.items()),
     ]  # fmt: skip
-    result = con.execute("SELECT " + ",\n  ".join(columns))
+    statement = "WITH " + ",\n".join(c.strip() for c in ctes) + "\nSELECT " + ",\n  ".join(columns)
+    result = con.execute(statement)
     names = [column[0] for column in result.description]
     return _build(result.fetchone(), names, paths)
 

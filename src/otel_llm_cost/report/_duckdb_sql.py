@@ -157,22 +157,15 @@ WITH RECURSIVE down(top, k, kept) AS (
 SELECT DISTINCT top AS k FROM down WHERE kept
 """
 
-# The calls that count: kept and not wrappers; then, of two spans with one response id in a trace,
-# all but the first are deleted.
-CALLS: Final = """
-CREATE TEMP TABLE c0 AS
-SELECT k, pk, th, t, rh, st, greatest(en - st, 0) / 1e9 AS dur, err, step, agent, model, provider, inp, out,
-  cr, cw, reasoning, cost, status, ttft, tps
-FROM s WHERE kept AND k NOT IN (SELECT k FROM w)
-"""
+# Of two spans with one response id in a trace (wrappers aside), all but the first are not counted.
 TWINS: Final = """
-DELETE FROM c0 WHERE k IN (
-  SELECT k FROM c0 WHERE rh IN (SELECT rh FROM c0 WHERE rh IS NOT NULL GROUP BY rh HAVING count(*) > 1)
-  QUALIFY row_number() OVER (PARTITION BY rh ORDER BY st, k) > 1
-)
+CREATE TEMP TABLE twins AS
+WITH calls AS (SELECT k, rh, st FROM s WHERE rh IS NOT NULL AND k NOT IN (SELECT k FROM w))
+SELECT k FROM calls WHERE rh IN (SELECT rh FROM calls GROUP BY rh HAVING count(*) > 1)
+QUALIFY row_number() OVER (PARTITION BY rh ORDER BY st, k) > 1
 """
 
-# The nearest step and agent above each counted call: one walk per distinct parent, through the spans
+# The nearest step and agent above each call lacking one: one walk per distinct parent, through the spans
 # that are not counted calls (a counted call is no call's ancestor), stopping once both are known.
 # USING KEY keeps one row per walk, the latest, instead of every step of every walk (DuckDB 1.3+).
 LABELS: Final = """
@@ -181,7 +174,7 @@ WITH RECURSIVE tree AS MATERIALIZED (
   SELECT k, pk, step, agent FROM s WHERE NOT kept OR k IN (SELECT k FROM w)
 ), walk(start, cur, step, agent, depth) USING KEY (start) AS (
   SELECT k, pk, step, agent, 0 FROM tree
-  WHERE k IN (SELECT pk FROM c0 WHERE step IS NULL OR agent IS NULL)
+  WHERE k IN (SELECT pk FROM s WHERE kept AND (step IS NULL OR agent IS NULL))
   UNION
   SELECT walk.start, tree.pk, coalesce(walk.step, tree.step), coalesce(walk.agent, tree.agent), walk.depth + 1
   FROM walk JOIN tree ON tree.k = walk.cur
@@ -190,28 +183,30 @@ WITH RECURSIVE tree AS MATERIALIZED (
 SELECT start AS k, step, agent FROM walk
 """
 
-LABELLED: Final = """
-CREATE TEMP TABLE c AS
-SELECT c0.* EXCLUDE (step, agent, pk, rh), coalesce(c0.step, up.step) AS step,
-  coalesce(c0.agent, up.agent) AS agent
-FROM c0 LEFT JOIN up ON up.k = c0.pk;
-DROP TABLE c0; DROP TABLE up
-"""
+# The rest is one statement's common table expressions, materialised while it runs and freed after.
+# c: the calls that count (kept, not wrappers, not twins), labelled.
+CALLS: Final = """
+c AS MATERIALIZED (
+  SELECT s.th, s.t, s.st, greatest(s.en - s.st, 0) / 1e9 AS dur, s.err, s.model, s.provider, s.inp, s.out,
+    s.cr, s.cw, s.reasoning, s.cost, s.status, s.ttft, s.tps, s.k,
+    coalesce(s.step, up.step) AS step, coalesce(s.agent, up.agent) AS agent
+  FROM s LEFT JOIN up ON up.k = s.pk
+  WHERE s.kept AND s.k NOT IN (SELECT k FROM w) AND s.k NOT IN (SELECT k FROM twins)
+)"""
 
 # One row per trace with counted calls (what the rankings order by), and the ranked ones: TOP and PIN
 # are replaced by the number of traces each ranking keeps and the trace id (or prefix) asked for.
 TRACES: Final = """
-CREATE TEMP TABLE tr AS
-WITH costs AS (
+costs AS (
   SELECT th, any_value(t) AS t, coalesce(sum(cost), 0) AS cost, count(*) AS calls,
     count(*) - count(cost) AS unpriced
   FROM c GROUP BY th
 ),
-extent AS (SELECT th, min(st) AS st, max(en) AS en FROM s SEMI JOIN costs USING (th) GROUP BY th)
-SELECT t, th, cost, calls, unpriced, st, (en - st) / 1e9 AS duration FROM costs JOIN extent USING (th)
-"""
-RANKED: Final = """
-CREATE TEMP TABLE ranked AS
+extent AS (SELECT th, min(st) AS st, max(en) AS en FROM s SEMI JOIN costs USING (th) GROUP BY th),
+tr AS MATERIALIZED (
+  SELECT t, th, cost, calls, unpriced, st, (en - st) / 1e9 AS duration FROM costs JOIN extent USING (th)
+),
+ranked AS MATERIALIZED (
   SELECT * FROM (SELECT 'expensive' AS ranking, * FROM tr ORDER BY cost DESC, calls DESC, t LIMIT TOP)
   UNION ALL
   SELECT * FROM (SELECT 'slowest' AS ranking, * FROM tr ORDER BY duration DESC, cost DESC, t LIMIT TOP)
@@ -220,7 +215,7 @@ CREATE TEMP TABLE ranked AS
     SELECT 'pinned' AS ranking, * FROM tr WHERE t = PIN OR (length(PIN) >= 8 AND starts_with(t, PIN))
     ORDER BY t LIMIT 1
   )
-"""
+)"""
 
 # The spans of the ranked traces, for their views: the first VIEW_SPANS of each by start time (a view
 # shows fewer), with the trace's number of spans.
@@ -230,6 +225,16 @@ SELECT th, k, pk, name, kind, st, en, err, step, agent, [pre, ttft_phase, gen, t
 FROM s WHERE th IN (SELECT th FROM ranked)
 QUALIFY row_number() OVER (PARTITION BY th ORDER BY st, k) <= VIEW_SPANS"""
 
+# The timeline's bucket width: from 1 s, doubled until the calls' start times span at most BUCKETS
+# buckets, as the Python path's timeline ends up.
+WIDTH: Final = """
+width AS MATERIALIZED (
+  SELECT coalesce(min(w), 1000000000) AS w
+  FROM (SELECT CAST(1000000000 AS BIGINT) << CAST(i AS INTEGER) AS w FROM range(34) AS r(i)),
+    (SELECT min(st) AS low, max(st) AS high FROM c)
+  WHERE high // w - low // w + 1 <= BUCKETS
+)"""
+
 # Figures of a group of calls, as _duckdb_stats.totals() reads them.
 TOTALS: Final = """count(*) AS calls, sum(err::INT) AS errors, count(*) - count(cost) AS unpriced,
   sum(inp) AS inp, sum(out) AS out, sum(cr) AS cr, sum(cw) AS cw, sum(reasoning) AS reasoning,
@@ -238,13 +243,3 @@ TOTALS: Final = """count(*) AS calls, sum(err::INT) AS errors, count(*) - count(
 # Output tokens per second: the recorded rate, else output tokens over the generation time.
 RATE: Final = """coalesce(tps, CASE WHEN out > 0 AND dur - coalesce(ttft, 0) > 0
   THEN out / (dur - coalesce(ttft, 0)) END)"""
-
-# The timeline's bucket width: from 1 s, doubled until the calls' start times span at most BUCKETS
-# buckets, as the Python path's timeline ends up.
-WIDTH: Final = """
-CREATE TEMP TABLE width AS
-SELECT coalesce(min(w), 1000000000) AS w
-FROM (SELECT CAST(1000000000 AS BIGINT) << CAST(i AS INTEGER) AS w FROM range(34) AS r(i)),
-  (SELECT min(st) AS low, max(st) AS high FROM c)
-WHERE high // w - low // w + 1 <= BUCKETS
-"""
