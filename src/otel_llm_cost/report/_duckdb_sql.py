@@ -83,7 +83,7 @@ _STEP: Final = """coalesce(a."gen_ai.operation.name" = 'invoke_agent'
 # READER is replaced by the read_ndjson call (its arguments must be literals), KEEPS by the time and
 # service filter and MODEL by the model filter (``true`` when not filtering).
 SPANS: Final = f"""
-CREATE TEMP TABLE s AS
+CREATE TABLE s AS
 SELECT hash(t, id) AS k, CASE WHEN p IS NOT NULL THEN hash(t, p) END AS pk, hash(t) AS th,
   name, st, en, err, is_step, step, agent, kind, kept, keeps,
   CASE WHEN kept THEN t END AS t,
