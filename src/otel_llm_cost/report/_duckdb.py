@@ -1,17 +1,19 @@
-"""The fast engine for our JSONL: the same report, computed by DuckDB (the default when it is installed).
+"""The fast engine for our JSONL: the same report, computed by DuckDB (``--engine duckdb``; the CLI's default
+for inputs of 64 MiB and more when DuckDB is installed).
 
 The pure-Python path reads a line at a time and is the reference; it is bounded by Python's per-span
 cost. DuckDB reads the JSONL once, in parallel, typed, only the fields the report uses, into one narrow
 table, and applies the same rules set-wise (:mod:`._duckdb_sql`): wrappers and duplicate response ids
 are not counted, calls are labelled by their nearest step and agent. Percentiles come out as the Python
 path computes them (exact up to ``EXACT_LIMIT`` values a group, else the same DDSketch bins, see
-:mod:`._duckdb_stats`), so the two engines agree figure for figure. Its memory is bounded
-(``memory_limit``): past it DuckDB spills to a temporary directory instead of growing.
+:mod:`._duckdb_stats`), so the two engines agree figure for figure. Its memory is bounded: the table
+lives in a scratch database file (compressed), and DuckDB's memory is capped at :data:`MEMORY_LIMIT`;
+past it, blocks are dropped and read back or spilled to the scratch directory, instead of growing.
 
 Differences from the Python path, by design: it reads our JSONL only (plain or gzip, not OTLP/JSON);
-unreadable lines are skipped without being counted or listed; ``--by`` is not supported; traces are
-whole however far apart their spans are (the Python path closes a trace after ``linger`` seconds of
-input without its spans). :func:`fits` tells the caller when to use the Python path instead.
+unreadable lines are skipped without being counted or listed; ``--by``, sampled estimates (#17) and the
+cost per billed part are not computed; traces are whole however far apart their spans are (the Python
+path closes a trace after ``linger`` seconds of input without its spans).
 """
 
 from __future__ import annotations
@@ -31,8 +33,7 @@ from otel_llm_cost.report._result import Report
 
 from . import _duckdb_sql as sql
 
-# DuckDB's own memory (buffers, tables, hash tables); past it, it spills to the temporary directory, so
-# the engine's memory stops growing with the input there (a million spans take about this much).
+# DuckDB's own memory (buffers, tables, hash tables): what the engine's memory stops growing at.
 MEMORY_LIMIT: Final = "256MB"
 # DuckDB's JSON reader holds buffers of this size per thread; longer lines are still read.
 _READ_BUFFER: Final = 16 * 1024 * 1024
