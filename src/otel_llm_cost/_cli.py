@@ -30,6 +30,9 @@ EXIT_INPUT: Final = 1
 EXIT_USAGE: Final = 2
 # Inputs smaller than this are read too fast for a progress bar to help.
 _PROGRESS_BYTES: Final = 16 * 1024 * 1024
+# From this much input on, `--engine auto` uses DuckDB when it is installed (the Python engine takes
+# tens of seconds there; below, it is quick and computes everything).
+_DUCKDB_BYTES: Final = 64 * 1024 * 1024
 
 
 class _Exit(Exception):
@@ -142,10 +145,11 @@ def _report_parser(commands: argparse._SubParsersAction) -> None:  # type: ignor
     )
     p.add_argument(
         "--engine",
-        choices=("python", "duckdb"),
-        default="python",
-        help="duckdb: many times faster on large otel-llm-cost JSONL files (pip install duckdb); "
-        "OTLP/JSON input and --by use the python engine",
+        choices=("auto", "python", "duckdb"),
+        default="auto",
+        help="duckdb: many times faster on large otel-llm-cost JSONL files (pip install duckdb); python: "
+        "also sampled estimates, cost per billed part, unreadable lines; auto (default): duckdb for 64 MiB "
+        "and more when installed. OTLP/JSON input and --by use the python engine",
     )
     progress = p.add_mutually_exclusive_group()
     progress.add_argument("--progress", action="store_true", default=None, help="always show a progress bar")
@@ -181,7 +185,7 @@ def _report(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty() and size >= _PROGRESS_BYTES if args.progress is None else args.progress
     progress = Progress(size, sys.stderr, args.ascii) if show else None
     try:
-        report = _fast_report(args, filters) if args.engine == "duckdb" and not args.by else None
+        report = _fast_report(args, filters) if _wants_duckdb(args, size) else None
         if report is None:
             report = build_report(
                 args.paths, filters=filters, by=args.by, top=args.top, progress=progress, trace=args.trace
@@ -209,20 +213,32 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _wants_duckdb(args: argparse.Namespace, size: int) -> bool:
+    if args.by or args.engine == "python":
+        return False
+    if args.engine == "duckdb":
+        return True
+    from otel_llm_cost.report._duckdb import available
+
+    return size >= _DUCKDB_BYTES and available()
+
+
 def _fast_report(args: argparse.Namespace, filters: Filters) -> Report | None:
-    """The report by the DuckDB engine, or ``None`` when the input needs the Python one."""
+    """The report by the DuckDB engine, or ``None`` when the input needs (or falls back to) the Python one."""
     from otel_llm_cost.report._duckdb import EngineUnsupported, duckdb_report
     from otel_llm_cost.report._records import file_container
 
+    chosen = args.engine == "duckdb"
     try:
         framed = next((p for p in args.paths if file_container(p) not in ("lines", "gzip")), None)
         if framed is not None:
             raise EngineUnsupported(
                 f"{framed} is zstd or length-prefixed: the duckdb engine reads JSON lines"
             )
-        return duckdb_report(args.paths, filters, args.top, trace=args.trace)
+        report = duckdb_report(args.paths, filters, args.top, trace=args.trace)
     except EngineUnsupported as exc:
-        _say(f"{exc}; using the python engine")
+        if chosen:
+            _say(f"{exc}; using the python engine")
         return None
     except ModuleNotFoundError as exc:
         if exc.name != "duckdb":
@@ -231,7 +247,16 @@ def _fast_report(args: argparse.Namespace, filters: Filters) -> Report | None:
     except Exception as exc:  # duckdb.Error and its kin: the engine could not read the input
         if exc.__class__.__module__.split(".")[0] != "duckdb":
             raise
-        raise _Exit(EXIT_INPUT, f"duckdb: {exc}") from None
+        if chosen:
+            raise _Exit(EXIT_INPUT, f"duckdb: {exc}") from None
+        _say(f"duckdb: {exc}; using the python engine")
+        return None
+    if not chosen:
+        _say(
+            "large input: computed by the duckdb engine (--engine python adds sampled estimates, "
+            "cost per billed part and a count of unreadable lines)"
+        )
+    return report
 
 
 def _input_files(paths: list[str]) -> list[str]:

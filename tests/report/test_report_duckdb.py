@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import random
+from decimal import Decimal
 
 import pytest
-from report_spans import agent_trace, known_calls, llm, to_otlp, write_jsonl
+from report_spans import agent_trace, known_calls, llm, span, step, to_otlp, write_jsonl
 
 from otel_llm_cost._cli import main
 from otel_llm_cost.report import build_report, to_json
@@ -67,9 +69,17 @@ def test_same_trace_views(spans_path):
     for a, b in zip(duck.slow_traces, python.slow_traces, strict=True):
         if a.trace_id == f"{9001:032x}":
             continue  # which copy of a duplicated call counts is the engines' choice
-        assert [(s.depth, s.span_id, s.kind, s.cost) for s in a.spans] == [
-            (s.depth, s.span_id, s.kind, s.cost) for s in b.spans
+        # Span ids are not compared: the DuckDB engine tells spans apart by hashed keys (views show no ids).
+        assert [(s.depth, s.name, s.kind, s.start_ns, s.cost, s.phases) for s in a.spans] == [
+            (s.depth, s.name, s.kind, s.start_ns, s.cost, s.phases) for s in b.spans
         ]
+        assert (a.root, a.calls, a.cost, a.duration_s, a.spans_dropped) == (
+            b.root,
+            b.calls,
+            b.cost,
+            b.duration_s,
+            b.spans_dropped,
+        )
     trace = f"{1001:032x}"
     assert duckdb_report([spans_path], trace=trace).trace(trace).calls == 3
 
@@ -112,3 +122,95 @@ def test_hostile_file_on_the_duckdb_engine(tmp_path, capsys):
     assert report.totals.unpriced == 1 and report.cost_status["absurd"] == 1
     # Lines DuckDB cannot read (lone surrogates, deep nesting, a time past 64 bits) are skipped.
     assert report.totals.calls == len(HOSTILE_TEXT) - 2 + 1
+
+
+def _busy_spans(traces: int, seed: int = 3) -> list[dict]:
+    """Agent runs with varied durations and float-artefact costs: groups past the exact-percentile limit."""
+    rng = random.Random(seed)
+    spans = []
+    for t in range(1, traces + 1):
+        base, start = t * 100, t * 7.0
+        for i in range(4):
+            model = ("gpt-4o", "gpt-4o-mini", "claude-sonnet-4")[rng.randrange(3)]
+            cost = repr(rng.uniform(0, 0.03)) if rng.random() > 0.05 else None
+            spans.append(
+                llm(
+                    t,
+                    base + 10 + i,
+                    base + 2 + i % 2,
+                    model=model,
+                    cost=cost,
+                    input_tokens=rng.randint(1, 9000),
+                    ttft=rng.uniform(0.01, 0.2),
+                    start_s=start + i,
+                    duration_s=rng.lognormvariate(-0.5, 0.6),
+                    error=rng.random() < 0.03,
+                )
+            )
+        spans += [
+            step(t, base + 2 + i, base + 1, ("plan", "act")[i], start_s=start, duration_s=2.0 + i)
+            for i in (0, 1)
+        ]
+        agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": f"agent{t % 3}"}
+        spans.append(span(t, base + 1, None, name=f"invoke_agent agent{t % 3}", start_s=start, duration_s=5,
+                          attributes=agent))  # fmt: skip
+    return spans
+
+
+def test_same_figures_past_the_exact_percentile_limit(tmp_path):
+    """Groups of over 512 calls: both engines summarise with the same sketch bins, and add exact costs."""
+    path = write_jsonl(tmp_path / "busy.jsonl", _busy_spans(400))
+    python, duck = build_report([path]), duckdb_report([path])
+    assert python.groups["model"][0][1].calls > 512 and python.totals.calls == 1600
+    assert _close(_figures(duck), _figures(python)), (_figures(duck), _figures(python))
+    assert duck.totals.cost == python.totals.cost  # exact decimals, read from the JSON text
+
+
+def test_roots_after_their_children_and_in_another_file(tmp_path):
+    spans = _busy_spans(30)
+    roots = [s for s in spans if s["parent_span_id"] is None]
+    rest = [s for s in spans if s["parent_span_id"] is not None]
+    first = write_jsonl(tmp_path / "a.jsonl", rest[::-1])
+    second = write_jsonl(tmp_path / "b.jsonl", roots)
+    for paths in ([first, second], [second, first]):
+        python, duck = build_report(paths), duckdb_report(paths)
+        assert dict(duck.groups["agent"]).keys() == {"agent0", "agent1", "agent2"}
+        assert _close(_figures(duck), _figures(python)), paths
+
+
+def test_wrapper_chains_cycles_and_self_parents(tmp_path):
+    """A call under a call under a call counts once (the lowest); calls in a parent cycle or parented
+    by themselves are wrappers, as the Python engine decides; labels come through plain spans."""
+    spans = [
+        llm(1, 1, None, cost="0.5"),
+        step(1, 2, 1, "outer"),
+        llm(1, 3, 2, cost="0.25"),
+        span(1, 4, 3, name="http"),
+        llm(1, 5, 4, cost="0.125", response_id="r"),
+        llm(1, 6, 4, cost="0.125", response_id="r"),
+        llm(2, 1, 2, cost="1"),
+        llm(2, 2, 1, cost="2"),
+        llm(3, 7, 7, cost="4"),
+        step(4, 1, 2, "loop", start_s=1),  # no root: the trace is named after its earliest span
+        step(4, 2, 1, "loop2", start_s=2),
+        llm(4, 3, 1, cost="8", start_s=3),
+    ]
+    path = write_jsonl(tmp_path / "odd.jsonl", spans)
+    python, duck = build_report([path]), duckdb_report([path])
+    assert _close(_figures(duck), _figures(python)), (_figures(duck), _figures(python))
+    assert duck.totals.calls == 2 and duck.totals.cost == Decimal("8.125")
+
+
+def test_cli_auto_engine_uses_duckdb_for_large_inputs(spans_path, monkeypatch, capsys):
+    import otel_llm_cost._cli as cli
+
+    assert main(["report", str(spans_path), "--format", "json"]) == 0
+    small = capsys.readouterr()
+    assert "duckdb" not in small.err  # small inputs: the Python engine, which counts everything
+    monkeypatch.setattr(cli, "_DUCKDB_BYTES", 0)
+    assert main(["report", str(spans_path), "--format", "json"]) == 0
+    large = capsys.readouterr()
+    assert "computed by the duckdb engine" in large.err
+    assert json.loads(large.out)["cost"]["total"] == json.loads(small.out)["cost"]["total"]
+    assert main(["report", str(spans_path), "--format", "json", "--engine", "python"]) == 0
+    assert "duckdb" not in capsys.readouterr().err

@@ -1,47 +1,57 @@
-"""An optional engine for large files: the same report, computed by DuckDB (``--engine duckdb``).
+"""The fast engine for our JSONL: the same report, computed by DuckDB (``--engine duckdb``; the CLI's default
+for inputs of 64 MiB and more when DuckDB is installed).
 
-The pure-Python path reads a line at a time and is the reference; it is bounded by Python's
-per-span cost (about three times a plain ``json.loads`` loop). DuckDB reads the JSONL in parallel,
-typed, only the fields the report uses, and applies the same rules set-wise (:mod:`._duckdb_sql`):
-wrappers and duplicate response ids are not counted, calls are labelled by their nearest step and
-agent, percentiles are exact (``quantile_cont``). Its memory is capped (``memory_limit``); past the
-cap DuckDB spills to a temporary directory instead of growing.
+The pure-Python path reads a line at a time and is the reference; it is bounded by Python's per-span
+cost. DuckDB reads the JSONL once, in parallel, typed, only the fields the report uses, into one narrow
+table, and applies the same rules set-wise (:mod:`._duckdb_sql`): wrappers and duplicate response ids
+are not counted, calls are labelled by their nearest step and agent. Percentiles come out as the Python
+path computes them (exact up to ``EXACT_LIMIT`` values a group, else the same DDSketch bins, see
+:mod:`._duckdb_stats`), so the two engines agree figure for figure. Its memory is bounded: the table
+lives in a scratch database file (compressed), and DuckDB's memory is capped at :data:`MEMORY_LIMIT`;
+past it, blocks are dropped and read back or spilled to the scratch directory, instead of growing.
 
 Differences from the Python path, by design: it reads our JSONL only (plain or gzip, not OTLP/JSON);
-unreadable lines are skipped without being counted or listed; ``--by`` is not supported. The CLI
-falls back to the Python path for those.
+unreadable lines are skipped without being counted or listed; ``--by``, sampled estimates (#17) and the
+cost per billed part are not computed; traces are whole however far apart their spans are (the Python
+path closes a trace after ``linger`` seconds of input without its spans).
 """
 
 from __future__ import annotations
 
-import math
+import os
 import tempfile
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
+from otel_llm_cost.report import _duckdb_stats as stats_
+from otel_llm_cost.report._duckdb_stats import MAX_BUCKETS, OUTPUTS
+from otel_llm_cost.report._duckdb_traces import rankings
 from otel_llm_cost.report._filters import Filters
 from otel_llm_cost.report._read import _GZIP_MAGIC, MAX_LINE_BYTES, ReadStats
-from otel_llm_cost.report._result import Latency, Report
-from otel_llm_cost.report._stats import _LOG_BASE, FixedQuantiles, LogHistogram
-from otel_llm_cost.report._steps import StepStats
-from otel_llm_cost.report._timeline import Bucket, Timeline
-from otel_llm_cost.report._totals import NONE, OTHER, Call, GroupTable, Totals
-from otel_llm_cost.report._trace_model import CallRecord, SpanNode, TraceCost
-from otel_llm_cost.report._trace_view import view_spans
+from otel_llm_cost.report._result import Report
 
 from . import _duckdb_sql as sql
 
-MEMORY_LIMIT: Final = "512MB"
-_MAX_GROUPS: Final = 1000
-_MAX_BUCKETS: Final = 120
-_NS: Final = 1_000_000_000
-_Q: Final = (0.5, 0.95, 0.99)
+# DuckDB's own memory (buffers, tables, hash tables): what the engine's memory stops growing at.
+MEMORY_LIMIT: Final = "256MB"
+# DuckDB's JSON reader holds buffers of this size per thread; longer lines are still read.
+_READ_BUFFER: Final = 16 * 1024 * 1024
+# Spans fetched per ranked trace for its view (which shows fewer): bounds a hostile trace's cost.
+_VIEW_SPANS: Final = 20_000
 
 
 class EngineUnsupported(ValueError):
     """The input or options need the Python path."""
+
+
+def available() -> bool:
+    """Whether DuckDB (the ``duckdb`` extra) is installed."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def duckdb_report(
@@ -57,28 +67,62 @@ def duckdb_report(
     import duckdb
 
     compression = _compression(paths)
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    con.execute(f"SET temp_directory = {_literal(tempfile.gettempdir())}")
-    con.execute(
-        "SET preserve_insertion_order = false"
-    )  # faster; which of two copies of a call counts is moot
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
-    f = filters or Filters()
-    spans_sql = sql.SPANS.replace("READER", _reader(paths, max_line_bytes, compression))
-    con.execute(
-        spans_sql,
-        [f.model, f.model, f.model, f.since_ns, f.since_ns, f.until_ns, f.until_ns, f.service, f.service],
-    )
-    con.execute(sql.WRAPPERS)
-    con.execute(sql.LABELS)
-    con.execute(sql.CALLS)
-    con.execute(sql.TRACES)
-    try:
-        return _build(con, paths, top, trace)
-    finally:
-        con.close()
+    # A scratch database file, not memory: the span table is stored compressed (about a fifth of its size
+    # in memory), and under the memory limit its blocks are dropped and read back, not spilled.
+    with tempfile.TemporaryDirectory(prefix="otel-llm-cost-") as scratch:
+        config = {"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False, "temp_directory": scratch}
+        if threads:
+            config["threads"] = int(threads)
+        con = duckdb.connect(os.path.join(scratch, "report.duckdb"), config=config)
+        try:
+            return _run(con, paths, filters or Filters(), (max_line_bytes, top, trace, compression))
+        finally:
+            con.close()
+
+
+def _run(
+    con: Any, paths: Sequence[str | Path], f: Filters, options: tuple[int, int, str | None, str]
+) -> Report:
+    """Build the engine's tables (:mod:`._duckdb_sql`), then read every output in one statement."""
+    max_line_bytes, top, trace, compression = options
+    keeps, model = _conditions(f)
+    spans = sql.SPANS.replace("READER", _reader(paths, max_line_bytes, compression))
+    con.execute(spans.replace("KEEPS", keeps).replace("MODEL", model), _parameters(f))
+    for statement in (sql.WRAPPERS, sql.TWINS, sql.LABELS):
+        con.execute(statement)
+    pin = _literal(trace.strip().lower()) if trace else "NULL"
+    ctes = [
+        sql.CALLS,
+        sql.TRACES.replace("TOP", str(max(int(top), 0))).replace("PIN", pin),
+        sql.WIDTH.replace("BUCKETS", str(MAX_BUCKETS)),
+    ]
+    outputs = {**OUTPUTS, "views": sql.VIEWS.replace("VIEW_SPANS", str(_VIEW_SPANS)), "ranked": "FROM ranked"}
+    columns = [
+        "(SELECT count(*) FROM s) AS spans", "(SELECT count(*) FROM tr) AS traces", "(FROM width) AS width",
+        *(f"(SELECT list(q) FROM ({select}) AS q) AS {name}" for name, select in outputs.items()),
+    ]  # fmt: skip
+    statement = "WITH " + ",\n".join(c.strip() for c in ctes) + "\nSELECT " + ",\n  ".join(columns)
+    result = con.execute(statement)
+    names = [column[0] for column in result.description]
+    return _build(result.fetchone(), names, paths)
+
+
+def _conditions(f: Filters) -> tuple[str, str]:
+    """The time/service and the model conditions (``true`` when unset), on :func:`_parameters`."""
+    keeps = []
+    if f.since_ns is not None:
+        keeps.append("start_time_unix_nano >= $since")
+    if f.until_ns is not None:
+        keeps.append("start_time_unix_nano < $until")
+    if f.service is not None:
+        keeps.append('coalesce(resource."service.name" GLOB $service, false)')
+    model = "coalesce(model GLOB $model OR req_model GLOB $model, false)" if f.model is not None else "true"
+    return " AND ".join(keeps) or "true", model
+
+
+def _parameters(f: Filters) -> dict[str, Any]:
+    named = {"since": f.since_ns, "until": f.until_ns, "service": f.service, "model": f.model}
+    return {k: v for k, v in named.items() if v is not None}
 
 
 def _compression(paths: Sequence[str | Path]) -> str:
@@ -101,176 +145,21 @@ def _literal(text: str) -> str:
 def _reader(paths: Sequence[str | Path], max_line_bytes: int, compression: str) -> str:
     files = "[" + ", ".join(_literal(str(p)) for p in paths) + "]"
     columns = "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in sql.COLUMNS.items()) + "}"
+    buffer = min(int(max_line_bytes), _READ_BUFFER)
     return (
         f"read_ndjson({files}, columns = {columns}, ignore_errors = true, "
-        f"maximum_object_size = {int(max_line_bytes)}, compression = {_literal(compression)})"
+        f"compression = {_literal(compression)}, maximum_object_size = {buffer})"
     )
 
 
-def _build(con: Any, paths: Sequence[str | Path], top: int, trace: str | None) -> Report:
-    spans = con.execute("SELECT count(*) FROM s").fetchone()[0]
-    stats = ReadStats(files=[str(p) for p in paths], lines=spans, spans=spans)
-    totals = _totals(con.execute(f"SELECT {sql.TOTALS} FROM c").fetchone())
-    groups = {
-        "provider": _groups(con, "provider"),
-        "model": _groups(con, "model", latency=True),
-        "agent": _groups(con, "agent"),
-        "step": _groups(con, "step"),
-    }
-    statuses = dict(con.execute("SELECT status, count(*) FROM c GROUP BY 1 ORDER BY 1").fetchall())
-    unpriced = con.execute(
-        "SELECT coalesce(provider, '(none)'), coalesce(model, '(none)'), count(*) AS n FROM c "
-        "WHERE cost IS NULL GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT 1000"
-    ).fetchall()
-    expensive = _traces(con, "cost DESC, calls DESC, t", top)
-    slowest = _traces(con, "duration DESC, cost DESC, t", top)
-    count = con.execute("SELECT count(*) FROM tr").fetchone()[0]
-    pinned = None
-    if trace and len(trace.strip()) >= 8:
-        found = _traces(con, "t", 1, f"starts_with(t, {_literal(trace.strip().lower())})")
-        pinned = found[0] if found else None
+def _build(row: Sequence[Any], names: Sequence[str], paths: Sequence[str | Path]) -> Report:
+    out = {name: value if value is not None else [] for name, value in zip(names, row, strict=True)}
+    stats = ReadStats(files=[str(p) for p in paths], lines=out["spans"], spans=out["spans"])
+    totals, groups = stats_.groups(out)
+    traces = rankings(out)
+    statuses = dict(sorted((r["status"], r["n"]) for r in out["statuses"]))
     return Report(
-        stats, totals, statuses, _latency(con), groups, _steps(con), expensive, slowest, count,
-        [tuple(row) for row in unpriced], _timeline(con), _histogram(con), pinned=pinned,
+        stats, totals, statuses, stats_.latency(out), groups, stats_.steps(out), traces["expensive"],
+        traces["slowest"], out["traces"], stats_.unpriced(out), stats_.timeline(out), stats_.histogram(out),
+        pinned=next(iter(traces["pinned"]), None),
     )  # fmt: skip
-
-
-def _totals(row: Sequence[Any], durations: FixedQuantiles | None = None) -> Totals:
-    totals = Totals()
-    (totals.calls, totals.errors, totals.unpriced, totals.input_tokens, totals.output_tokens,
-     totals.cache_read_tokens, totals.cache_write_tokens, totals.reasoning_tokens, cost) = (
-        int(v or 0) if i < 8 else v for i, v in enumerate(row)
-    )  # fmt: skip
-    totals.cost = Decimal(cost or 0).normalize() if cost else Decimal(0)
-    totals.durations = durations
-    return totals
-
-
-def _summary(row: Sequence[Any]) -> FixedQuantiles:
-    count, total, low, high, values = row
-    quantiles = dict(zip(_Q, values or (None, None, None), strict=True))
-    return FixedQuantiles(int(count or 0), float(total or 0.0), low or 0.0, high or 0.0, quantiles)
-
-
-def _groups(con: Any, column: str, latency: bool = False) -> list[tuple[str, Totals]]:
-    summary = ", " + sql.SUMMARY.format(v="dur") if latency else ""
-    rows = con.execute(
-        f"SELECT coalesce({column}, '{NONE}') AS label, {sql.TOTALS}{summary} FROM c GROUP BY 1"
-    ).fetchall()
-    table = GroupTable(max_groups=_MAX_GROUPS, latency=latency)
-    ordered = sorted(rows, key=lambda r: (-(r[9] or 0), -r[1], r[0]))
-    for row in ordered[: _MAX_GROUPS - 1]:
-        table.groups[row[0]] = _totals(row[1:10], _summary(row[10:15]) if latency else None)
-    if len(ordered) >= _MAX_GROUPS:  # the rest, as the Python path does, under (other)
-        other = table.groups[OTHER] = Totals()
-        for row in ordered[_MAX_GROUPS - 1 :]:
-            other.merge(_totals(row[1:10]))
-    return table.rows()
-
-
-def _latency(con: Any) -> Latency:
-    def summary(value: str, where: str = "true") -> FixedQuantiles:
-        return _summary(con.execute(f"SELECT {sql.SUMMARY.format(v=value)} FROM c WHERE {where}").fetchone())
-
-    rate = sql.RATE
-    return Latency(
-        summary("dur"), summary("ttft", "ttft IS NOT NULL"), summary("dur - ttft", "ttft IS NOT NULL"),
-        summary(rate, f"{rate} IS NOT NULL"),
-    )  # fmt: skip
-
-
-def _timeline(con: Any) -> Timeline:
-    low, high = con.execute("SELECT min(st), max(st) FROM c").fetchone()
-    timeline = Timeline(_MAX_BUCKETS)
-    if low is None:
-        return timeline
-    while high // timeline.width_ns - low // timeline.width_ns + 1 > _MAX_BUCKETS:
-        timeline.width_ns *= 2
-    rows = con.execute(
-        f"SELECT st // {timeline.width_ns} AS k, count(*), sum(err::INT), sum(inp), sum(out), "
-        f"coalesce(sum(cost), 0), {sql.SUMMARY.format(v='dur')} FROM c GROUP BY 1"
-    ).fetchall()
-    for key, calls, errors, inp, out, cost, *summary in rows:
-        bucket = timeline.buckets[int(key)] = Bucket()
-        bucket.calls, bucket.errors, bucket.input_tokens, bucket.output_tokens = (
-            calls,
-            errors,
-            int(inp),
-            int(out),
-        )
-        bucket.cost = Decimal(cost).normalize() if cost else Decimal(0)
-        bucket.durations = _summary(summary)
-    return timeline
-
-
-def _histogram(con: Any) -> LogHistogram:
-    histogram = LogHistogram()
-    rows = con.execute(
-        f"SELECT CASE WHEN dur > 0 THEN floor(ln(dur) / {_LOG_BASE!r}) END AS k, count(*) FROM c GROUP BY 1"
-    ).fetchall()
-    for key, n in rows:
-        if key is None:
-            histogram.zeros += n
-        else:
-            histogram.bins[int(key)] = n
-    return histogram
-
-
-def _steps(con: Any) -> list[tuple[str, StepStats]]:
-    rows = con.execute(
-        f"SELECT coalesce(step, '{NONE}'), count(*), sum(err::INT), any_value(agent), "
-        "count(*) FILTER (WHERE coalesce(pre, ttft_phase, gen, tool, post) IS NOT NULL), "
-        "sum(coalesce(pre, 0)), sum(coalesce(ttft_phase, 0)), sum(coalesce(gen, 0)), sum(coalesce(tool, 0)), "
-        f"sum(coalesce(post, 0)), {sql.SUMMARY.format(v='dur')} FROM s WHERE is_step AND keeps GROUP BY 1"
-    ).fetchall()
-    steps = []
-    for name, runs, errors, agent, with_phases, *rest in rows[:_MAX_GROUPS]:
-        step = StepStats()
-        step.runs, step.errors, step.agent, step.with_phases = runs, errors, agent, with_phases
-        step.phase_sums = [float(v) if math.isfinite(v) else 0.0 for v in rest[:5]]
-        step.durations = _summary(rest[5:])
-        steps.append((name, step))
-    return sorted(steps, key=lambda item: (-item[1].durations.total, item[0]))
-
-
-def _traces(con: Any, order: str, top: int, where: str = "true") -> list[TraceCost]:
-    if top <= 0:
-        return []
-    rows = con.execute(
-        f"SELECT t, cost, calls, unpriced, root, st, duration FROM tr WHERE {where} "
-        f"ORDER BY {order} LIMIT {int(top)}"
-    ).fetchall()
-    if not rows:
-        return []
-    ids = "[" + ", ".join(_literal(row[0]) for row in rows) + "]"
-    spans = con.execute(
-        "SELECT s.t, s.id, s.p, s.name, s.kind, s.st, s.en, s.err, s.step, s.agent, s.pre, s.ttft_phase, "
-        "s.gen, s.tool, s.post, c.k IS NOT NULL, s.kept, s.inp, s.out, s.cost, s.model FROM s "
-        f"LEFT JOIN c USING (k) WHERE s.th IN (SELECT hash(unnest({ids})))"
-    ).fetchall()
-    by_trace: dict[str, list[Any]] = {}
-    for span in spans:
-        by_trace.setdefault(span[0], []).append(span[1:])
-    return [_trace(row, by_trace.get(row[0], [])) for row in rows]
-
-
-def _trace(row: Sequence[Any], spans: list[Any]) -> TraceCost:
-    trace_id, cost, calls, unpriced, root, start, duration = row
-    nodes, counted = [], set()
-    for sid, parent, name, kind, st, en, err, step, agent, *rest in spans:
-        phases, (is_counted, kept, inp, out, span_cost, model) = tuple(rest[:5]), rest[5:]
-        record = None
-        if kept:
-            figures = Call(inp, out, 0, 0, 0, Decimal(span_cost) if span_cost is not None else None, err, 0.0)
-            record = CallRecord(figures, None, model, "", st, None, None, (), None)
-            if is_counted:
-                counted.add(id(record))
-        has_phases = any(v is not None for v in phases)
-        nodes.append(
-            SpanNode(
-                sid, parent, name, kind, st, en, err, step, agent, record, phases if has_phases else None
-            )
-        )
-    view, dropped = view_spans(nodes, counted)
-    total = Decimal(cost).normalize() if cost else Decimal(0)
-    return TraceCost(total, trace_id, calls, unpriced, root or "", start, duration, view, dropped)

@@ -1,8 +1,15 @@
 """The SQL of the DuckDB engine (see :mod:`._duckdb`): the same rules as the Python path, set-wise.
 
-``s``: one row per span, typed columns read straight from the JSONL (only the attributes the report
-uses). ``below``: spans with a counted call among their descendants (wrappers). ``c``: the calls that
-count, labelled with the nearest step and agent among themselves and their ancestors.
+One read of the input fills the table ``s``: one narrow row per span, typed columns taken straight from the
+JSONL (only the attributes the report uses), ids hashed into integer keys. Everything after works
+on ``s`` and smaller tables, never on the file again:
+
+- ``w``: the wrappers, calls with a call below them. Only calls with children can be one, and their
+  descendants are walked down only as far as the next call, so each span is visited at most once.
+- ``c``: the calls that count (not wrappers; one per response id and trace), each labelled with the
+  nearest step and agent among itself and its ancestors. The walk up starts from the calls' distinct
+  parents (a step's calls share one walk) and stops once both labels are known.
+- ``tr``: one row per trace with counted calls, which the rankings order.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ _ATTRIBUTES: Final = {
     "gen_ai.usage.cache_write.input_tokens": "DOUBLE",
     "gen_ai.usage.cache_creation.input_tokens": "DOUBLE",
     "gen_ai.usage.reasoning.output_tokens": "DOUBLE",
-    "gen_ai.usage.cost.amount": "DOUBLE",
+    # Read from the number's text (a string is cast; anything else is NULL), as exact as the Python path.
+    "gen_ai.usage.cost.amount": "DECIMAL(38, 24)",
     "gen_ai.usage.cost.currency": "VARCHAR",
     "llm_cost.cost.status": "VARCHAR",
     "gen_ai.response.time_to_first_chunk": "DOUBLE",
@@ -58,123 +66,180 @@ def _tokens(*names: str) -> str:
     return f"CASE WHEN {value} BETWEEN 0 AND 9007199254740992 THEN CAST(floor({value}) AS BIGINT) ELSE 0 END"
 
 
-# READER is replaced by the read_ndjson call (its arguments must be literals, not parameters).
+_INPUT: Final = _tokens("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
+_OUTPUT: Final = _tokens("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
+_CACHE_READ: Final = _tokens("gen_ai.usage.cache_read.input_tokens")
+_CACHE_WRITE: Final = _tokens(
+    "gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens"
+)
+_REASONING: Final = _tokens("gen_ai.usage.reasoning.output_tokens")
+_MODEL: Final = """coalesce(nullif(a."gen_ai.response.model", ''), nullif(a."gen_ai.request.model", ''))"""
+_PROVIDER: Final = """lower(coalesce(nullif(a."gen_ai.provider.name", ''), nullif(a."gen_ai.system", '')))"""
+_TTFT: Final = 'a."gen_ai.response.time_to_first_chunk"'
+_RATE: Final = 'a."llm_cost.output_tokens_per_second"'
+_STEP: Final = """coalesce(a."gen_ai.operation.name" = 'invoke_agent'
+  OR a."llm_cost.span.type" = 'agent_step', false)"""
+
+# READER is replaced by the read_ndjson call (its arguments must be literals), KEEPS by the time and
+# service filter and MODEL by the model filter (``true`` when not filtering).
 SPANS: Final = f"""
-CREATE TEMP TABLE s AS
+CREATE TABLE s AS
 SELECT hash(t, id) AS k, CASE WHEN p IS NOT NULL THEN hash(t, p) END AS pk, hash(t) AS th,
-  t, id, p, name, st, en, err, is_step, step, agent, model, provider, rid,
-  is_call AND keeps AND (? IS NULL OR model GLOB ? OR req_model GLOB ?) AS kept,
-  inp + CASE WHEN cr + cw > inp THEN cr + cw ELSE 0 END AS inp, out, cr, cw, reasoning,
-  CASE WHEN cost BETWEEN 0 AND 1000000 THEN CAST(cost AS DECIMAL(38, 12)) END AS cost,
-  CASE WHEN status IS NULL THEN 'missing'
+  name, st, en, err, is_step, step, agent, kind, kept, keeps,
+  CASE WHEN kept THEN t END AS t,
+  CASE WHEN kept AND rid IS NOT NULL THEN hash(t, rid) END AS rh,
+  CASE WHEN kept THEN {_MODEL} END AS model,
+  CASE WHEN kept THEN {_PROVIDER} END AS provider,
+  CASE WHEN kept THEN {_INPUT} + CASE WHEN {_CACHE_READ} + {_CACHE_WRITE} > {_INPUT}
+    THEN {_CACHE_READ} + {_CACHE_WRITE} ELSE 0 END END AS inp,
+  CASE WHEN kept THEN {_OUTPUT} END AS out,
+  CASE WHEN kept THEN {_CACHE_READ} END AS cr,
+  CASE WHEN kept THEN {_CACHE_WRITE} END AS cw,
+  CASE WHEN kept THEN {_REASONING} END AS reasoning,
+  CASE WHEN kept AND cost BETWEEN 0 AND 1000000 THEN cost END AS cost,
+  CASE WHEN NOT kept THEN NULL
+       WHEN status IS NULL THEN 'missing'
        WHEN status IN ('priced', 'estimated') AND NOT coalesce(cost BETWEEN 0 AND 1000000, false)
          THEN 'absurd'
        ELSE status END AS status,
-  dur, CASE WHEN ttft BETWEEN 0 AND dur THEN ttft END AS ttft, tps, kind, keeps,
-  pre, ttft_phase, gen, tool, post
+  CASE WHEN kept AND {_TTFT} BETWEEN 0 AND greatest(en - st, 0) / 1e9 THEN {_TTFT} END AS ttft,
+  CASE WHEN kept AND isfinite({_RATE}) THEN {_RATE} END AS tps,
+  CASE WHEN is_step THEN a."llm_cost.phase.pre_processing" END AS pre,
+  CASE WHEN is_step THEN a."llm_cost.phase.time_to_first_token" END AS ttft_phase,
+  CASE WHEN is_step THEN a."llm_cost.phase.generation" END AS gen,
+  CASE WHEN is_step THEN a."llm_cost.phase.tool" END AS tool,
+  CASE WHEN is_step THEN a."llm_cost.phase.post_processing" END AS post
 FROM (
-  SELECT trace_id AS t, span_id AS id, nullif(parent_span_id, '') AS p, coalesce(name, '') AS name,
-    CAST(start_time_unix_nano AS BIGINT) AS st, CAST(end_time_unix_nano AS BIGINT) AS en,
-    coalesce(status.code = 'ERROR', false) OR a."error.type" IS NOT NULL AS err,
-    coalesce(a."gen_ai.operation.name" = 'invoke_agent'
-             OR a."llm_cost.span.type" = 'agent_step', false) AS is_step,
-    coalesce(nullif(a."llm_cost.step.name", ''),
-      CASE WHEN a."gen_ai.operation.name" = 'invoke_agent' OR a."llm_cost.span.type" = 'agent_step'
-           THEN nullif(name, '') END) AS step,
-    nullif(a."gen_ai.agent.name", '') AS agent,
-    coalesce(nullif(a."gen_ai.response.model", ''), nullif(a."gen_ai.request.model", '')) AS model,
-    a."gen_ai.request.model" AS req_model,
-    lower(coalesce(nullif(a."gen_ai.provider.name", ''), nullif(a."gen_ai.system", ''))) AS provider,
-    nullif(a."gen_ai.response.id", '') AS rid, resource."service.name" AS service,
-    coalesce(a."gen_ai.usage.input_tokens", a."gen_ai.usage.output_tokens",
-             a."gen_ai.usage.prompt_tokens", a."gen_ai.usage.completion_tokens") IS NOT NULL
-      AND NOT coalesce(a."gen_ai.operation.name" = 'invoke_agent'
-                       OR a."llm_cost.span.type" = 'agent_step', false)
-      AND coalesce(a."gen_ai.operation.name", '') NOT IN ('invoke_agent', 'create_agent', 'execute_tool')
-      AS is_call,
-    (? IS NULL OR start_time_unix_nano >= ?) AND (? IS NULL OR start_time_unix_nano < ?)
-      AND (? IS NULL OR coalesce(resource."service.name" GLOB ?, false)) AS keeps,
-    {_tokens("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")} AS inp,
-    {_tokens("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")} AS out,
-    {_tokens("gen_ai.usage.cache_read.input_tokens")} AS cr,
-    {_tokens("gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens")} AS cw,
-    {_tokens("gen_ai.usage.reasoning.output_tokens")} AS reasoning,
-    CASE WHEN a."llm_cost.cost.status" IS NULL AND coalesce(a."gen_ai.usage.cost.currency", 'USD') = 'USD'
-           THEN a."gen_ai.usage.cost.amount"
-         WHEN a."llm_cost.cost.status" IN ('priced', 'estimated')
-           THEN a."gen_ai.usage.cost.amount" END AS cost,
-    a."llm_cost.cost.status" AS status,
-    greatest(end_time_unix_nano - start_time_unix_nano, 0) / 1e9 AS dur,
-    a."gen_ai.response.time_to_first_chunk" AS ttft,
-    CASE WHEN isfinite(a."llm_cost.output_tokens_per_second") THEN a."llm_cost.output_tokens_per_second" END
-      AS tps,
-    CASE WHEN a."llm_cost.span.type" = 'agent_step' THEN 'step'
-         WHEN a."gen_ai.operation.name" IN ('invoke_agent', 'create_agent') THEN 'agent'
-         WHEN a."gen_ai.operation.name" = 'execute_tool' OR a."llm_cost.span.type" = 'tool' THEN 'tool'
-         ELSE 'span' END AS kind,
-    a."llm_cost.phase.pre_processing" AS pre, a."llm_cost.phase.time_to_first_token" AS ttft_phase,
-    a."llm_cost.phase.generation" AS gen, a."llm_cost.phase.tool" AS tool,
-    a."llm_cost.phase.post_processing" AS post
-  FROM (SELECT *, attributes AS a FROM READER)
-  WHERE trace_id IS NOT NULL AND span_id IS NOT NULL AND length(trace_id) <= 64 AND length(span_id) <= 64
-    AND start_time_unix_nano BETWEEN 0 AND 9223372036854775807
-    AND end_time_unix_nano BETWEEN 0 AND 9223372036854775807
-)
-"""
-
-WRAPPERS: Final = """
-CREATE TEMP TABLE below AS
-WITH RECURSIVE up(k) AS (
-  SELECT pk FROM s WHERE kept AND pk IS NOT NULL
-  UNION
-  SELECT s.pk FROM up JOIN s ON s.k = up.k WHERE s.pk IS NOT NULL
-)
-SELECT k FROM up
-"""
-
-# The calls that count (not wrappers; one span per response id and trace), each labelled by a walk up its
-# ancestors that stops once both a step and an agent are known. USING KEY keeps one row per call, the
-# latest, instead of every step of every walk (DuckDB 1.3+).
-LABELS: Final = """
-CREATE TEMP TABLE lab AS
-WITH RECURSIVE walk(k, cur, step, agent, depth) USING KEY (k) AS (
-  SELECT k, pk, step, agent, 0 FROM (
-    SELECT s.k, s.pk, s.step, s.agent, s.rid, s.th, s.st FROM s ANTI JOIN below USING (k) WHERE s.kept
-    QUALIFY rid IS NULL OR row_number() OVER (PARTITION BY th, rid ORDER BY st, k) = 1
+  SELECT *, is_call AND keeps AND MODEL AS kept FROM (
+    SELECT a, trace_id AS t, span_id AS id, nullif(parent_span_id, '') AS p, coalesce(name, '') AS name,
+      CAST(start_time_unix_nano AS BIGINT) AS st, CAST(end_time_unix_nano AS BIGINT) AS en,
+      coalesce(status.code = 'ERROR', false) OR a."error.type" IS NOT NULL AS err,
+      {_STEP} AS is_step,
+      coalesce(nullif(a."llm_cost.step.name", ''), CASE WHEN {_STEP} THEN nullif(name, '') END) AS step,
+      nullif(a."gen_ai.agent.name", '') AS agent,
+      {_MODEL} AS model, a."gen_ai.request.model" AS req_model,
+      nullif(a."gen_ai.response.id", '') AS rid,
+      coalesce(a."gen_ai.usage.input_tokens", a."gen_ai.usage.output_tokens",
+               a."gen_ai.usage.prompt_tokens", a."gen_ai.usage.completion_tokens") IS NOT NULL
+        AND NOT {_STEP}
+        AND coalesce(a."gen_ai.operation.name", '') NOT IN ('invoke_agent', 'create_agent', 'execute_tool')
+        AS is_call,
+      KEEPS AS keeps,
+      CASE WHEN a."llm_cost.cost.status" IS NULL AND coalesce(a."gen_ai.usage.cost.currency", 'USD') = 'USD'
+             THEN a."gen_ai.usage.cost.amount"
+           WHEN a."llm_cost.cost.status" IN ('priced', 'estimated')
+             THEN a."gen_ai.usage.cost.amount" END AS cost,
+      a."llm_cost.cost.status" AS status,
+      CASE WHEN a."llm_cost.span.type" = 'agent_step' THEN 'step'
+           WHEN a."gen_ai.operation.name" IN ('invoke_agent', 'create_agent') THEN 'agent'
+           WHEN a."gen_ai.operation.name" = 'execute_tool' OR a."llm_cost.span.type" = 'tool' THEN 'tool'
+           ELSE 'span' END AS kind
+    FROM (SELECT *, attributes AS a FROM READER)
+    WHERE trace_id IS NOT NULL AND span_id IS NOT NULL AND length(trace_id) <= 64 AND length(span_id) <= 64
+      AND start_time_unix_nano BETWEEN 0 AND 9223372036854775807
+      AND end_time_unix_nano BETWEEN 0 AND 9223372036854775807
   )
-  UNION
-  SELECT w.k, s.pk, coalesce(w.step, s.step), coalesce(w.agent, s.agent), w.depth + 1
-  FROM walk w JOIN s ON s.k = w.cur
-  WHERE (w.step IS NULL OR w.agent IS NULL) AND w.depth < 256
 )
-SELECT k, step, agent FROM walk
 """
 
+# Wrappers: kept calls with a kept call among their descendants. Only calls that are some span's parent
+# can be one; from each, the walk goes down through spans that are not kept calls and stops at the
+# first kept call on each branch (which decides), so a span is walked from its nearest call above only.
+WRAPPERS: Final = """
+CREATE TEMP TABLE w AS
+WITH RECURSIVE down(top, k, kept) AS (
+  SELECT parents.k, s.k, s.kept FROM (
+    SELECT k FROM s WHERE kept AND k IN (SELECT pk FROM s WHERE pk IS NOT NULL)
+  ) AS parents JOIN s ON s.pk = parents.k
+  UNION
+  SELECT down.top, s.k, s.kept FROM down JOIN s ON s.pk = down.k WHERE NOT down.kept
+)
+SELECT DISTINCT top AS k FROM down WHERE kept
+"""
+
+# Of two spans with one response id in a trace (wrappers aside), all but the first are not counted.
+TWINS: Final = """
+CREATE TEMP TABLE twins AS
+WITH calls AS (SELECT k, rh, st FROM s WHERE rh IS NOT NULL AND k NOT IN (SELECT k FROM w))
+SELECT k FROM calls WHERE rh IN (SELECT rh FROM calls GROUP BY rh HAVING count(*) > 1)
+QUALIFY row_number() OVER (PARTITION BY rh ORDER BY st, k) > 1
+"""
+
+# The nearest step and agent above each call lacking one: one walk per distinct parent, through the spans
+# that are not counted calls (a counted call is no call's ancestor), stopping once both are known.
+# USING KEY keeps one row per walk, the latest, instead of every step of every walk (DuckDB 1.3+).
+LABELS: Final = """
+CREATE TEMP TABLE up AS
+WITH RECURSIVE tree AS MATERIALIZED (
+  SELECT k, pk, step, agent FROM s WHERE NOT kept OR k IN (SELECT k FROM w)
+), walk(start, cur, step, agent, depth) USING KEY (start) AS (
+  SELECT k, pk, step, agent, 0 FROM tree
+  WHERE k IN (SELECT pk FROM s WHERE kept AND (step IS NULL OR agent IS NULL))
+  UNION
+  SELECT walk.start, tree.pk, coalesce(walk.step, tree.step), coalesce(walk.agent, tree.agent), walk.depth + 1
+  FROM walk JOIN tree ON tree.k = walk.cur
+  WHERE (walk.step IS NULL OR walk.agent IS NULL) AND walk.depth < 256
+)
+SELECT start AS k, step, agent FROM walk
+"""
+
+# The rest is one statement's common table expressions, materialised while it runs and freed after.
+# c: the calls that count (kept, not wrappers, not twins), labelled.
 CALLS: Final = """
-CREATE TEMP TABLE c AS SELECT s.* EXCLUDE (step, agent), lab.step, lab.agent FROM s JOIN lab USING (k)
-"""
+c AS MATERIALIZED (
+  SELECT s.th, s.t, s.st, greatest(s.en - s.st, 0) / 1e9 AS dur, s.err, s.model, s.provider, s.inp, s.out,
+    s.cr, s.cw, s.reasoning, s.cost, s.status, s.ttft, s.tps, s.k,
+    coalesce(s.step, up.step) AS step, coalesce(s.agent, up.agent) AS agent
+  FROM s LEFT JOIN up ON up.k = s.pk
+  WHERE s.kept AND s.k NOT IN (SELECT k FROM w) AND s.k NOT IN (SELECT k FROM twins)
+)"""
 
-# Figures of a group of calls, in the order of _duckdb._totals().
-TOTALS: Final = """count(*), sum(err::INT), count(*) - count(cost), sum(inp), sum(out), sum(cr), sum(cw),
-  sum(reasoning), coalesce(sum(cost), 0)"""
+# One row per trace with counted calls (what the rankings order by), and the ranked ones: TOP and PIN
+# are replaced by the number of traces each ranking keeps and the trace id (or prefix) asked for.
+TRACES: Final = """
+costs AS (
+  SELECT th, any_value(t) AS t, coalesce(sum(cost), 0) AS cost, count(*) AS calls,
+    count(*) - count(cost) AS unpriced
+  FROM c GROUP BY th
+),
+extent AS (SELECT th, min(st) AS st, max(en) AS en FROM s SEMI JOIN costs USING (th) GROUP BY th),
+tr AS MATERIALIZED (
+  SELECT t, th, cost, calls, unpriced, st, (en - st) / 1e9 AS duration FROM costs JOIN extent USING (th)
+),
+ranked AS MATERIALIZED (
+  SELECT * FROM (SELECT 'expensive' AS ranking, * FROM tr ORDER BY cost DESC, calls DESC, t LIMIT TOP)
+  UNION ALL
+  SELECT * FROM (SELECT 'slowest' AS ranking, * FROM tr ORDER BY duration DESC, cost DESC, t LIMIT TOP)
+  UNION ALL
+  SELECT * FROM (
+    SELECT 'pinned' AS ranking, * FROM tr WHERE t = PIN OR (length(PIN) >= 8 AND starts_with(t, PIN))
+    ORDER BY t LIMIT 1
+  )
+)"""
 
-SUMMARY: Final = """count({v}), sum({v}), min({v}), max({v}), quantile_cont({v}, [0.5, 0.95, 0.99])"""
+# The spans of the ranked traces, for their views: the first VIEW_SPANS of each by start time (a view
+# shows fewer), with the trace's number of spans.
+VIEWS: Final = """
+SELECT th, k, pk, name, kind, st, en, err, step, agent, [pre, ttft_phase, gen, tool, post] AS phases, kept,
+  k IN (SELECT k FROM c) AS counted, inp, out, cost, model, count(*) OVER (PARTITION BY th) AS spans
+FROM s WHERE th IN (SELECT th FROM ranked)
+QUALIFY row_number() OVER (PARTITION BY th ORDER BY st, k) <= VIEW_SPANS"""
+
+# The timeline's bucket width: from 1 s, doubled until the calls' start times span at most BUCKETS
+# buckets, as the Python path's timeline ends up.
+WIDTH: Final = """
+width AS MATERIALIZED (
+  SELECT coalesce(min(w), 1000000000) AS w
+  FROM (SELECT CAST(1000000000 AS BIGINT) << CAST(i AS INTEGER) AS w FROM range(34) AS r(i)),
+    (SELECT min(st) AS low, max(st) AS high FROM c)
+  WHERE high // w - low // w + 1 <= BUCKETS
+)"""
+
+# Figures of a group of calls, as _duckdb_stats.totals() reads them.
+TOTALS: Final = """count(*) AS calls, sum(err::INT) AS errors, count(*) - count(cost) AS unpriced,
+  sum(inp) AS inp, sum(out) AS out, sum(cr) AS cr, sum(cw) AS cw, sum(reasoning) AS reasoning,
+  coalesce(sum(cost), 0) AS cost"""
 
 # Output tokens per second: the recorded rate, else output tokens over the generation time.
 RATE: Final = """coalesce(tps, CASE WHEN out > 0 AND dur - coalesce(ttft, 0) > 0
   THEN out / (dur - coalesce(ttft, 0)) END)"""
-
-# One row per trace with counted calls: what the rankings order by.
-TRACES: Final = """
-CREATE TEMP TABLE tr AS
-WITH costs AS (
-  SELECT th, any_value(t) AS t, coalesce(sum(cost), 0) AS cost, count(*) AS calls,
-    count(*) - count(cost) AS unpriced
-  FROM c GROUP BY th
-), extent AS (
-  SELECT th, min(st) AS st, max(en) AS en,
-    coalesce(arg_min(name, st) FILTER (WHERE p IS NULL), arg_min(name, st)) AS root
-  FROM s SEMI JOIN costs USING (th) GROUP BY th
-)
-SELECT t, th, cost, calls, unpriced, root, st, (en - st) / 1e9 AS duration FROM costs JOIN extent USING (th)
-"""

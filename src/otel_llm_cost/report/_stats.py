@@ -88,6 +88,33 @@ class Quantiles:
         # A bin's representative value may lie just outside the values actually seen.
         return min(max(value, self.minimum), self.maximum)
 
+    @classmethod
+    def of_parts(
+        cls, count: int, total: float, minimum: float, maximum: float, smallest: list[float],
+        positive: dict[int, int], negative: dict[int, int], zeros: int,
+    ) -> Quantiles:  # fmt: skip
+        """The summary of values counted elsewhere (the DuckDB engine), as :meth:`add` would have left it.
+
+        Args:
+            count, total, minimum, maximum: of the finite values.
+            smallest: the smallest ``EXACT_LIMIT`` values (all of them when there are no more).
+            positive, negative, zeros: the sketch's bins (:class:`_Sketch`), used past ``EXACT_LIMIT``.
+        """
+        result = cls()
+        if not count:
+            return result
+        result.count, result.total, result.minimum, result.maximum = count, total, minimum, maximum
+        if count <= EXACT_LIMIT:
+            result._exact = array("d", smallest)
+            return result
+        sketch = result._sketch = _Sketch()
+        sketch.positive, sketch.negative, sketch.zeros = dict(positive), dict(negative), zeros
+        for bins in (sketch.positive, sketch.negative):
+            while len(bins) > _BIN_LIMIT:
+                _collapse(bins)
+        result._exact = None
+        return result
+
     def _to_sketch(self) -> None:
         sketch = _Sketch()
         for value in self._exact or ():
@@ -173,30 +200,6 @@ def _collapse(bins: dict[int, int]) -> None:
     extra = keys[: len(keys) - _BIN_LIMIT + 1]
     floor = extra[-1]
     bins[floor] = sum(bins.pop(k) for k in extra[:-1]) + bins[floor]
-
-
-class FixedQuantiles(Quantiles):
-    """Quantiles computed elsewhere (by the DuckDB engine), with the same read interface."""
-
-    __slots__ = ("_values",)
-
-    def __init__(
-        self, count: int, total: float, minimum: float, maximum: float, values: dict[float, float | None]
-    ) -> None:
-        super().__init__()
-        self._exact = None
-        self.count, self.total = count, total
-        self.minimum = minimum if count else math.inf
-        self.maximum = maximum if count else -math.inf
-        self._values = values
-
-    def add(self, value: float) -> None:
-        """Not supported: the values are fixed."""
-        raise TypeError("FixedQuantiles are read-only")
-
-    def quantile(self, q: float) -> float | None:
-        """The value computed for ``q`` (one of :data:`PERCENTILES`)."""
-        return self._values.get(q) if self.count else None
 
 
 def _interpolated(values: list[float], q: float) -> float:
