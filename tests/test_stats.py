@@ -64,6 +64,9 @@ def test_recent_totals_cover_the_window_to_within_one_bucket():
     assert live.snapshot(window=60).process.cost == Decimal("7")
     clock.now = 1000.0 + 250 + 3600 + 5  # past the one-hour horizon
     assert live.snapshot(window=3600).recent == Totals()
+    live.add("m", Usage.of(10, 1), Decimal("8"))  # a new second: the horizon's buckets are dropped
+    assert len(live._buckets) == 1
+    assert live.snapshot(window=60).process == Totals(4, 0, 0, Decimal("15"), 40, 4)  # nothing lost
 
 
 def test_percentiles_are_exact_over_the_last_calls():

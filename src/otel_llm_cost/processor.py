@@ -238,14 +238,19 @@ class LLMCostSpanProcessor(SpanProcessor):
     ) -> None:
         """A span with no usage below it: price it and hand it up if it is an LLM call."""
         found = handed_over(span) or read_span_usage(attributes)  # ours come with their figures
-        self._note_activity(span, attributes, up, is_call=found is not None)
+        if up is not None:
+            self._note_activity(span, attributes, up, is_call=found is not None)
         if found is None:
             return
-        status, amount, cost, priced = self._cost_of(found, span.start_time)
-        added.update(priced)
-        timed = attr.LLM_COST_PHASE_GENERATION in attributes  # our instrumentation sets it before the end
-        if not timed and span.start_time is not None and span.end_time is not None:
-            added.update(call_timing(span.start_time, span.end_time, attributes, found.usage.output_tokens))
+        if found.cost_status is not None:  # priced already (by our instrumentation): read back
+            status, amount, cost = found.cost_status, found.cost_amount, None
+        else:
+            status, amount, cost, priced = self._cost_of(found, span.start_time)
+            added.update(priced)
+        if attr.LLM_COST_PHASE_GENERATION not in attributes:  # ours set it before the end
+            start, end = span.start_time, span.end_time
+            if start is not None and end is not None:
+                added.update(call_timing(start, end, attributes, found.usage.output_tokens))
         if up is None:  # nothing above it is tracked: no ancestor to hand the call to
             first = True
         else:
@@ -289,9 +294,7 @@ class LLMCostSpanProcessor(SpanProcessor):
     def _cost_of(
         self, found: SpanUsage, start_time: int | None
     ) -> tuple[str, Decimal | None, Cost | None, Mapping[str, AttributeValue]]:
-        """The call's status, amount and full cost (read back, or priced now), and attributes to add."""
-        if found.cost_status is not None:
-            return found.cost_status, found.cost_amount, None, {}
+        """The call's status, amount and full cost, priced now, and the attributes to add."""
         at = datetime.fromtimestamp(start_time / 1e9, UTC) if start_time else None
         try:
             cost = self._pricer.price(
