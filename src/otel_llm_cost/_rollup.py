@@ -16,8 +16,8 @@ every ancestor).
 A local root need not be tracked from its start: most are lone LLM calls, with nothing below them to
 roll up and nothing above to hand to. Such a root is only *noted* (:meth:`SpanTree.note_root`: its id in a
 dict), and *adopted* (given its node) when a first span starts below it; a root that ends first is
-forgotten. Adoption and the root's end both happen under the tree's lock, so a root is either adopted
-before its end or never.
+forgotten. Adoption and the root's end each take the root out of that dict with one atomic ``pop``, so
+a root is either adopted before its end (which then finds its node, under the lock) or never.
 
 Memory stays bounded three ways: a trace is forgotten when its last open local root ends; a trace
 older than ``trace_timeout`` seconds is forgotten (checked, a few at a time, whenever a new trace
@@ -210,11 +210,14 @@ class SpanTree:
     def note_root(self, trace_id: int, span_id: int) -> None:
         """Note a started local root, to be tracked only if a span starts below it before it ends."""
         roots = self._roots
+        roots[span_id] = trace_id  # no lock: one dict store (adoption and the end each pop it, atomically)
+        if len(roots) <= self._max_spans:
+            return
         with self._lock:
-            roots[span_id] = trace_id
-            if len(roots) <= self._max_spans:
+            try:
+                roots.pop(next(iter(roots)), None)
+            except (RuntimeError, StopIteration):  # another thread noted a root meanwhile: next time
                 return
-            del roots[next(iter(roots))]
         log_once(
             "rollup.root_cap",
             "%d local roots are open at once; the oldest is left out of cost roll-ups",
@@ -246,13 +249,22 @@ class SpanTree:
                 self._refuse()
                 return
             parent = trace.nodes.get(parent_id) if parent_id is not None else None
-            if parent is None and parent_id is not None and self._roots.get(parent_id) == trace_id:
-                del self._roots[parent_id]  # a noted root: adopted
-                parent = self._add(trace, parent_id, Node(None, trace))
+            if parent is None and parent_id is not None and self._take_root(parent_id, trace_id):
+                parent = self._add(trace, parent_id, Node(None, trace))  # a noted root, adopted
                 if self._tracked >= self._max_spans:  # the adopted root took the last place
                     self._refuse()
                     return
             self._add(trace, span_id, Node(parent, trace, is_step))
+
+    def _take_root(self, span_id: int, trace_id: int) -> bool:
+        """Unnote a noted root (atomically: its end may be taking it at the same time); whether it was."""
+        noted = self._roots.pop(span_id, None)
+        if noted is None:
+            return False
+        if noted != trace_id:  # another trace's span with the same id: leave it noted
+            self._roots[span_id] = noted
+            return False
+        return True
 
     def _add(self, trace: _Trace, span_id: int, node: Node) -> Node:
         if node.is_root:
@@ -275,11 +287,10 @@ class SpanTree:
         self, trace_id: int, span_id: int, parent_id: int | None
     ) -> tuple[Totals | None, Node | None, StepActivity | None]:
         """:meth:`end`, also returning the intervals a step span gathered (``None`` for other spans)."""
+        # A noted root never adopted needs no lock: adoption takes it from the dict as atomically.
+        if self._roots and self._take_root(span_id, trace_id):
+            return None, None, None
         with self._lock:
-            roots = self._roots
-            if roots and roots.get(span_id) == trace_id:  # a noted root, never adopted
-                del roots[span_id]
-                return None, None, None
             trace = self._traces.get(trace_id)
             if trace is None:
                 return None, None, None
