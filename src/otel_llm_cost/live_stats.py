@@ -117,6 +117,10 @@ class Stats:
     models: Mapping[str, ModelLatency] = field(default_factory=dict)
 
 
+# One call as _Sums.add takes it (usage, amount, error, partial): a run's sums until its second call.
+_Call = tuple["Usage | None", "Decimal | None", bool, bool]
+
+
 class _Sums:
     """The mutable twin of :class:`Totals` (under the owner's lock)."""
 
@@ -157,6 +161,13 @@ class _Sums:
                 self.unpriced += 1
             else:
                 self.cost += amount
+
+    @classmethod
+    def of(cls, usage: Usage | None, amount: Decimal | None, error: bool, partial: bool) -> _Sums:
+        """The sums of one call."""
+        sums = cls()
+        sums.add(usage, amount, error, partial)
+        return sums
 
     def merge(self, other: _Sums) -> None:
         for name in _Sums.__slots__:
@@ -234,7 +245,7 @@ class LiveStats:
         self._buckets: deque[tuple[int, _Sums]] = deque()
         # Keyed by the trace id as an int (a hex string per call cost more than the sums), or by the key
         # given to add().
-        self._runs: OrderedDict[object, _Sums] = OrderedDict()
+        self._runs: OrderedDict[object, _Sums | _Call] = OrderedDict()
         self._models: dict[str, _ModelWindow] = {}
 
     # --- recording ------------------------------------------------------------------------------
@@ -298,11 +309,13 @@ class LiveStats:
             bucket.add(usage, cost, error, partial)
             if run is not None:
                 sums = self._runs.get(run)
-                if sums is None:
-                    sums = self._new_run(run)
+                if sums is None:  # a run's first call is kept as it came: most runs have one call
+                    self._new_run(run, (usage, cost, error, partial))
                 else:
                     self._runs.move_to_end(run)
-                sums.add(usage, cost, error, partial)
+                    if type(sums) is tuple:
+                        sums = self._runs[run] = _Sums.of(*sums)
+                    sums.add(usage, cost, error, partial)
             if duration is not None or ttft is not None:
                 window = self._models.get(model) if model else None
                 if window is None:
@@ -328,11 +341,16 @@ class LiveStats:
         process.merge(self._open)
         return process
 
-    def _new_run(self, run: object) -> _Sums:
-        sums = self._runs[run] = _Sums()
+    def _new_run(self, run: object, first: _Call) -> None:
+        self._runs[run] = first
         if len(self._runs) > self._max_runs:
             self._runs.popitem(last=False)
-        return sums
+
+    def _run_totals(self, run: str) -> Totals:
+        found = self._runs.get(_run_key(run))
+        if found is None:
+            return Totals()
+        return (_Sums.of(*found) if type(found) is tuple else found).freeze()
 
     def _model(self, model: str) -> _ModelWindow:
         window = self._models.get(model)
@@ -350,8 +368,7 @@ class LiveStats:
         with self._lock:
             process = self._process().freeze()
             recent = self._recent(window)
-            found = self._runs.get(_run_key(run)) if run is not None else None
-            run_totals = None if run is None else (found.freeze() if found else Totals())
+            run_totals = None if run is None else self._run_totals(run)
             samples = [(model, _copy(w)) for model, w in self._models.items()]
         # Sorting happens outside the lock: recording threads never wait for a reader's sort.
         return Stats(process, recent, window, run_totals, {model: w.latency() for model, w in samples})
@@ -359,8 +376,7 @@ class LiveStats:
     def run_totals(self, run: str) -> Totals:
         """The totals of one run so far (zero when it made no call, or was forgotten)."""
         with self._lock:
-            found = self._runs.get(_run_key(run))
-            return found.freeze() if found is not None else Totals()
+            return self._run_totals(run)
 
     def _recent(self, window: float) -> Totals:
         oldest = int(self._clock() // self._bucket) - max(math.ceil(window / self._bucket), 1) + 1
