@@ -171,7 +171,8 @@ class LLMCostSpanProcessor(SpanProcessor):
         try:
             context = span.get_span_context()
             parent = span.parent
-            step = is_step(_attribute_dict(span))
+            attributes = getattr(getattr(span, "_attributes", None), "_dict", None)  # as _attribute_dict
+            step = is_step(attributes if type(attributes) is dict else _snapshot(span.attributes))
             if (parent is None or parent.is_remote) and not step:
                 self._tree.note_root(context.trace_id, context.span_id)  # tracked if a span starts below
                 return
