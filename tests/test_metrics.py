@@ -298,6 +298,29 @@ def test_stream_timing_errors_unpriced_calls_and_step_names():
     assert [p.attributes[attr.ERROR_TYPE] for p in errors] == ["TimeoutError"]
 
 
+@pytest.mark.parametrize("latest", [False, True], ids=["default edition", "latest edition"])
+def test_shared_label_sets_keep_a_failed_calls_error_type_to_that_call(latest):
+    run = in_memory()
+    metrics = m.LLMMetrics(run.meter_provider, latest=latest)
+    metrics.record_call(fake_call("gpt-4o"), Usage(7, 3), None, TimeoutError("slow"))
+    metrics.record_call(fake_call("gpt-4o"), Usage(1, 1), None, None)  # same label set, no error
+    metrics.record_call(fake_call("gpt-4o"), Usage(1, 1), None, None)
+    if latest:
+        points = run.points("gen_ai.client.inference.operation.input_tokens")
+        assert {p.attributes.get(attr.ERROR_TYPE): p.sum for p in points} == {"TimeoutError": 7, None: 2}
+    else:
+        points = run.points(m.TOKEN_USAGE)
+        sums = {
+            (p.attributes.get(attr.ERROR_TYPE), p.attributes[attr.GEN_AI_TOKEN_TYPE]): p.sum for p in points
+        }
+        assert sums == {
+            ("TimeoutError", "input"): 7,
+            ("TimeoutError", "output"): 3,
+            (None, "input"): 2,
+            (None, "output"): 2,
+        }
+
+
 def test_the_phase_histogram_is_recorded_by_the_processor():
     run = in_memory()
     tracer_provider = TracerProvider()

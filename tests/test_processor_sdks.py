@@ -189,6 +189,24 @@ def test_official_anthropic_span_wrapping_the_native_one_counts_once(replay_serv
     assert_one_call(traced, HAIKU_COST)
 
 
+def test_official_anthropic_root_span_wrapping_the_native_one_counts_once(replay_server, traced):
+    # No span of the application around the call: the official span is a root, tracked once the
+    # native span starts below it (the processor leaves lone roots untracked).
+    with (
+        instrumented("opentelemetry.instrumentation.genai.anthropic", traced),
+        replay_server(ANTHROPIC_CACHED, prefix="") as srv,
+    ):
+        anthropic_client(srv, traced).messages.create(
+            model="claude-3-5-haiku-20241022", max_tokens=50, messages=[{"role": "user", "content": "hi"}]
+        )
+    (wrapper,) = traced.spans("opentelemetry.instrumentation.genai.anthropic")
+    (native,) = traced.spans("com.anthropic")
+    assert wrapper.parent is None and native.parent.span_id == wrapper.context.span_id
+    assert attr.LLM_COST_COST_STATUS not in wrapper.attributes
+    assert wrapper.attributes[attr.LLM_COST_TOTAL_COST] == pytest.approx(HAIKU_COST, rel=1e-9)
+    assert [float(call.amount or 0) for call in traced.calls] == [pytest.approx(HAIKU_COST, rel=1e-9)]
+
+
 def test_openllmetry_and_native_sibling_spans_count_once(replay_server, traced):
     with instrumented("opentelemetry.instrumentation.anthropic", traced):
         anthropic_message(replay_server, traced)

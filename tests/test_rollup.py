@@ -20,7 +20,7 @@ from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import reset_log_once
 from otel_llm_cost._rollup import SpanTree, Totals
 from otel_llm_cost.pricing import Cost
-from otel_llm_cost.processor import LLMCostSpanProcessor
+from otel_llm_cost.processor import LLMCall, LLMCostSpanProcessor
 
 _Z = Decimal(0)
 TOTALS = (
@@ -65,6 +65,11 @@ class Tree:
     def totals(self, name: str) -> dict[str, Any]:
         (span,) = [s for s in self.exporter.get_finished_spans() if s.name == name]
         return {key: span.attributes[key] for key in TOTALS if key in span.attributes}
+
+
+def nothing_tracked(tree: Tree) -> bool:
+    spans = tree.processor._tree
+    return (spans.tracked_spans, spans.tracked_traces, spans.noted_roots) == (0, 0, 0)
 
 
 def _usage_attributes(model: str = "m", inp: int = 100, out: int = 10, **extra: int) -> dict[str, Any]:
@@ -219,18 +224,19 @@ def test_memory_returns_to_zero_after_many_traces(tree):
             tree.llm()
             with tree.tracer.start_as_current_span("tool"):
                 pass
-    assert tree.processor.tracked_spans == 0
-    assert tree.processor._tree.tracked_traces == 0
+    assert nothing_tracked(tree)
 
 
 def test_abandoned_traces_are_swept_after_the_timeout():
     now = [0.0]
     tree = Tree(trace_timeout=60.0, clock=lambda: now[0])
     abandoned = [tree.tracer.start_span("never ended") for _ in range(5)]
+    for span in abandoned:  # a span below each root makes it tracked (adopted)
+        tree.tracer.start_span("child", context=trace.set_span_in_context(span)).end()
     assert tree.processor.tracked_spans == 5
     now[0] = 61.0
-    with tree.tracer.start_as_current_span("fresh"):
-        assert tree.processor.tracked_spans == 1  # the fresh trace's start swept the five old ones
+    with tree.tracer.start_as_current_span("fresh"), tree.tracer.start_as_current_span("child"):
+        assert tree.processor.tracked_spans == 2  # the fresh trace's start swept the five old ones
     for span in abandoned:
         span.end()  # ending a forgotten span is harmless
     assert tree.processor.tracked_spans == 0
@@ -263,3 +269,108 @@ def test_span_tree_hands_totals_to_the_nearest_open_ancestor():
     gathered, _ = spans.end(1, 10, None)
     assert gathered is not None and gathered.calls == 1
     assert (spans.tracked_spans, spans.tracked_traces) == (0, 0)
+
+
+# --- local roots: tracked only once a span starts below them ------------------------------------------
+
+
+def test_a_lone_root_llm_span_is_never_tracked(tree):
+    seen: list[LLMCall] = []
+    tree.processor._on_llm_span = lambda span, call: seen.append(call)
+    with tree.tracer.start_as_current_span("chat") as span:
+        assert tree.processor.tracked_spans == 0
+        span.set_attributes(_usage_attributes())
+    (exported,) = tree.exporter.get_finished_spans()
+    assert exported.attributes[attr.LLM_COST_COST_STATUS] == "priced"
+    assert attr.LLM_COST_TOTAL_COST not in exported.attributes
+    assert [call.amount for call in seen] == [Decimal("0.1")]
+    assert nothing_tracked(tree)
+
+
+@pytest.mark.parametrize("explicit_context", [False, True], ids=["current context", "explicit context"])
+def test_a_root_is_adopted_when_a_span_starts_below_it(tree, explicit_context):
+    seen: list[LLMCall] = []
+    tree.processor._on_llm_span = lambda span, call: seen.append(call)
+    root = tree.tracer.start_span("agent")  # not a step at its start: left untracked
+    assert tree.processor.tracked_spans == 0
+    if explicit_context:
+        child = tree.tracer.start_span("chat", context=trace.set_span_in_context(root))
+        child.set_attributes(_usage_attributes(inp=40))
+        child.end()
+    else:
+        with trace.use_span(root):
+            tree.llm(inp=40)
+    assert tree.processor.tracked_spans == 1  # the root, adopted
+    root.set_attributes(_usage_attributes(inp=40))  # a wrapper's summary of its call: not a second call
+    root.end()
+    assert tree.totals("agent") == expected("0.1", 1, inp=40)
+    assert len(seen) == 1
+    assert tree.pricer.priced == ["m"]
+    assert nothing_tracked(tree)
+
+
+def test_a_span_below_an_ended_root_is_a_root_itself(tree):
+    root = tree.tracer.start_span("root")
+    root.end()
+    with tree.tracer.start_as_current_span("late", context=trace.set_span_in_context(root)):
+        tree.llm()
+        assert tree.processor.tracked_spans == 1  # "late" alone: the ended root was not adopted
+    assert tree.totals("late") == expected("0.1", 1)
+    assert tree.totals("root") == {}
+    assert nothing_tracked(tree)
+
+
+def test_a_parent_from_another_provider_is_not_adopted(tree):
+    other = TracerProvider().get_tracer("other")
+    with other.start_as_current_span("foreign root"), tree.tracer.start_as_current_span("agent"):
+        tree.llm()
+    assert tree.totals("agent") == expected("0.1", 1)
+    assert nothing_tracked(tree)
+
+
+def test_a_root_step_is_tracked_from_its_start(tree):
+    with tree.tracer.start_as_current_span("step", attributes={attr.LLM_COST_SPAN_TYPE: "agent_step"}):
+        assert tree.processor.tracked_spans == 1
+        tree.llm()
+    (step,) = [s for s in tree.exporter.get_finished_spans() if s.name == "step"]
+    assert attr.LLM_COST_PHASE_GENERATION in step.attributes
+    assert tree.totals("step") == expected("0.1", 1)
+
+
+def test_an_adopted_root_can_take_the_last_place_under_the_span_cap(caplog):
+    tree = Tree(max_tracked_spans=1)
+    with caplog.at_level(logging.WARNING), tree.tracer.start_as_current_span("root"):
+        tree.llm()  # the root is adopted into the one place; the call is over the cap but reaches it
+        tree.llm()
+    assert tree.totals("root") == expected("0.2", 2)
+    assert "left out of cost roll-ups" in caplog.text
+    assert tree.processor.tracked_spans == 0
+
+
+def test_roots_ending_while_spans_start_below_them_in_threads_leave_nothing_tracked(tree):
+    def run(index: int) -> None:
+        root = tree.tracer.start_span(f"root {index}")
+        context = trace.set_span_in_context(root)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            pool.submit(root.end)
+            for _ in range(3):
+                tree.tracer.start_span("child", context=context).end()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(run, range(200)))
+    assert nothing_tracked(tree)
+
+
+def test_noted_roots_are_bounded_and_the_oldest_is_forgotten(caplog):
+    tree = Tree(max_tracked_spans=2)
+    with caplog.at_level(logging.WARNING):
+        oldest, *newer = [tree.tracer.start_span(f"root {i}") for i in range(3)]
+    assert tree.processor._tree.noted_roots == 2
+    assert "local roots are open at once" in caplog.text
+    for root in (oldest, newer[0]):
+        with trace.use_span(root, end_on_exit=True):
+            tree.llm()
+    assert tree.totals("root 0") == {}  # forgotten: its call rolled up nowhere
+    assert tree.totals("root 1") == expected("0.1", 1)
+    newer[1].end()
+    assert nothing_tracked(tree)

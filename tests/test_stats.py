@@ -45,6 +45,11 @@ def test_exact_sums_of_known_calls():
     )  # fmt: skip
     assert snapshot.run == Totals(2, 1, 0, Decimal("0.0053"), 1500, 250, 800, 0, 20)
     assert live.run_totals("r2").calls == 2
+    hex_run = format(0xABC, "032x")  # a trace id, as run_id() gives it
+    live.add("gpt-4o", Usage.of(9, 3, cache_write_tokens=4), Decimal("0.5"), run=hex_run, partial=True)
+    assert live.run_totals(hex_run) == Totals(1, 0, 0, Decimal("0.5"), 9, 3, 0, 4, 0, partial_calls=1)
+    live.add("gpt-4o", None, None, run=hex_run, error=True)  # its second call
+    assert live.snapshot(run=hex_run).run == Totals(2, 1, 0, Decimal("0.5"), 9, 3, 0, 4, 0, partial_calls=1)
     assert live.run_totals("unknown") == Totals()
     assert snapshot.process.cache_hit_ratio == 800 / 1530
     assert snapshot.process.total_tokens == 1787
@@ -64,6 +69,9 @@ def test_recent_totals_cover_the_window_to_within_one_bucket():
     assert live.snapshot(window=60).process.cost == Decimal("7")
     clock.now = 1000.0 + 250 + 3600 + 5  # past the one-hour horizon
     assert live.snapshot(window=3600).recent == Totals()
+    live.add("m", Usage.of(10, 1), Decimal("8"))  # a new second: the horizon's buckets are dropped
+    assert len(live._buckets) == 1
+    assert live.snapshot(window=60).process == Totals(4, 0, 0, Decimal("15"), 40, 4)  # nothing lost
 
 
 def test_percentiles_are_exact_over_the_last_calls():

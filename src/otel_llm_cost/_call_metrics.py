@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from otel_llm_cost.instrumentation._invocation import LLMInvocation
     from otel_llm_cost.usage import Usage
 
-__all__ = ["DURATION_BUCKETS", "TOKEN_BUCKETS", "DefaultEdition", "LatestEdition", "chunk_gaps"]
+__all__ = ["DURATION_BUCKETS", "TOKEN_BUCKETS", "DefaultEdition", "LabelSet", "LatestEdition", "chunk_gaps"]
 
 # The GenAI conventions' advised boundaries, seconds (duration, time to first chunk, time per chunk).
 DURATION_BUCKETS: Final = (
@@ -89,6 +89,19 @@ UNKNOWN_MODALITY: Final = "unknown"
 Labels = Mapping[str, Any]
 
 
+class LabelSet:
+    """A call's metric attributes and the variants the instruments need, made once per distinct set and
+    shared by every call that has it (the instruments never change them)."""
+
+    __slots__ = ("base", "input", "output", "with_modality")
+
+    def __init__(self, base: dict[str, Any]) -> None:
+        self.base = base
+        self.input = {**base, attr.GEN_AI_TOKEN_TYPE: "input"}
+        self.output = {**base, attr.GEN_AI_TOKEN_TYPE: "output"}
+        self.with_modality = {**base, attr.GEN_AI_TOKEN_MODALITY: UNKNOWN_MODALITY}
+
+
 def chunk_gaps(invocation: LLMInvocation) -> Iterator[float]:
     """Seconds from each chunk to the next, from the first content chunk on: one per chunk after it."""
     previous = invocation.first_chunk_ns
@@ -96,7 +109,7 @@ def chunk_gaps(invocation: LLMInvocation) -> Iterator[float]:
     if previous is None or not arrivals:
         return
     for arrived in arrivals:
-        yield max(arrived - previous, 0) / 1e9
+        yield (arrived - previous) / 1e9 if arrived > previous else 0.0  # per chunk: no max() call
         previous = arrived
 
 
@@ -117,9 +130,9 @@ def _record_timing(
 ) -> None:
     start, end, first = invocation.start_ns, invocation.end_ns, invocation.first_chunk_ns
     if end is not None:
-        duration.record(max(end - start, 0) / 1e9, labels)
+        duration.record((end - start) / 1e9 if end > start else 0.0, labels)
     if first is not None:
-        ttfc.record(max(first - start, 0) / 1e9, labels)
+        ttfc.record((first - start) / 1e9 if first > start else 0.0, labels)
         record = per_chunk.record
         for gap in chunk_gaps(invocation):
             record(gap, labels)
@@ -144,20 +157,20 @@ class DefaultEdition:
         self._reasoning = meter.create_counter(REASONING_TOKENS, "{token}", "Reasoning output tokens.")
 
     def record(
-        self, invocation: LLMInvocation, usage: Usage | None, labels: Labels, error_labels: Labels
+        self, invocation: LLMInvocation, usage: Usage | None, labels: LabelSet, error_labels: LabelSet
     ) -> None:
-        _record_timing(self._duration, self._ttfc, self._per_chunk, invocation, error_labels)
+        base = error_labels.base
+        _record_timing(self._duration, self._ttfc, self._per_chunk, invocation, base)
         if usage is None:
             return
-        self._token_usage.record(usage.input_tokens, {**error_labels, attr.GEN_AI_TOKEN_TYPE: "input"})
-        self._token_usage.record(usage.output_tokens, {**error_labels, attr.GEN_AI_TOKEN_TYPE: "output"})
-        for counter, count in (
-            (self._cache_read, usage.cache_read_tokens),
-            (self._cache_write, usage.cache_write_tokens),
-            (self._reasoning, usage.reasoning_tokens),
-        ):
-            if count:
-                counter.add(count, error_labels)
+        self._token_usage.record(usage.input_tokens, error_labels.input)
+        self._token_usage.record(usage.output_tokens, error_labels.output)
+        if usage.cache_read_tokens:
+            self._cache_read.add(usage.cache_read_tokens, base)
+        if usage.cache_write_tokens:
+            self._cache_write.add(usage.cache_write_tokens, base)
+        if usage.reasoning_tokens:
+            self._reasoning.add(usage.reasoning_tokens, base)
 
 
 class LatestEdition:
@@ -191,16 +204,17 @@ class LatestEdition:
         )
 
     def record(
-        self, invocation: LLMInvocation, usage: Usage | None, labels: Labels, error_labels: Labels
+        self, invocation: LLMInvocation, usage: Usage | None, labels: LabelSet, error_labels: LabelSet
     ) -> None:
+        base = error_labels.base
         if invocation.operation == EMBEDDINGS:
             if invocation.end_ns is not None:
                 seconds = max(invocation.end_ns - invocation.start_ns, 0) / 1e9
-                self._embeddings_duration.record(seconds, error_labels)
+                self._embeddings_duration.record(seconds, base)
             if usage is not None:
-                self._embeddings_input.record(usage.input_tokens, error_labels)
+                self._embeddings_input.record(usage.input_tokens, base)
             return
-        _record_timing(self._duration, self._ttfc, self._per_chunk, invocation, error_labels)
+        _record_timing(self._duration, self._ttfc, self._per_chunk, invocation, base)
         counts = (0, 0, 0, 0, 0)
         if usage is not None:
             counts = (
@@ -210,8 +224,8 @@ class LatestEdition:
                 usage.cache_write_tokens,
                 usage.reasoning_tokens,
             )
-        with_modality = {**labels, attr.GEN_AI_TOKEN_MODALITY: UNKNOWN_MODALITY}
+        with_modality = labels.with_modality
         for counter, count in zip(self._usage, counts, strict=True):
             counter.add(count, with_modality)
-        self._input.record(counts[0], error_labels)
-        self._output.record(counts[1], error_labels)
+        self._input.record(counts[0], base)
+        self._output.record(counts[1], base)

@@ -13,10 +13,17 @@ of the LLM calls and tool spans below them: each such interval is appended, when
 every still-open step above it (steps are linked to the step above them, so this walks steps, not
 every ancestor).
 
+A local root need not be tracked from its start: most are lone LLM calls, with nothing below them to
+roll up and nothing above to hand to. Such a root is only *noted* (:meth:`SpanTree.note_root`: its id in a
+dict), and *adopted* (given its node) when a first span starts below it; a root that ends first is
+forgotten. Adoption and the root's end each take the root out of that dict with one atomic ``pop``, so
+a root is either adopted before its end (which then finds its node, under the lock) or never.
+
 Memory stays bounded three ways: a trace is forgotten when its last open local root ends; a trace
 older than ``trace_timeout`` seconds is forgotten (checked, a few at a time, whenever a new trace
 starts); and no more than ``max_spans`` spans are tracked at once (further spans are simply not
-tracked, so their figures go to their nearest tracked ancestor if it is open).
+tracked, so their figures go to their nearest tracked ancestor if it is open). Noted roots are at most
+``max_spans`` too: past that, the oldest noted is forgotten (a root that never ends is the likeliest).
 """
 
 from __future__ import annotations
@@ -188,11 +195,34 @@ class SpanTree:
         reinit_locks_after_fork(self, "_lock")
         self._traces: OrderedDict[int, _Trace] = OrderedDict()
         self._tracked = 0
+        self._roots: dict[int, int] = {}  # noted local roots, not yet adopted: span id -> trace id
 
     @property
     def tracked_spans(self) -> int:
         """How many spans are tracked now (for tests and diagnostics)."""
         return self._tracked
+
+    @property
+    def noted_roots(self) -> int:
+        """How many local roots are noted, not tracked (for tests and diagnostics)."""
+        return len(self._roots)
+
+    def note_root(self, trace_id: int, span_id: int) -> None:
+        """Note a started local root, to be tracked only if a span starts below it before it ends."""
+        roots = self._roots
+        roots[span_id] = trace_id  # no lock: one dict store (adoption and the end each pop it, atomically)
+        if len(roots) <= self._max_spans:
+            return
+        with self._lock:
+            try:
+                roots.pop(next(iter(roots)), None)
+            except (RuntimeError, StopIteration):  # another thread noted a root meanwhile: next time
+                return
+        log_once(
+            "rollup.root_cap",
+            "%d local roots are open at once; the oldest is left out of cost roll-ups",
+            self._max_spans,
+        )
 
     @property
     def tracked_traces(self) -> int:
@@ -219,11 +249,29 @@ class SpanTree:
                 self._refuse()
                 return
             parent = trace.nodes.get(parent_id) if parent_id is not None else None
-            node = Node(parent, trace, is_step)
-            if node.is_root:
-                trace.open_roots += 1
-            trace.nodes[span_id] = node
-            self._tracked += 1
+            if parent is None and parent_id is not None and self._take_root(parent_id, trace_id):
+                parent = self._add(trace, parent_id, Node(None, trace))  # a noted root, adopted
+                if self._tracked >= self._max_spans:  # the adopted root took the last place
+                    self._refuse()
+                    return
+            self._add(trace, span_id, Node(parent, trace, is_step))
+
+    def _take_root(self, span_id: int, trace_id: int) -> bool:
+        """Unnote a noted root (atomically: its end may be taking it at the same time); whether it was."""
+        noted = self._roots.pop(span_id, None)
+        if noted is None:
+            return False
+        if noted != trace_id:  # another trace's span with the same id: leave it noted
+            self._roots[span_id] = noted
+            return False
+        return True
+
+    def _add(self, trace: _Trace, span_id: int, node: Node) -> Node:
+        if node.is_root:
+            trace.open_roots += 1
+        trace.nodes[span_id] = node
+        self._tracked += 1
+        return node
 
     def end(self, trace_id: int, span_id: int, parent_id: int | None) -> tuple[Totals | None, Node | None]:
         """Forget an ending span; hand what its descendants gathered to its nearest open ancestor.
@@ -239,6 +287,9 @@ class SpanTree:
         self, trace_id: int, span_id: int, parent_id: int | None
     ) -> tuple[Totals | None, Node | None, StepActivity | None]:
         """:meth:`end`, also returning the intervals a step span gathered (``None`` for other spans)."""
+        # A noted root never adopted needs no lock: adoption takes it from the dict as atomically.
+        if self._roots and self._take_root(span_id, trace_id):
+            return None, None, None
         with self._lock:
             trace = self._traces.get(trace_id)
             if trace is None:
@@ -301,6 +352,7 @@ class SpanTree:
 
     def clear(self) -> None:
         with self._lock:
+            self._roots.clear()
             self._traces.clear()
             self._tracked = 0
 

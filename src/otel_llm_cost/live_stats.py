@@ -117,6 +117,10 @@ class Stats:
     models: Mapping[str, ModelLatency] = field(default_factory=dict)
 
 
+# One call as _Sums.add takes it (usage, amount, error, partial): a run's sums until its second call.
+_Call = tuple["Usage | None", "Decimal | None", bool, bool]
+
+
 class _Sums:
     """The mutable twin of :class:`Totals` (under the owner's lock)."""
 
@@ -140,22 +144,39 @@ class _Sums:
 
     def add(self, usage: Usage | None, amount: Decimal | None, error: bool, partial: bool = False) -> None:
         self.calls += 1
-        self.errors += error
-        self.partial += partial
+        if error:
+            self.errors += 1
+        if partial:
+            self.partial += 1
         if usage is not None:
             self.input += usage.input_tokens
             self.output += usage.output_tokens
-            self.cache_read += usage.cache_read_tokens
-            self.cache_write += usage.cache_write_tokens
-            self.reasoning += usage.reasoning_tokens
+            if usage.cache_read_tokens:
+                self.cache_read += usage.cache_read_tokens
+            if usage.cache_write_tokens:
+                self.cache_write += usage.cache_write_tokens
+            if usage.reasoning_tokens:
+                self.reasoning += usage.reasoning_tokens
             if amount is None:
                 self.unpriced += 1
             else:
                 self.cost += amount
 
+    @classmethod
+    def of(cls, usage: Usage | None, amount: Decimal | None, error: bool, partial: bool) -> _Sums:
+        """The sums of one call."""
+        sums = cls()
+        sums.add(usage, amount, error, partial)
+        return sums
+
     def merge(self, other: _Sums) -> None:
         for name in _Sums.__slots__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def copy(self) -> _Sums:
+        copy = _Sums()
+        copy.merge(self)
+        return copy
 
     def freeze(self) -> Totals:
         return Totals(
@@ -216,9 +237,15 @@ class LiveStats:
         self._clock = clock
         self._lock = threading.Lock()
         reinit_locks_after_fork(self, "_lock")
-        self._process = _Sums()
+        # The process's totals are those of the closed buckets (summed as each closes) and the open one's:
+        # a call adds to two sums (its second's and its run's), not three.
+        self._closed = _Sums()
+        self._open = _Sums()  # the last bucket's sums (merged into _closed when the next one opens)
+        self._open_index: int | None = None
         self._buckets: deque[tuple[int, _Sums]] = deque()
-        self._runs: OrderedDict[str, _Sums] = OrderedDict()
+        # Keyed by the trace id as an int (a hex string per call cost more than the sums), or by the key
+        # given to add().
+        self._runs: OrderedDict[object, _Sums | _Call] = OrderedDict()
         self._models: dict[str, _ModelWindow] = {}
 
     # --- recording ------------------------------------------------------------------------------
@@ -227,16 +254,24 @@ class LiveStats:
     ) -> None:
         """The invocation listener: add one finished call (never raises)."""
         try:
+            if usage is None:
+                amount = None
+            elif cost is None:  # a failed, unsampled call is not priced by the invocation
+                amount = _amount(invocation, usage)
+            else:
+                amount = cost.amount if cost.status != attr.COST_UNPRICED else None
             start, end, first = invocation.start_ns, invocation.end_ns, invocation.first_chunk_ns
-            self.add(
+            trace_id = invocation.span.get_span_context().trace_id  # 0: no span context (no run)
+            self._add(
                 invocation.request_model,
                 usage,
-                _amount(invocation, usage, cost),
-                duration=None if end is None else max(end - start, 0) / 1e9,
-                ttft=None if first is None else max(first - start, 0) / 1e9,
-                run=_span_run(invocation),
-                error=error is not None,
-                partial=cost is not None and cost.status == attr.COST_PARTIAL,
+                amount,
+                # Conditionals, not max(): a builtin call costs more than these two on every call.
+                None if end is None else (end - start) / 1e9 if end > start else 0.0,
+                None if first is None else (first - start) / 1e9 if first > start else 0.0,
+                trace_id or None,
+                error is not None,
+                cost is not None and cost.status == attr.COST_PARTIAL,
             )
         except Exception:
             log_once("stats.record", "otel-llm-cost could not update its live stats", exc_info=True)
@@ -255,38 +290,67 @@ class LiveStats:
     ) -> None:
         """Add one call: its usage, its cost (``None``: unpriced; ``partial``: priced without some billed
         unit), latencies in seconds, its run."""
+        self._add(model, usage, cost, duration, ttft, _run_key(run), error, partial)
+
+    def _add(
+        self,
+        model: str | None,
+        usage: Usage | None,
+        cost: Decimal | None,
+        duration: float | None,
+        ttft: float | None,
+        run: object,
+        error: bool,
+        partial: bool,
+    ) -> None:
         with self._lock:
-            self._process.add(usage, cost, error, partial)
-            self._bucket_now().add(usage, cost, error, partial)
+            index = int(self._clock() // self._bucket)
+            bucket = self._open if index == self._open_index else self._open_bucket(index)
+            bucket.add(usage, cost, error, partial)
             if run is not None:
-                self._run(run).add(usage, cost, error, partial)
+                sums = self._runs.get(run)
+                if sums is None:  # a run's first call is kept as it came: most runs have one call
+                    self._new_run(run, (usage, cost, error, partial))
+                else:
+                    self._runs.move_to_end(run)
+                    if type(sums) is tuple:
+                        sums = self._runs[run] = _Sums.of(*sums)
+                    sums.add(usage, cost, error, partial)
             if duration is not None or ttft is not None:
-                window = self._model(model or "unknown")
+                window = self._models.get(model) if model else None
+                if window is None:
+                    window = self._model(model or "unknown")
                 if duration is not None:
                     window.durations.append(duration)
                 if ttft is not None:
                     window.ttfts.append(ttft)
 
-    def _bucket_now(self) -> _Sums:
-        index = int(self._clock() // self._bucket)
+    def _open_bucket(self, index: int) -> _Sums:
+        """Start the bucket of second ``index``: the open one's sums join the closed ones'."""
         buckets = self._buckets
-        if buckets and buckets[-1][0] == index:
-            return buckets[-1][1]
+        self._closed.merge(self._open)
         while buckets and buckets[0][0] <= index - self._horizon:
             buckets.popleft()
-        sums = _Sums()
-        buckets.append((index, sums))
-        return sums
+        self._open = _Sums()
+        self._open_index = index
+        buckets.append((index, self._open))
+        return self._open
 
-    def _run(self, run: str) -> _Sums:
-        sums = self._runs.get(run)
-        if sums is None:
-            sums = self._runs[run] = _Sums()
-            if len(self._runs) > self._max_runs:
-                self._runs.popitem(last=False)
-        else:
-            self._runs.move_to_end(run)
-        return sums
+    def _process(self) -> _Sums:
+        process = self._closed.copy()
+        process.merge(self._open)
+        return process
+
+    def _new_run(self, run: object, first: _Call) -> None:
+        self._runs[run] = first
+        if len(self._runs) > self._max_runs:
+            self._runs.popitem(last=False)
+
+    def _run_totals(self, run: str) -> Totals:
+        found = self._runs.get(_run_key(run))
+        if found is None:
+            return Totals()
+        return (_Sums.of(*found) if type(found) is tuple else found).freeze()
 
     def _model(self, model: str) -> _ModelWindow:
         window = self._models.get(model)
@@ -302,10 +366,9 @@ class LiveStats:
     def snapshot(self, window: float = 300.0, *, run: str | None = None) -> Stats:
         """Totals of the process, of the last ``window`` seconds and of ``run``; latencies per model."""
         with self._lock:
-            process = self._process.freeze()
+            process = self._process().freeze()
             recent = self._recent(window)
-            found = self._runs.get(run) if run is not None else None
-            run_totals = None if run is None else (found.freeze() if found else Totals())
+            run_totals = None if run is None else self._run_totals(run)
             samples = [(model, _copy(w)) for model, w in self._models.items()]
         # Sorting happens outside the lock: recording threads never wait for a reader's sort.
         return Stats(process, recent, window, run_totals, {model: w.latency() for model, w in samples})
@@ -313,8 +376,7 @@ class LiveStats:
     def run_totals(self, run: str) -> Totals:
         """The totals of one run so far (zero when it made no call, or was forgotten)."""
         with self._lock:
-            found = self._runs.get(run)
-            return found.freeze() if found is not None else Totals()
+            return self._run_totals(run)
 
     def _recent(self, window: float) -> Totals:
         oldest = int(self._clock() // self._bucket) - max(math.ceil(window / self._bucket), 1) + 1
@@ -338,21 +400,22 @@ def _copy(window: _ModelWindow) -> _ModelWindow:
     return copy
 
 
-def _amount(invocation: LLMInvocation, usage: Usage | None, cost: Cost | None) -> Decimal | None:
-    if usage is None:
-        return None
-    if cost is None:  # a failed, unsampled call is not priced by the invocation
-        from otel_llm_cost.pricing import get_pricer
+def _amount(invocation: LLMInvocation, usage: Usage) -> Decimal | None:
+    """The cost of a call the invocation did not price (a failed call on an unsampled span)."""
+    from otel_llm_cost.pricing import get_pricer
 
-        cost = get_pricer().price(usage, invocation.request_model, invocation.provider)
-    if cost.amount is None or cost.status == attr.COST_UNPRICED:
-        return None
-    return cost.amount
+    cost = get_pricer().price(usage, invocation.request_model, invocation.provider)
+    return cost.amount if cost.status != attr.COST_UNPRICED else None
 
 
-def _span_run(invocation: LLMInvocation) -> str | None:
-    context = invocation.span.get_span_context()
-    return format(context.trace_id, "032x") if context.is_valid else None
+def _run_key(run: str | None) -> object:
+    """How a run is keyed: a trace id (32 hex digits, as :func:`run_id` gives) as the int it spells."""
+    if run is not None and len(run) == 32:
+        try:
+            return int(run, 16)
+        except ValueError:
+            pass
+    return run
 
 
 def run_id() -> str | None:

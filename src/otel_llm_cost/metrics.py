@@ -51,6 +51,7 @@ from otel_llm_cost._call_metrics import (  # the default edition's names, re-exp
     TOKEN_BUCKETS,
     TOKEN_USAGE,
     DefaultEdition,
+    LabelSet,
     LatestEdition,
 )
 from otel_llm_cost._calls import Subscription
@@ -154,7 +155,7 @@ class LLMMetrics:
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self._cap = _Cap(max_values)
-        self._label_sets: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._label_sets: dict[tuple[Any, ...], LabelSet] = {}
         self.subscription = Subscription(self.record_call)
 
     def record_call(
@@ -185,22 +186,24 @@ class LLMMetrics:
         labels = self._labels(invocation)
         error_labels = labels
         if error is not None:
-            error_labels = {**labels, attr.ERROR_TYPE: self._cap(attr.ERROR_TYPE, error_type(error))}
+            error_type_name = self._cap(attr.ERROR_TYPE, error_type(error))
+            error_labels = LabelSet({**labels.base, attr.ERROR_TYPE: error_type_name})
         self._edition.record(invocation, usage, labels, error_labels)
         if usage is None:
             return
         if cost is None:  # a failed call on an unsampled span is not priced by the invocation
             cost = _price(invocation, usage)
-        if cost.amount is not None and cost.status != attr.COST_UNPRICED:
-            self._cost.add(float(cost.amount), error_labels)
-            if cost.status == attr.COST_PARTIAL:
-                self._partial.add(1, error_labels)
+        status, amount = cost.status, cost.amount
+        if amount is not None and status != attr.COST_UNPRICED:
+            self._cost.add(float(amount), error_labels.base)
+            if status == attr.COST_PARTIAL:
+                self._partial.add(1, error_labels.base)
         else:
-            self._unpriced.add(1, error_labels)
+            self._unpriced.add(1, error_labels.base)
 
-    def _labels(self, invocation: LLMInvocation) -> dict[str, Any]:
+    def _labels(self, invocation: LLMInvocation) -> LabelSet:
         """The call's metric attributes: made once per distinct (operation, provider, models, server,
-        agent, step) and shared after (the instruments never change them; editions copy to extend)."""
+        agent, step) and shared after (the instruments never change them)."""
         key = (
             invocation.operation,
             invocation.provider,
@@ -212,7 +215,7 @@ class LLMMetrics:
         )
         labels = self._label_sets.get(key)
         if labels is None:
-            labels = self._make_labels(invocation, key[-1])
+            labels = LabelSet(self._make_labels(invocation, key[-1]))
             if len(self._label_sets) >= _LABEL_SETS:  # capped values make few sets; a bound all the same
                 self._label_sets.clear()
             self._label_sets[key] = labels

@@ -27,6 +27,10 @@ span and anthropic's native span both sit under the caller's span). Within a tra
 ``gen_ai.response.id`` was counted already is priced (its attributes describe the call) but neither
 rolled up nor passed to ``on_llm_span`` again.
 
+A local root (no parent, or a remote one) that is not a step is tracked only once a span starts below
+it: most are lone LLM calls, with nothing to roll up and nowhere to hand it, and they then cost the
+roll-up nothing (see :mod:`otel_llm_cost._rollup` on adoption).
+
 Figures reach the ancestors that are still open when the call (or the span holding it) ends; an
 ancestor that ended first is skipped, and the figures go on to the next open one. Each trace's state
 is dropped when its last local root ends, after ``trace_timeout`` seconds, or never created past
@@ -167,13 +171,12 @@ class LLMCostSpanProcessor(SpanProcessor):
         try:
             context = span.get_span_context()
             parent = span.parent
-            self._tree.start(
-                context.trace_id,
-                context.span_id,
-                parent.span_id if parent else None,
-                # On a plain dict: a miss on the SDK's mapping costs a KeyError raised and caught.
-                is_step(_snapshot(span.attributes)),
-            )
+            attributes = getattr(getattr(span, "_attributes", None), "_dict", None)  # as _attribute_dict
+            step = is_step(attributes if type(attributes) is dict else _snapshot(span.attributes))
+            if (parent is None or parent.is_remote) and not step:
+                self._tree.note_root(context.trace_id, context.span_id)  # tracked if a span starts below
+                return
+            self._tree.start(context.trace_id, context.span_id, parent.span_id if parent else None, step)
         except Exception:
             log_once("processor.on_start", "LLM cost processor failed on a span start", exc_info=True)
 
@@ -215,7 +218,7 @@ class LLMCostSpanProcessor(SpanProcessor):
         gathered, up, activity = self._tree.end_step(
             context.trace_id, context.span_id, parent.span_id if parent else None
         )
-        attributes = _snapshot(span.attributes)
+        attributes = _attribute_dict(span)
         added: dict[str, AttributeValue] = {}
         if activity is not None:
             added.update(self._phases(span, attributes, activity))
@@ -236,19 +239,26 @@ class LLMCostSpanProcessor(SpanProcessor):
     ) -> None:
         """A span with no usage below it: price it and hand it up if it is an LLM call."""
         found = handed_over(span) or read_span_usage(attributes)  # ours come with their figures
-        self._note_activity(span, attributes, up, is_call=found is not None)
+        if up is not None:
+            self._note_activity(span, attributes, up, is_call=found is not None)
         if found is None:
             return
-        status, amount, cost, priced = self._cost_of(found, span.start_time)
-        added.update(priced)
-        timed = attr.LLM_COST_PHASE_GENERATION in attributes  # our instrumentation sets it before the end
-        if not timed and span.start_time is not None and span.end_time is not None:
-            added.update(call_timing(span.start_time, span.end_time, attributes, found.usage.output_tokens))
-        times = (span.start_time, span.end_time) if span.start_time and span.end_time else None
-        parts = found.cost_parts if cost is None else cost.parts
-        first = self._tree.add_call(
-            up, _totals_of(found.usage, status, amount, parts), found.response_id, times
-        )
+        if found.cost_status is not None:  # priced already (by our instrumentation): read back
+            status, amount, cost = found.cost_status, found.cost_amount, None
+        else:
+            status, amount, cost, priced = self._cost_of(found, span.start_time)
+            added.update(priced)
+        if attr.LLM_COST_PHASE_GENERATION not in attributes:  # ours set it before the end
+            start, end = span.start_time, span.end_time
+            if start is not None and end is not None:
+                added.update(call_timing(start, end, attributes, found.usage.output_tokens))
+        if up is None:  # nothing above it is tracked: no ancestor to hand the call to
+            first = True
+        else:
+            times = (span.start_time, span.end_time) if span.start_time and span.end_time else None
+            parts = found.cost_parts if cost is None else cost.parts
+            totals = _totals_of(found.usage, status, amount, parts)
+            first = self._tree.add_call(up, totals, found.response_id, times)
         if first and self._on_llm_span is not None:
             call = LLMCall(found.usage, found.model, found.provider, status, amount, cost)
             _notify(self._on_llm_span, span, call)
@@ -285,9 +295,7 @@ class LLMCostSpanProcessor(SpanProcessor):
     def _cost_of(
         self, found: SpanUsage, start_time: int | None
     ) -> tuple[str, Decimal | None, Cost | None, Mapping[str, AttributeValue]]:
-        """The call's status, amount and full cost (read back, or priced now), and attributes to add."""
-        if found.cost_status is not None:
-            return found.cost_status, found.cost_amount, None, {}
+        """The call's status, amount and full cost, priced now, and the attributes to add."""
         at = datetime.fromtimestamp(start_time / 1e9, UTC) if start_time else None
         try:
             cost = self._pricer.price(
@@ -350,6 +358,13 @@ def _base_totals_attributes(totals: Totals) -> dict[str, AttributeValue]:
         attr.LLM_COST_TOTAL_CACHE_WRITE_TOKENS: totals.cache_write_tokens,
         attr.LLM_COST_TOTAL_REASONING_TOKENS: totals.reasoning_tokens,
     }
+
+
+def _attribute_dict(span: ReadableSpan) -> Mapping[str, object]:
+    """The span's attributes as a plain dict, to read: the SDK's own (``BoundedAttributes._dict``) where
+    it has one, else a copy. Plain-dict lookups run at C speed; the SDK mapping's miss raises a KeyError."""
+    found = getattr(getattr(span, "_attributes", None), "_dict", None)
+    return found if type(found) is dict else _snapshot(span.attributes)
 
 
 def _snapshot(attributes: Mapping[str, object] | None) -> Mapping[str, object]:
