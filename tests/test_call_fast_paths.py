@@ -1,0 +1,92 @@
+"""The per-call fast paths of #20: each keeps what the slow path gave, where it would give something else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    DEFAULT_ON,
+    ParentBased,
+    ParentBasedTraceIdRatio,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+
+from otel_llm_cost._sampling import decides_without_attributes
+from otel_llm_cost.instrumentation._client_cache import ClientCache
+from otel_llm_cost.instrumentation.anthropic import _patch as anthropic_patch
+from otel_llm_cost.instrumentation.openai import _patch as openai_patch
+
+
+class _ReadsAttributes(TraceIdRatioBased):
+    """A subclass of an attribute-blind sampler that overrides the decision: it may read them."""
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        return super().should_sample(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [ALWAYS_ON, ALWAYS_OFF, DEFAULT_ON, TraceIdRatioBased(0.5), ParentBasedTraceIdRatio(0.25)],
+    ids=repr,
+)
+def test_the_sdk_samplers_decide_without_attributes(sampler: object) -> None:
+    assert decides_without_attributes(sampler)
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        None,
+        object(),
+        _ReadsAttributes(0.5),
+        ParentBased(_ReadsAttributes(0.5)),
+        ParentBased(ALWAYS_ON, local_parent_sampled=_ReadsAttributes(1.0)),
+    ],
+    ids=["none", "object", "subclass", "parent-based-root", "parent-based-delegate"],
+)
+def test_a_sampler_that_may_read_attributes_is_not_trusted(sampler: object) -> None:
+    assert not decides_without_attributes(sampler)
+    assert decides_without_attributes(ALWAYS_ON)  # the one-entry cache moves on...
+    assert not decides_without_attributes(sampler)  # ...and back
+
+
+def test_openai_server_is_per_client_and_per_base_url() -> None:
+    one = openai.OpenAI(api_key="k", base_url="https://one.example:8443/v1")
+    two = openai.OpenAI(api_key="k", base_url="http://two.example/v1")
+    assert (openai_patch._server_of(one).address, openai_patch._server_of(one).port) == ("one.example", 8443)
+    assert (openai_patch._server_of(two).address, openai_patch._server_of(two).port) == ("two.example", 80)
+    assert openai_patch._server_of(one) is openai_patch._server_of(one)  # made once
+    one.base_url = "https://three.example/v1"  # type: ignore[assignment]
+    assert openai_patch._server_of(one).address == "three.example"
+
+
+def test_anthropic_client_info_is_per_client_and_per_base_url() -> None:
+    one = anthropic.Anthropic(api_key="k", base_url="https://one.example:8443")
+    two = anthropic.Anthropic(api_key="k", base_url="http://two.example")
+
+    def info(client: object) -> Any:
+        return anthropic_patch._CLIENTS.get(client, anthropic_patch._client_info)
+
+    assert info(one) == ("anthropic", ("one.example", 8443))
+    assert info(two) == ("anthropic", ("two.example", 80))
+    one.base_url = "https://three.example"  # type: ignore[assignment]
+    assert info(one) == ("anthropic", ("three.example", 443))
+
+
+def test_a_client_without_a_base_url_is_not_cached() -> None:
+    made: list[object] = []
+
+    class Bare:
+        pass
+
+    cache = ClientCache()
+    client = Bare()
+    for _ in range(2):
+        cache.get(client, made.append)
+    assert made == [client, client]
