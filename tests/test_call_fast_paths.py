@@ -90,3 +90,38 @@ def test_a_client_without_a_base_url_is_not_cached() -> None:
     for _ in range(2):
         cache.get(client, made.append)
     assert made == [client, client]
+
+
+USAGE_BLOCKS = [
+    {"prompt_tokens": 12, "completion_tokens": 5},
+    {"prompt_tokens": 12, "completion_tokens": 5, "prompt_cache_hit_tokens": 7, "cached_tokens": None},
+    {"prompt_tokens": 9, "cost": 0.5, "prompt_tokens_details": {"cached_tokens": 1}},
+    {"prompt_tokens": None, "completion_tokens": 2, "x_groq": {"usage": {"prompt_tokens": 1}}},
+]
+
+
+@pytest.mark.parametrize("block", USAGE_BLOCKS)
+def test_fields_of_reads_what_field_reads(block: dict[str, Any]) -> None:
+    """One mapping per object (#20) gives each field as ``field`` does: declared first, then extras."""
+    from openai.types import CompletionUsage
+
+    from otel_llm_cost.apis._openai_fields import field, fields_of, get_chat_usage
+
+    model = CompletionUsage.construct(**block)  # as the SDK builds responses: unvalidated, extras kept
+    names = {*block, *CompletionUsage.model_fields, "absent"}
+    for obj in (model, block):
+        view = fields_of(obj)
+        assert {name: view.get(name) for name in names} == {name: field(obj, name) for name in names}
+    assert get_chat_usage(model) == get_chat_usage(block)
+
+
+def test_anthropic_reader_sees_extras_and_class_attributes() -> None:
+    """A field an older SDK does not declare is read from the extras, a class attribute through getattr."""
+    from anthropic.types import Usage as AnthropicUsage
+
+    from otel_llm_cost.apis._anthropic_fields import _get
+
+    usage = AnthropicUsage.model_validate({"input_tokens": 3, "output_tokens": 4, "future_tokens": 9})
+    assert (_get(usage, "input_tokens"), _get(usage, "future_tokens"), _get(usage, "absent")) == (3, 9, None)
+    assert _get(usage, "model_config") is type(usage).model_config  # a class attribute, as getattr gives
+    assert _get(None, "input_tokens") is None

@@ -323,10 +323,36 @@ _MISSING = object()
 def _get(obj: object, name: str) -> Any:
     if type(obj) is dict:
         return obj.get(name)
-    value = getattr(obj, name, _MISSING)  # SDK models first: the common case, and cheap
+    if obj is None:
+        return None
+    namespace = getattr(obj, "__dict__", None)
+    if namespace is not None:  # an SDK model's declared fields: a dict lookup
+        value = namespace.get(name, _MISSING)
+        if value is not _MISSING:
+            return value
+        extra = getattr(obj, "__pydantic_extra__", _MISSING)
+        if extra is not _MISSING and not _class_has(type(obj), name):
+            # A pydantic model without the field (an older SDK): asking getattr would cost a raised and
+            # caught AttributeError inside pydantic; the extras are where an undeclared field lives.
+            return extra.get(name) if type(extra) is dict else None
+    value = getattr(obj, name, _MISSING)
     if value is not _MISSING:
         return value
     return obj.get(name) if isinstance(obj, Mapping) else None
+
+
+# (class, name) -> whether the class itself has the attribute (a property, say), found once.
+_class_attributes: dict[tuple[type, str], bool] = {}
+
+
+def _class_has(cls: type, name: str) -> bool:
+    key = (cls, name)
+    found = _class_attributes.get(key)
+    if found is None:
+        found = _class_attributes[key] = hasattr(cls, name)
+        if len(_class_attributes) > 4096:  # classes made on the fly; never in practice
+            _class_attributes.clear()
+    return found
 
 
 def _tokens(value: object) -> int:
