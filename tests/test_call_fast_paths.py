@@ -125,3 +125,26 @@ def test_anthropic_reader_sees_extras_and_class_attributes() -> None:
     assert (_get(usage, "input_tokens"), _get(usage, "future_tokens"), _get(usage, "absent")) == (3, 9, None)
     assert _get(usage, "model_config") is type(usage).model_config  # a class attribute, as getattr gives
     assert _get(None, "input_tokens") is None
+
+
+def test_open_calls_dropped_without_ending_do_not_pile_up() -> None:
+    """The open-call registry holds calls weakly: one dropped unended is swept, a live one is kept."""
+    from otel_llm_cost.instrumentation import _open_calls
+
+    class Call:
+        ended = False
+        exit_hook = None
+
+    live = Call()
+    _open_calls.track(live)  # type: ignore[arg-type]
+    for _ in range(5):
+        batch = [Call() for _ in range(3_000)]  # alive together: distinct ids
+        for call in batch:
+            _open_calls.track(call)  # type: ignore[arg-type]
+        del batch, call  # dropped, never ended
+    try:
+        assert len(_open_calls._open) <= 2 * 3_000 + 2
+        assert _open_calls._snapshot() == [live]
+    finally:
+        _open_calls.untrack(live)  # type: ignore[arg-type]
+    assert live not in _open_calls._snapshot()
