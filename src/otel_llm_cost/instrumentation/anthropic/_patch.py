@@ -9,6 +9,7 @@ Our failures are logged once and never reach the caller; the SDK's exceptions re
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Final
@@ -32,6 +33,9 @@ Kwargs = dict[str, Any]
 Wrapper = Callable[[Callable[..., Any], Any, Args, Kwargs], Any]
 
 _CLIENTS: Final = ClientCache()  # client -> (provider, (host, port))
+# The SDK's model base class (of Message, ParsedMessage: never a stream or a raw response), found on the
+# first call: importing anthropic here would load it for apps that never do (#20).
+_sdk_model: list[type] = []
 
 
 def messages_create(tracer: Tracer, guard: BudgetGuard | None = None, capture: bool = False) -> Wrapper:
@@ -205,6 +209,9 @@ def finish(invocation: LLMInvocation, result: Any, stream_type: type[Any], kwarg
     Returns what the caller gets.
     """
     try:
+        if _is_sdk_model(result):  # a Message: the common case, without the type probes below
+            _stop_with_message(invocation, result, kwargs)
+            return result
         if _is_event_stream(result):
             return stream_type(result, invocation, kwargs)
         kind = _raw.raw_kind(result)  # with_raw_response / with_streaming_response
@@ -296,6 +303,15 @@ class RawCall:
         if self.invocation.ended:
             return None
         return _streams.events_recorder(self.invocation, None, self.kwargs)
+
+
+def _is_sdk_model(result: Any) -> bool:
+    if not _sdk_model:
+        model = getattr(sys.modules.get("anthropic"), "BaseModel", None)
+        if not isinstance(model, type):
+            return False
+        _sdk_model.append(model)
+    return isinstance(result, _sdk_model[0])
 
 
 def _is_event_stream(result: Any) -> bool:
