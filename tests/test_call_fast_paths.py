@@ -148,3 +148,25 @@ def test_open_calls_dropped_without_ending_do_not_pile_up() -> None:
     finally:
         _open_calls.untrack(live)  # type: ignore[arg-type]
     assert live not in _open_calls._snapshot()
+
+
+ANTHROPIC_USAGE = [
+    {"input_tokens": 3, "output_tokens": 4},
+    {"input_tokens": 3, "output_tokens": 4, "cache_read_input_tokens": 5, "cache_creation_input_tokens": 6},
+    {"input_tokens": 3, "output_tokens": 4, "iterations": [{"type": "compaction", "input_tokens": 1}]},
+    {"input_tokens": 3, "output_tokens": 4, "server_tool_use": {"web_search_requests": 2}},
+]
+
+
+@pytest.mark.parametrize("block", ANTHROPIC_USAGE)
+def test_anthropic_usage_reads_a_model_as_its_dict(block: dict[str, Any]) -> None:
+    """A model read through its own ``__dict__`` (#20) gives what its fields one by one give."""
+    from anthropic.types import Usage as AnthropicUsage
+
+    from otel_llm_cost.apis._anthropic_fields import _START_FIELDS, _fields, _get, extract_usage
+
+    model = AnthropicUsage.construct(**block)  # as the SDK builds responses: unvalidated, extras kept
+    view = _fields(model, _START_FIELDS)
+    names = _START_FIELDS
+    assert {name: view.get(name) for name in names} == {name: _get(model, name) for name in names}
+    assert extract_usage(model) == extract_usage(block)
