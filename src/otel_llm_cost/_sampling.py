@@ -57,6 +57,43 @@ def _describe(sampler: object) -> tuple[bool, float | None]:
     return parent_based, probability
 
 
+# (sampler, whether its decision may depend on a span's attributes): the last sampler asked about.
+_attribute_blind: tuple[object, bool] = (None, False)
+
+
+def decides_without_attributes(sampler: object) -> bool:
+    """Whether ``sampler``'s decision never reads the span's attributes (#20).
+
+    True for the SDK's ``ALWAYS_ON`` / ``ALWAYS_OFF``, ``TraceIdRatioBased`` and ``ParentBased`` over those
+    (the default ``ParentBased(ALWAYS_ON)``), and their subclasses that keep the SDK's ``should_sample``:
+    judged by the method a type runs, not by its name. Anything else (a custom sampler, a subclass that
+    overrides ``should_sample``, no sampler known) may read them: ``False``.
+    """
+    global _attribute_blind
+    last, blind = _attribute_blind
+    if last is sampler and sampler is not None:
+        return blind
+    blind = _blind(sampler, depth=0)
+    _attribute_blind = (sampler, blind)
+    return blind
+
+
+def _blind(sampler: object, depth: int) -> bool:
+    method = getattr(type(sampler), "should_sample", None)
+    if method is StaticSampler.should_sample or method is TraceIdRatioBased.should_sample:
+        return True
+    if method is not ParentBased.should_sample or depth > 4:
+        return False
+    delegates = (
+        getattr(sampler, name, None)
+        for name in (
+            "_root", "_remote_parent_sampled", "_remote_parent_not_sampled",
+            "_local_parent_sampled", "_local_parent_not_sampled",
+        )
+    )  # fmt: skip
+    return all(_blind(delegate, depth + 1) for delegate in delegates)
+
+
 def sampler_probability(sampler: object) -> float | None:
     """The share of traces a root sampler keeps, when its type says it."""
     if isinstance(sampler, TraceIdRatioBased):

@@ -47,7 +47,7 @@ def set_plain_attributes(span: Any, attributes: Mapping[str, Any]) -> None:
         span.set_attributes(attributes)
 
 
-def _write(bounded: BoundedAttributes, values: dict[str, Any]) -> None:
+def _write(bounded: BoundedAttributes, values: Mapping[str, Any]) -> None:
     """What ``_setitem_locked`` does per item (a key set again moves to the end; the oldest is evicted
     past ``maxlen``), at C speed when everything fits."""
     current = bounded._dict
@@ -55,9 +55,10 @@ def _write(bounded: BoundedAttributes, values: dict[str, Any]) -> None:
         for key, value in values.items():
             bounded._setitem_locked(key, value)
         return
-    pop = current.pop
-    for key in values:
-        pop(key, None)
+    if not current.keys().isdisjoint(values):
+        pop = current.pop
+        for key in values:
+            pop(key, None)
     current.update(values)
 
 

@@ -23,12 +23,14 @@ from oai_helpers import (
     token_attributes,
 )
 from openai.types.chat import ChatCompletion
-from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Sampler
 from opentelemetry.trace import SpanKind, StatusCode
 
 import sdk_calls
 from otel_llm_cost.apis import _openai_fields as _extract
-from otel_llm_cost.instrumentation.openai import _patch
+from otel_llm_cost.instrumentation.openai import OpenAIInstrumentor, _patch
 from otel_llm_cost.pricing import Pricer, get_pricer, set_pricer
 from replay import ReplayServer, json_response
 
@@ -76,30 +78,44 @@ class _StartAttributes(SpanProcessor):
         self.seen.append(dict(span.attributes))
 
 
-def test_request_attributes_are_set_at_span_start(instrument: Any, tracer_provider: Any) -> None:
-    started = _StartAttributes()
-    tracer_provider.add_span_processor(started)
-    with ReplayServer([json_response(chat_completion())]) as srv:
-        client(srv).chat.completions.create(
-            model=MODEL,
-            messages=MESSAGES,
-            max_completion_tokens=64,
-            temperature=0.2,
-            top_p=0.9,
-            frequency_penalty=0.5,
-            presence_penalty=-0.5,
-            seed=7,
-            n=2,
-            stop=["END"],
-            service_tier="flex",
-        )
-    (attributes,) = started.seen
-    assert attributes == {
+class _ReadingSampler(Sampler):
+    """A sampler whose decision may depend on attributes: it records those it was shown."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def should_sample(self, parent_context: Any, trace_id: int, name: str, *args: Any, **kwargs: Any) -> Any:
+        attributes = kwargs.get("attributes", args[1] if len(args) > 1 else None)
+        self.seen.append(dict(attributes or {}))
+        return ALWAYS_ON.should_sample(parent_context, trace_id, name, *args, **kwargs)
+
+    def get_description(self) -> str:
+        return "reading"
+
+
+def _call_with_every_parameter(srv: ReplayServer) -> None:
+    client(srv).chat.completions.create(
+        model=MODEL,
+        messages=MESSAGES,
+        max_completion_tokens=64,
+        temperature=0.2,
+        top_p=0.9,
+        frequency_penalty=0.5,
+        presence_penalty=-0.5,
+        seed=7,
+        n=2,
+        stop=["END"],
+        service_tier="flex",
+    )
+
+
+def _request_attributes(port: object) -> dict[str, Any]:
+    return {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "self_hosted",  # a loopback server: never named by its address (#14)
         "gen_ai.request.model": MODEL,
         "server.address": "127.0.0.1",
-        "server.port": attributes["server.port"],
+        "server.port": port,
         "gen_ai.request.max_tokens": 64,
         "gen_ai.request.temperature": 0.2,
         "gen_ai.request.top_p": 0.9,
@@ -111,7 +127,41 @@ def test_request_attributes_are_set_at_span_start(instrument: Any, tracer_provid
         "gen_ai.request.stream": False,
         "openai.request.service_tier": "flex",
     }
-    assert isinstance(attributes["server.port"], int)
+
+
+def test_a_sampler_that_reads_attributes_sees_the_request_attributes_at_start(exporter: Any) -> None:
+    sampler = _ReadingSampler()
+    provider = TracerProvider(sampler=sampler)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    started = _StartAttributes()
+    provider.add_span_processor(started)
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        with ReplayServer([json_response(chat_completion())]) as srv:
+            _call_with_every_parameter(srv)
+    finally:
+        instrumentor.uninstrument()
+    (shown,) = sampler.seen
+    assert shown == {**_request_attributes(shown["server.port"]), "gen_ai.request.stop_sequences": ["END"]}
+    assert isinstance(shown["server.port"], int)
+    (attributes,) = started.seen  # and so do span processors' on_start
+    assert attributes == _request_attributes(shown["server.port"])
+
+
+def test_with_the_default_sampler_the_span_holds_the_request_attributes(
+    instrument: Any, tracer_provider: Any, exporter: Any
+) -> None:
+    """The default sampler reads no attributes: they are written just after the start (#20), the same."""
+    started = _StartAttributes()
+    tracer_provider.add_span_processor(started)
+    with ReplayServer([json_response(chat_completion())]) as srv:
+        _call_with_every_parameter(srv)
+    assert started.seen == [{}]  # documented: on_start sees them only with a sampler that may read them
+    span = one_span(exporter)
+    port = span.attributes["server.port"]
+    assert isinstance(port, int)
+    assert {key: span.attributes[key] for key in _request_attributes(port)} == _request_attributes(port)
 
 
 @pytest.mark.parametrize("is_async", [False, True])

@@ -98,23 +98,36 @@ def request_params(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**kwargs, **extra} if isinstance(extra, Mapping) else kwargs
 
 
+# (request parameter, attribute, reader) of the parameters recorded as they are.
+_PARAMETERS = (
+    ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS, lambda value: _int(value)),
+    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_number),
+    ("top_p", attr.GEN_AI_REQUEST_TOP_P, read_number),
+    ("top_k", attr.GEN_AI_REQUEST_TOP_K, read_number),
+    ("stop_sequences", attr.GEN_AI_REQUEST_STOP_SEQUENCES, read_strings),
+)
+
+
 def request_attributes(
     params: Mapping[str, Any], *, stream: bool, server: tuple[str | None, int | None]
 ) -> dict[str, Any]:
     """Attributes known before the call is sent (so that samplers see them)."""
+    attributes: dict[str, Any] = {}
+    get = params.get
+    # Most calls pass a few parameters: read just those that are there.
+    for name, key, read in _PARAMETERS:
+        value = get(name)
+        if value is not None:
+            value = read(value)
+            if value is not None:
+                attributes[key] = value
+    attributes[attr.GEN_AI_REQUEST_STREAM] = stream
     host, port = server
-    return drop_none(
-        [
-            (attr.GEN_AI_REQUEST_MAX_TOKENS, _int(params.get("max_tokens"))),
-            (attr.GEN_AI_REQUEST_TEMPERATURE, read_number(params.get("temperature"))),
-            (attr.GEN_AI_REQUEST_TOP_P, read_number(params.get("top_p"))),
-            (attr.GEN_AI_REQUEST_TOP_K, read_number(params.get("top_k"))),
-            (attr.GEN_AI_REQUEST_STOP_SEQUENCES, read_strings(params.get("stop_sequences"))),
-            (attr.GEN_AI_REQUEST_STREAM, stream),
-            (attr.SERVER_ADDRESS, host),
-            (attr.SERVER_PORT, port if host else None),
-        ]
-    )
+    if host is not None:
+        attributes[attr.SERVER_ADDRESS] = host
+        if port is not None:
+            attributes[attr.SERVER_PORT] = port
+    return attributes
 
 
 def get_request_model(params: Mapping[str, Any]) -> str | None:
@@ -133,7 +146,7 @@ def extract_usage(usage: object, source: UsageSource = PROVIDER) -> Usage | None
     """The normalised record of an Anthropic ``usage`` block (model or dict); ``None`` when absent."""
     if usage is None:
         return None
-    return _usage_from_fields({name: _get(usage, name) for name in _START_FIELDS}, source)
+    return _usage_from_fields(_fields(usage, _START_FIELDS), source)
 
 
 def message_attributes(message: object, request_id: str | None) -> dict[str, Any]:
@@ -323,10 +336,69 @@ _MISSING = object()
 def _get(obj: object, name: str) -> Any:
     if type(obj) is dict:
         return obj.get(name)
-    value = getattr(obj, name, _MISSING)  # SDK models first: the common case, and cheap
+    if obj is None:
+        return None
+    namespace = getattr(obj, "__dict__", None)
+    if namespace is not None:  # an SDK model's declared fields: a dict lookup
+        value = namespace.get(name, _MISSING)
+        if value is not _MISSING:
+            return value
+        extra = getattr(obj, "__pydantic_extra__", _MISSING)
+        if extra is not _MISSING and not _class_has(type(obj), name):
+            # A pydantic model without the field (an older SDK): asking getattr would cost a raised and
+            # caught AttributeError inside pydantic; the extras are where an undeclared field lives.
+            return extra.get(name) if type(extra) is dict else None
+    value = getattr(obj, name, _MISSING)
     if value is not _MISSING:
         return value
     return obj.get(name) if isinstance(obj, Mapping) else None
+
+
+def _fields(obj: object, names: tuple[str, ...]) -> Mapping[str, Any]:
+    """A mapping whose ``.get(name)`` is ``_get(obj, name)`` for each of ``names``: an SDK model's own
+    ``__dict__`` when it has no extras and its class has none of the names as an attribute (then a name
+    not in ``__dict__``, a field an older SDK does not declare, reads as absent, as ``_get`` has it)."""
+    if type(obj) is dict:
+        return obj
+    namespace = getattr(obj, "__dict__", None)
+    extra = getattr(obj, "__pydantic_extra__", _MISSING)
+    if (
+        type(namespace) is dict
+        and extra is not _MISSING
+        and not extra
+        and _no_class_attribute(type(obj), names)
+    ):
+        return namespace
+    return {name: _get(obj, name) for name in names}
+
+
+# (class, names) -> whether none of names is an attribute of the class itself.
+_no_class_attributes: dict[tuple[type, tuple[str, ...]], bool] = {}
+
+
+def _no_class_attribute(cls: type, names: tuple[str, ...]) -> bool:
+    key = (cls, names)
+    found = _no_class_attributes.get(key)
+    if found is None:
+        found = not any(_class_has(cls, name) for name in names)
+        if len(_no_class_attributes) > 1024:
+            _no_class_attributes.clear()
+        _no_class_attributes[key] = found
+    return found
+
+
+# (class, name) -> whether the class itself has the attribute (a property, say), found once.
+_class_attributes: dict[tuple[type, str], bool] = {}
+
+
+def _class_has(cls: type, name: str) -> bool:
+    key = (cls, name)
+    found = _class_attributes.get(key)
+    if found is None:
+        found = _class_attributes[key] = hasattr(cls, name)
+        if len(_class_attributes) > 4096:  # classes made on the fly; never in practice
+            _class_attributes.clear()
+    return found
 
 
 def _tokens(value: object) -> int:

@@ -71,6 +71,20 @@ def field(obj: object, name: str) -> Any:
     return value
 
 
+def fields_of(obj: object) -> Mapping[str, Any]:
+    """Every :func:`field` of ``obj`` at once (``fields_of(obj).get(name) == field(obj, name)``): one
+    mapping to read several fields from with C-speed lookups."""
+    if obj is None:
+        return _EMPTY
+    if isinstance(obj, dict):
+        return obj
+    namespace = getattr(obj, "__dict__", _EMPTY)
+    extra = getattr(obj, "__pydantic_extra__", None)
+    if not extra:
+        return namespace  # type: ignore[no-any-return]
+    return {**extra, **{name: value for name, value in namespace.items() if value is not None}}
+
+
 def items(obj: object, name: str) -> Sequence[Any]:
     """``field(obj, name)`` when it is a list or tuple, else empty: a malformed value is never iterated."""
     value = field(obj, name)
@@ -261,41 +275,49 @@ def _largest(*values: object) -> int | None:
 
 def get_chat_usage(usage: object) -> Usage | None:
     """A Chat Completions (or compatible) usage block as :class:`Usage`; ``None`` when absent or empty."""
-    prompt = field(usage, "prompt_tokens")
-    completion = field(usage, "completion_tokens")
+    get = fields_of(usage).get
+    prompt = get("prompt_tokens")
+    completion = get("completion_tokens")
     if prompt is None and completion is None:
         return None
-    details = field(usage, "prompt_tokens_details") or field(usage, "prompt_token_details")
+    details_block = get("prompt_tokens_details") or get("prompt_token_details")
+    details = fields_of(details_block)
     cache_read = _largest(
-        field(details, "cached_tokens"),
-        field(usage, "prompt_cache_hit_tokens"),  # DeepSeek
-        field(usage, "cached_tokens"),  # Together
+        details.get("cached_tokens"),
+        get("prompt_cache_hit_tokens"),  # DeepSeek
+        get("cached_tokens"),  # Together
     )
-    completion_details = field(usage, "completion_tokens_details")
+    completion_block = get("completion_tokens_details")
     return Usage.of(
         prompt,
         completion,
         cache_read_tokens=cache_read or 0,
-        cache_write_tokens=field(details, "cache_write_tokens") or 0,
-        reasoning_tokens=field(completion_details, "reasoning_tokens") or 0,
-        units=_modality_units(details, completion_details),
+        cache_write_tokens=details.get("cache_write_tokens") or 0,
+        reasoning_tokens=fields_of(completion_block).get("reasoning_tokens") or 0,
+        units=_modality_units(details_block, completion_block),
     )
+
+
+# (direction, modality, details field, Usage unit) of the modality counts in usage details blocks.
+_MODALITY_FIELDS: Final = tuple(
+    (direction, modality, f"{modality}_tokens", f"{direction}_{modality}_tokens")
+    for direction in ("input", "output")
+    for modality in ("audio", "image")
+)
 
 
 def _modality_units(input_details: object, output_details: object) -> dict[str, int] | None:
     """Audio and image tokens of a usage block's details (``*_tokens_details``), as :class:`Usage` units.
 
-    Most calls report ``audio_tokens: 0`` or nothing: two lookups each, and no dict built.
+    Most calls report ``audio_tokens: 0`` or nothing: a lookup each, and no dict built.
     """
     found = None
-    for details, direction in ((input_details, "input"), (output_details, "output")):
-        if details is None:
-            continue
-        for modality in ("audio", "image"):
-            count = field(details, f"{modality}_tokens")
-            if type(count) is int and count > 0:
-                found = found or {}
-                found[f"{direction}_{modality}_tokens"] = count
+    inputs, outputs = fields_of(input_details), fields_of(output_details)
+    for direction, _, name, unit in _MODALITY_FIELDS:
+        count = (inputs if direction == "input" else outputs).get(name)
+        if type(count) is int and count > 0:
+            found = found or {}
+            found[unit] = count
     if found is not None and input_details is not None:
         cached = field(input_details, "cached_tokens_details")  # the Realtime / audio models' split
         for modality in ("audio", "image"):
@@ -423,20 +445,22 @@ def chat_completion_fields(completion: object, messages: object = None) -> Respo
 
     A server that sent no usage gets an estimate from ``messages`` and the reply, when messages are given.
     """
-    usage_block = field(completion, "usage")
-    choices = items(completion, "choices")
+    get = fields_of(completion).get
+    usage_block = get("usage")
+    choices = get("choices")
+    choices = choices if isinstance(choices, list | tuple) else ()
     reasons = [r for r in (field(c, "finish_reason") for c in choices) if r]
     usage = get_chat_usage(usage_block)
     if usage is None and messages is not None:
         usage = estimated(estimate_chat_input(messages), _chat_reply_text(choices))
     return make_fields(
         usage=usage,
-        model=read_str(field(completion, "model")),
-        response_id=read_str(field(completion, "id")),
+        model=read_str(get("model")),
+        response_id=read_str(get("id")),
         finish_reasons=reasons,
-        service_tier=read_str(field(completion, "service_tier")),
+        service_tier=read_str(get("service_tier")),
         provider_cost=get_provider_cost(usage_block),
-        system_fingerprint=read_str(field(completion, "system_fingerprint")),
+        system_fingerprint=read_str(get("system_fingerprint")),
     )
 
 

@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
 
 from otel_llm_cost import _calls
 from otel_llm_cost import attributes as attr
@@ -28,6 +28,7 @@ from otel_llm_cost._span_usage import SpanUsage, hand_over
 from otel_llm_cost._steps import count_inference_call
 from otel_llm_cost._values import drop_none as drop_none  # re-exported
 from otel_llm_cost.instrumentation._open_calls import track, untrack
+from otel_llm_cost.instrumentation._span_start import start_span
 from otel_llm_cost.pricing import get_pricer
 from otel_llm_cost.pricing._cost import add_cost_attributes
 
@@ -95,7 +96,6 @@ class LLMInvocation:
         self.output_chunks: int | None = None
         # Arrival times (monotonic ns) of the chunks after the first content, set by the stream at its end.
         self.chunk_ns: Sequence[int] | None = None
-        self.response_model: str | None = None
         address, port = attributes.get(attr.SERVER_ADDRESS), attributes.get(attr.SERVER_PORT)
         self.server_address = address if isinstance(address, str) else None
         self.server_port = port if type(port) is int else None
@@ -111,7 +111,7 @@ class LLMInvocation:
         if request_model:
             attributes[attr.GEN_AI_REQUEST_MODEL] = request_model
         name = f"{operation} {request_model}" if request_model else operation
-        self.span: Span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        self.span: Span = start_span(tracer, name, attributes)
         count_inference_call()
         self.start_ns = time.monotonic_ns()
         if self.span.is_recording():

@@ -28,25 +28,48 @@ if TYPE_CHECKING:
 
 __all__ = ["InterpreterExit", "finish_before_shutdown", "finish_open_calls", "open_calls", "track"]
 
-_open: weakref.WeakSet[Any] = weakref.WeakSet()
-
 
 class InterpreterExit(Exception):
     """The interpreter exited while the call was in flight (its span's ``error.type``)."""
 
 
+# id(invocation) -> a weak reference to it. Cheaper per call than a WeakSet (no callback per reference,
+# no Python-level set methods): an invocation dropped without ending leaves a dead entry, which the next
+# sweep (once the map has doubled) removes; a reused id just replaces the dead entry.
+_open: dict[int, weakref.ref[Any]] = {}
+_sweep_at = [1024]
+
+
 def track(invocation: LLMInvocation) -> None:
     """Register an open call (it unregisters itself by ending, or by being garbage-collected)."""
-    _open.add(invocation)
+    _open[id(invocation)] = weakref.ref(invocation)
+    if len(_open) >= _sweep_at[0]:
+        _sweep()
 
 
 def untrack(invocation: LLMInvocation) -> None:
-    _open.discard(invocation)
+    _open.pop(id(invocation), None)
+
+
+def _sweep() -> None:
+    for key, ref in _items():
+        if ref() is None and _open.get(key) is ref:  # not a new call that took the dead one's id
+            _open.pop(key, None)
+    _sweep_at[0] = max(1024, 2 * len(_open))
+
+
+def _items() -> list[tuple[int, weakref.ref[Any]]]:
+    for _ in range(8):  # another thread may start or end a call while we copy
+        try:
+            return list(_open.items())
+        except RuntimeError:
+            continue
+    return []
 
 
 def open_calls() -> int:
     """How many calls are open now (for tests)."""
-    return len(_open)
+    return len(_snapshot())
 
 
 def finish_open_calls() -> int:
@@ -69,12 +92,9 @@ def finish_open_calls() -> int:
 
 
 def _snapshot() -> list[Any]:
-    for _ in range(8):  # a daemon thread may start or end a call while we copy
-        try:
-            return list(_open)
-        except RuntimeError:
-            continue
-    return []
+    """The open calls still alive."""
+    alive = (ref() for _, ref in _items())
+    return [invocation for invocation in alive if invocation is not None]
 
 
 def finish_before_shutdown() -> None:
@@ -84,8 +104,7 @@ def finish_before_shutdown() -> None:
 
 
 def _forget_in_child() -> None:
-    global _open
-    _open = weakref.WeakSet()
+    _open.clear()
 
 
 if hasattr(os, "register_at_fork"):

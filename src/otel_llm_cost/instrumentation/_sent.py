@@ -15,8 +15,7 @@ cannot be installed (an SDK without the method) calls stay unmarked-unknown and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final
 
@@ -36,16 +35,25 @@ def hooked(module_name: str, on: bool) -> None:
         _hooked.discard(module_name)
 
 
-@contextmanager
-def sending(invocation: LLMInvocation, sdk_module: str) -> Iterator[None]:
-    """Run the SDK call with ``invocation`` current, so building a request marks it sent."""
-    if sdk_module in _hooked:
-        invocation.request_sent = False  # known from now on: unmarked means refused locally
-    token = _SENDING.set(invocation)
-    try:
-        yield
-    finally:
-        _SENDING.reset(token)
+class sending:  # lower case: used like the context-manager function it replaced
+    """Run the SDK call with ``invocation`` current, so building a request marks it sent.
+
+    A class rather than ``@contextmanager``: it runs on every call, and a generator costs more.
+    """
+
+    __slots__ = ("_invocation", "_sdk_module", "_token")
+
+    def __init__(self, invocation: LLMInvocation, sdk_module: str) -> None:
+        self._invocation = invocation
+        self._sdk_module = sdk_module
+
+    def __enter__(self) -> None:
+        if self._sdk_module in _hooked:
+            self._invocation.request_sent = False  # known from now on: unmarked means refused locally
+        self._token = _SENDING.set(self._invocation)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _SENDING.reset(self._token)
 
 
 def build_request(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any) -> Any:

@@ -9,15 +9,17 @@ Our failures are logged once and never reach the caller; the SDK's exceptions re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any
+import sys
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost._log import log_once
 from otel_llm_cost.apis import _anthropic_fields as _extract
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation import _raw, _sent
 from otel_llm_cost.instrumentation._caller import caller_trampoline
+from otel_llm_cost.instrumentation._client_cache import ClientCache
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.anthropic import _content, _native, _streams
 
@@ -29,6 +31,11 @@ if TYPE_CHECKING:
 Args = tuple[Any, ...]
 Kwargs = dict[str, Any]
 Wrapper = Callable[[Callable[..., Any], Any, Args, Kwargs], Any]
+
+_CLIENTS: Final = ClientCache()  # client -> (provider, (host, port))
+# The SDK's model base class (of Message, ParsedMessage: never a stream or a raw response), found on the
+# first call: importing anthropic here would load it for apps that never do (#20).
+_sdk_model: list[type] = []
 
 
 def messages_create(tracer: Tracer, guard: BudgetGuard | None = None, capture: bool = False) -> Wrapper:
@@ -120,13 +127,18 @@ def _stream_helper(
 def admit(guard: BudgetGuard, instance: Any, kwargs: Kwargs) -> tuple[Ticket | None, Kwargs]:
     """Reserve the call's worst case (kwargs back, maybe downgraded) or raise ``BudgetExceeded``."""
     try:
-        provider = _extract.get_provider(getattr(instance, "_client", None))
+        provider = _CLIENTS.get(getattr(instance, "_client", None), _client_info)[0]
     except Exception:
         log_once(
             "anthropic.budget", "otel-llm-cost could not check an Anthropic call's budget", exc_info=True
         )
         return None, kwargs
     return admit_request(guard, provider, _extract.OPERATION, kwargs)
+
+
+def _client_info(client: object) -> tuple[str, tuple[str | None, int | None]]:
+    """The client's provider and (host, port), worked out once per client (``_CLIENTS``)."""
+    return _extract.get_provider(client), _extract.get_server(client)
 
 
 def start_invocation(
@@ -140,16 +152,16 @@ def start_invocation(
 ) -> LLMInvocation | None:
     """Start the call's span from its request; ``None`` (call left uninstrumented) if that fails."""
     try:
-        client = getattr(instance, "_client", None)
+        provider, server = _CLIENTS.get(getattr(instance, "_client", None), _client_info)
         params = _extract.request_params(kwargs)
         streaming = _extract.is_streaming(params) if stream is None else stream
-        attributes = _extract.request_attributes(params, stream=streaming, server=_extract.get_server(client))
+        attributes = _extract.request_attributes(params, stream=streaming, server=server)
         if capture:
             attributes.update(_content.input_attributes(kwargs))
         invocation = LLMInvocation(
             tracer,
             operation=_extract.OPERATION,
-            provider=_extract.get_provider(client),
+            provider=provider,
             request_model=_extract.get_request_model(params),
             attributes=attributes,
         )
@@ -164,14 +176,31 @@ def start_invocation(
         return None
 
 
-@contextmanager
-def _calling(invocation: LLMInvocation, instance: Any) -> Iterator[None]:
-    """The scope the SDK call runs in: the SDK's own span folded into ours, requests built marked."""
-    with (
-        _native.instrumented_call(invocation, getattr(instance, "_client", None)),
-        _sent.sending(invocation, _native.SDK_HOOK_MODULE),
-    ):
-        yield
+class _calling:  # lower case: used like the context-manager function it replaced
+    """The scope the SDK call runs in: the SDK's own span folded into ours, requests built marked.
+
+    A class rather than ``@contextmanager``: it runs on every call, and a generator costs more.
+    """
+
+    __slots__ = ("_fold", "_sending")
+
+    def __init__(self, invocation: LLMInvocation, instance: Any) -> None:
+        self._fold = _native.instrumented_call(invocation, getattr(instance, "_client", None))
+        self._sending = _sent.sending(invocation, _native.SDK_HOOK_MODULE)
+
+    def __enter__(self) -> None:
+        self._fold.__enter__()
+        try:
+            self._sending.__enter__()
+        except BaseException:
+            self._fold.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self._sending.__exit__(*exc_info)
+        finally:
+            self._fold.__exit__(*exc_info)
 
 
 def finish(invocation: LLMInvocation, result: Any, stream_type: type[Any], kwargs: Kwargs) -> Any:
@@ -180,6 +209,9 @@ def finish(invocation: LLMInvocation, result: Any, stream_type: type[Any], kwarg
     Returns what the caller gets.
     """
     try:
+        if _is_sdk_model(result):  # a Message: the common case, without the type probes below
+            _stop_with_message(invocation, result, kwargs)
+            return result
         if _is_event_stream(result):
             return stream_type(result, invocation, kwargs)
         kind = _raw.raw_kind(result)  # with_raw_response / with_streaming_response
@@ -271,6 +303,15 @@ class RawCall:
         if self.invocation.ended:
             return None
         return _streams.events_recorder(self.invocation, None, self.kwargs)
+
+
+def _is_sdk_model(result: Any) -> bool:
+    if not _sdk_model:
+        model = getattr(sys.modules.get("anthropic"), "BaseModel", None)
+        if not isinstance(model, type):
+            return False
+        _sdk_model.append(model)
+    return isinstance(result, _sdk_model[0])
 
 
 def _is_event_stream(result: Any) -> bool:

@@ -28,6 +28,7 @@ from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation import _raw, _sent
 from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
 from otel_llm_cost.instrumentation._caller import Trampoline, caller_trampoline
+from otel_llm_cost.instrumentation._client_cache import ClientCache
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.openai import _content
 from otel_llm_cost.instrumentation.openai._streams import (
@@ -50,8 +51,8 @@ Attributes = dict[str, "AttributeValue"]
 
 _STREAMS: Final = (Stream, AsyncStream)
 _SDK_BASE: Final = "openai._base_client"  # where requests are built (see instrumentation/_sent.py)
-# (base URL object, client class, server) by id(client): the URL is parsed once per client.
-_SERVERS: dict[int, tuple[object, type, Server]] = {}
+# The client's server and provider: its base URL is parsed once per client.
+_SERVERS: Final = ClientCache()
 # Servers that rejected ``stream_options``: we stop injecting it there.
 _NO_STREAM_OPTIONS: set[tuple[str | None, int | None]] = set()
 
@@ -266,16 +267,7 @@ def _admit(
 
 
 def _server_of(client: object) -> Server:
-    key = id(client)
-    url = getattr(client, "_base_url", None)
-    entry = _SERVERS.get(key)
-    if entry is not None and entry[0] is url and entry[1] is type(client):
-        return entry[2]
-    server = _extract.get_server(client)
-    if len(_SERVERS) >= 256:  # ids of dead clients pile up otherwise
-        _SERVERS.clear()
-    _SERVERS[key] = (url, type(client), server)
-    return server
+    return _SERVERS.get(client, _extract.get_server)
 
 
 def _rejects_stream_options(error: Exception) -> bool:
