@@ -88,6 +88,9 @@ class Traces:
         self._linger = int(linger_s * _NS)
         self._max_traces = max_traces
         self._max_spans = max_spans
+        # The clock past which the longest idle trace is due: below it (and within the limits) no trace
+        # is, as traces are kept in order of their last span, so adding a span need not look at them.
+        self._due = -1
         self._pin = pin.strip().lower() if pin else None
         self.pinned: TraceCost | None = None
 
@@ -104,7 +107,8 @@ class Traces:
         if node.end_ns > self._clock:
             self._clock = node.end_ns
         trace.seen_at = self._clock
-        self._close_idle()
+        if self._clock > self._due or len(self._open) > self._max_traces or self._spans > self._max_spans:
+            self._close_idle()
 
     def finish(self) -> None:
         """Close every trace still open (end of input)."""
@@ -116,8 +120,10 @@ class Traces:
             trace_id, oldest = next(iter(self._open.items()))
             crowded = len(self._open) > self._max_traces or self._spans > self._max_spans
             if not crowded and oldest.seen_at + self._linger >= self._clock:
+                self._due = oldest.seen_at + self._linger
                 return
             self._close(trace_id)
+        self._due = -1
 
     def _reopen(self, trace_id: str) -> _Trace:
         closed = self._closed.pop(trace_id, None)
