@@ -20,6 +20,10 @@ EXACT_LIMIT: Final = 512
 _BIN_LIMIT: Final = 2048
 PERCENTILES: Final = (0.5, 0.95, 0.99)
 
+_INF: Final = math.inf
+_NEG_INF: Final = -math.inf
+_log, _ceil, _floor = math.log, math.ceil, math.floor  # per value: module names, not attribute lookups
+
 # Histogram bins: 4 per doubling (each about 19% wide), so 1 ms .. 10 min takes ~80 bins at most.
 _BINS_PER_DOUBLING: Final = 4
 _LOG_BASE: Final = math.log(2) / _BINS_PER_DOUBLING
@@ -40,7 +44,7 @@ class Quantiles:
 
     def add(self, value: float) -> None:
         """Add one value (non-finite values are ignored)."""
-        if value != value or value in (math.inf, -math.inf):
+        if not _NEG_INF < value < _INF:  # NaN fails both comparisons
             return
         exact = self._exact
         if exact is not None:
@@ -159,7 +163,7 @@ class _Sketch:
         else:
             self.zeros += 1
             return
-        key = math.ceil(math.log(magnitude) / _LOG_GAMMA)
+        key = _ceil(_log(magnitude) / _LOG_GAMMA)
         bins[key] = bins.get(key, 0) + 1
         if len(bins) > _BIN_LIMIT:
             _collapse(bins)
@@ -220,8 +224,8 @@ class LogHistogram:
 
     def add(self, value: float) -> None:
         """Count one value."""
-        if value > 0.0 and value != math.inf:
-            key = math.floor(math.log(value) / _LOG_BASE)
+        if value > 0.0 and value != _INF:
+            key = _floor(_log(value) / _LOG_BASE)
             self.bins[key] = self.bins.get(key, 0) + 1
         elif value == value:
             self.zeros += 1

@@ -137,9 +137,9 @@ class Traces:
         nodes = trace.nodes
         self._spans -= len(nodes)
         counted = self._count(nodes, set(trace.prior_ids))
+        if not counted and (trace.prior is None or not trace.prior.calls):
+            return  # no call in it: nothing to rank or remember
         entry = self._entry(trace_id, trace, counted)
-        if not entry.calls:
-            return
         if trace.prior is None or not trace.prior.calls:
             self.count += 1
         ids = [r.response_id for r in counted if r.response_id][:_MAX_CLOSED_IDS]
@@ -173,13 +173,15 @@ class Traces:
 
     def _entry(self, trace_id: str, trace: _Trace, counted: list[CallRecord]) -> TraceCost:
         prior = trace.prior
-        cost = sum((r.call.cost for r in counted if r.call.cost is not None), Decimal(0))
-        unpriced = sum(1 for r in counted if r.call.cost is None)
+        cost, unpriced = Decimal(0), 0
+        for record in counted:
+            if record.call.cost is None:
+                unpriced += 1
+            else:
+                cost += record.call.cost
         nodes = list(trace.nodes.values())
-        start = min((n.start_ns for n in nodes), default=0)
-        end = max((n.end_ns for n in nodes), default=0)
-        root = next((n for n in nodes if n.parent_id is None), None)
-        name = root.name if root is not None else min(nodes, key=lambda n: n.start_ns).name if nodes else ""
+        start, end, root, earliest = _extent(nodes)
+        name = root.name if root is not None else earliest.name if earliest is not None else ""
         spans, dropped = (), 0
         if prior is not None:
             cost += prior.cost
@@ -204,6 +206,22 @@ class Traces:
         return pin is not None and (trace_id == pin or (len(pin) >= 8 and trace_id.startswith(pin)))
 
 
+def _extent(nodes: list[SpanNode]) -> tuple[int, int, SpanNode | None, SpanNode | None]:
+    """The earliest start and latest end (0 when no spans), the first root, the first earliest span."""
+    if not nodes:
+        return 0, 0, None, None
+    earliest = nodes[0]
+    start, end, root = earliest.start_ns, earliest.end_ns, None
+    for node in nodes:
+        if node.start_ns < start:
+            start, earliest = node.start_ns, node
+        if node.end_ns > end:
+            end = node.end_ns
+        if root is None and node.parent_id is None:
+            root = node
+    return start, end, root, earliest
+
+
 def _with_calls_below(nodes: dict[str, SpanNode]) -> set[str]:
     """Ids of the spans with an LLM call among their descendants."""
     below: set[str] = set()
@@ -222,6 +240,12 @@ def _labels(
     node: SpanNode, nodes: dict[str, SpanNode], known: dict[str, tuple[str | None, str | None]]
 ) -> tuple[str | None, str | None]:
     """The nearest step and agent names among ``node`` and its ancestors (memoised in ``known``)."""
+    parent_id = node.parent_id
+    if parent_id is not None and node.span_id not in known:  # the common case: its parent is known
+        found = known.get(parent_id)
+        if found is not None:
+            base = known[node.span_id] = (node.step or found[0], node.agent or found[1])
+            return base
     path: list[SpanNode] = []
     visited: set[str] = set()
     base: tuple[str | None, str | None] = (None, None)
