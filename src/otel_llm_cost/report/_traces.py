@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Final
+from typing import Final, NamedTuple
 
 from otel_llm_cost.report._ranking import Ranking
 from otel_llm_cost.report._totals import NONE, GroupTable
@@ -47,8 +47,7 @@ class _Trace:
     prior_ids: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class _Closed:
+class _Closed(NamedTuple):  # a tuple: one per closed trace, made in a hot loop
     entry: TraceCost
     response_ids: frozenset[str]
 
@@ -199,6 +198,8 @@ class Traces:
             earlier = list(kept.spans) if kept is not None else []
             spans, dropped = view_spans(nodes, {id(r) for r in counted}, earlier)
             dropped += kept.spans_dropped if kept is not None else 0
+        if not spans and not dropped:
+            return entry
         return TraceCost(cost, trace_id, calls, unpriced, name, start, entry.duration_s, spans, dropped)
 
     def _pinned(self, trace_id: str) -> bool:
