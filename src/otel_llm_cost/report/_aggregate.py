@@ -75,26 +75,25 @@ class Aggregator:
 
     def add(self, span: SpanRecord) -> None:
         """Take one span (its calls are counted when its trace closes)."""
-        attributes = span.attributes
+        trace_id, span_id, parent_id, name, start_ns, end_ns, error, attributes, _ = span
         get = attributes.get
         operation = get(_OPERATION)
         span_type = get(_SPAN_TYPE)
         is_step = operation == "invoke_agent" or span_type == "agent_step"
-        step = label(get(_STEP_NAME)) or (label(span.name) if is_step else None)
+        step = label(get(_STEP_NAME)) or (label(name) if is_step else None)
         agent = label(get(_AGENT_NAME))
         record = None
         if not is_step and operation not in _NOT_CALLS and has_usage(attributes):
             record = self._record(span)
         phases = step_phases(attributes) if is_step else None
-        name = span.name
+        error = error or _ERROR_TYPE in attributes
         node = SpanNode(
-            span.span_id, span.parent_id, name if len(name) <= MAX_LABEL else clip_label(name),
-            _kind(operation, span_type), span.start_ns, span.end_ns, span.error or _ERROR_TYPE in attributes,
-            step, agent, record, phases,
+            span_id, parent_id, name if len(name) <= MAX_LABEL else clip_label(name),
+            _kind(operation, span_type), start_ns, end_ns, error, step, agent, record, phases,
         )  # fmt: skip
-        self.traces.add(span.trace_id, node)
+        self.traces.add(trace_id, node)
         if is_step and (self._unfiltered or self.filters.keeps_span(span)):
-            self.steps.get(step or NONE).add(phases, _seconds(span), node.error, agent)
+            self.steps.get(step or NONE).add(phases, max(end_ns - start_ns, 0) / 1e9, error, agent)
 
     def _record(self, span: SpanRecord) -> CallRecord | None:
         if not (self._unfiltered or self.filters.keeps_span(span)):
@@ -132,14 +131,7 @@ class Aggregator:
         if call.cost is None:
             self._count_unpriced(record)
         self._count_latency(record)
-        bucket = self.timeline.bucket(record.start_ns)
-        bucket.calls += 1
-        bucket.errors += call.error
-        bucket.input_tokens += call.input_tokens
-        bucket.output_tokens += call.output_tokens
-        if call.cost is not None:
-            bucket.cost += call.cost
-        bucket.durations.add(call.duration)
+        self.timeline.bucket(record.start_ns).add(call)
 
     def _count_latency(self, record: CallRecord) -> None:
         latency, call = self.latency, record.call
