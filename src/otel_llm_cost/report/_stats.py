@@ -122,8 +122,7 @@ class Quantiles:
                 self._to_sketch()
             assert self._sketch is not None
             if other._exact is not None:
-                for value in other._exact:
-                    self._sketch.add(value)
+                self._sketch.add_many(other._exact.tolist())
             else:
                 self._sketch.merge(other._sketch)  # type: ignore[arg-type]
         self._count += other._count
@@ -170,8 +169,7 @@ class Quantiles:
 
     def _to_sketch(self) -> None:
         sketch = _Sketch()
-        for value in self._exact or ():
-            sketch.add(value)
+        sketch.add_many(self._exact.tolist() if self._exact is not None else [])
         self._sketch, self._exact = sketch, None
 
     def summary(self) -> dict[str, float | int | None]:
