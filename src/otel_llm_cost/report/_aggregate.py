@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._span_usage import SpanUsage, has_usage, read_span_usage
+from otel_llm_cost.report._call_usage import read_call_usage
 from otel_llm_cost.report._filters import Filters
 from otel_llm_cost.report._labels import MAX_LABEL, clip_label, label
 from otel_llm_cost.report._parts import PartTotals
@@ -99,7 +100,7 @@ class Aggregator:
         if not (self._unfiltered or self.filters.keeps_span(span)):
             return None
         attributes = span.attributes
-        usage = read_span_usage(attributes)
+        usage = read_call_usage(attributes)
         if usage is None:
             return None
         if not (self._unfiltered or self.filters.keeps_model(usage.model, _request_model(attributes))):
