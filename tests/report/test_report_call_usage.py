@@ -122,6 +122,13 @@ INLINE = st.fixed_dictionaries(
         attr.GEN_AI_REQUEST_MODEL: st.sampled_from(["gpt-4o-mini", "", None]),
         attr.GEN_AI_RESPONSE_ID: st.sampled_from(["resp-1", "", 3, None]),
         attr.GEN_AI_USAGE_COST_AMOUNT: st.sampled_from([0.0012, "0.002", 1e7, -1, "x", True, None]),
+        # Names the general reader may come to read on a priced span: the inline path must follow it.
+        "llm_cost.cost.input": st.sampled_from([0.001, "0.002", -1]),
+        "llm_cost.cost.web_searches": st.sampled_from([0.01, None]),
+        "llm_cost.cost.unpriced_units": st.sampled_from([["input_audio"], []]),
+        "openai.response.service_tier": st.sampled_from(["flex", "default", ""]),
+        attr.GEN_AI_USAGE_COST_CURRENCY: st.sampled_from(["USD", "EUR"]),
+        attr.GEN_AI_USAGE_COST: st.sampled_from([0.5, "0.1"]),
     },
 )
 
