@@ -18,8 +18,9 @@ from typing import Any, Final
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._span_usage import SpanUsage, has_usage, read_span_usage
+from otel_llm_cost.report._call_usage import read_call_usage
 from otel_llm_cost.report._filters import Filters
-from otel_llm_cost.report._labels import clip_label, label
+from otel_llm_cost.report._labels import MAX_LABEL, clip_label, label
 from otel_llm_cost.report._parts import PartTotals
 from otel_llm_cost.report._read import ReadStats
 from otel_llm_cost.report._result import Latency, Report
@@ -32,6 +33,15 @@ from otel_llm_cost.report._totals import NONE, Call, GroupTable, Totals
 from otel_llm_cost.report._trace_model import CallRecord, SpanNode
 from otel_llm_cost.report._traces import Traces
 
+_OPERATION: Final = attr.GEN_AI_OPERATION_NAME
+_SPAN_TYPE: Final = attr.LLM_COST_SPAN_TYPE
+_STEP_NAME: Final = attr.LLM_COST_STEP_NAME
+_AGENT_NAME: Final = attr.GEN_AI_AGENT_NAME
+_ERROR_TYPE: Final = attr.ERROR_TYPE
+_OUTPUT_RATE: Final = attr.LLM_COST_OUTPUT_TOKENS_PER_SECOND
+_SAMPLING: Final = attr.LLM_COST_SAMPLING_PROBABILITY
+_PHASE_NAMES: Final = tuple(name for name, _ in PHASES)
+_NO_PHASES: Final = (None,) * len(PHASES)
 _NOT_CALLS: Final = frozenset({"invoke_agent", "create_agent", "execute_tool"})
 _PRICED: Final = frozenset({attr.COST_PRICED, attr.COST_ESTIMATED})
 _MAX_UNPRICED: Final = 1000
@@ -48,6 +58,7 @@ class Aggregator:
         self, filters: Filters | None = None, by: Iterable[str] = (), top: int = 10, trace: str | None = None
     ) -> None:
         self.filters = filters or Filters()
+        self._unfiltered = self.filters == Filters()  # every span kept: no per-span test
         self.totals = Totals()
         self.by_provider = GroupTable()
         self.by_model = GroupTable(latency=True)
@@ -65,42 +76,45 @@ class Aggregator:
 
     def add(self, span: SpanRecord) -> None:
         """Take one span (its calls are counted when its trace closes)."""
-        attributes = span.attributes
-        operation = attributes.get(attr.GEN_AI_OPERATION_NAME)
-        span_type = attributes.get(attr.LLM_COST_SPAN_TYPE)
+        trace_id, span_id, parent_id, name, start_ns, end_ns, error, attributes, _ = span
+        get = attributes.get
+        operation = get(_OPERATION)
+        span_type = get(_SPAN_TYPE)
         is_step = operation == "invoke_agent" or span_type == "agent_step"
-        step = label(attributes.get(attr.LLM_COST_STEP_NAME)) or (label(span.name) if is_step else None)
-        agent = label(attributes.get(attr.GEN_AI_AGENT_NAME))
+        step = label(get(_STEP_NAME)) or (label(name) if is_step else None)
+        agent = label(get(_AGENT_NAME))
         record = None
         if not is_step and operation not in _NOT_CALLS and has_usage(attributes):
             record = self._record(span)
         phases = step_phases(attributes) if is_step else None
-        kind = _kind(operation, span_type)
+        error = error or _ERROR_TYPE in attributes
         node = SpanNode(
-            span.span_id, span.parent_id, clip_label(span.name), kind, span.start_ns, span.end_ns,
-            span.error or attr.ERROR_TYPE in attributes, step, agent, record, phases,
+            span_id, parent_id, name if len(name) <= MAX_LABEL else clip_label(name),
+            _kind(operation, span_type), start_ns, end_ns, error, step, agent, record, phases,
         )  # fmt: skip
-        self.traces.add(span.trace_id, node)
-        if is_step and self.filters.keeps_span(span):
-            self.steps.get(step or NONE).add(phases, _seconds(span), node.error, agent)
+        self.traces.add(trace_id, node)
+        if is_step and (self._unfiltered or self.filters.keeps_span(span)):
+            self.steps.get(step or NONE).add(phases, max(end_ns - start_ns, 0) / 1e9, error, agent)
 
     def _record(self, span: SpanRecord) -> CallRecord | None:
-        if not self.filters.keeps_span(span):
+        if not (self._unfiltered or self.filters.keeps_span(span)):
             return None
         attributes = span.attributes
-        usage = read_span_usage(attributes)
-        if usage is None or not self.filters.keeps_model(usage.model, _request_model(attributes)):
+        usage = read_call_usage(attributes)
+        if usage is None:
+            return None
+        if not (self._unfiltered or self.filters.keeps_model(usage.model, _request_model(attributes))):
             return None
         call = call_figures(span, usage)
         status = usage.cost_status or "missing"
         if call.cost is None and status in _PRICED:
             status = "absurd"
-        rate = finite(attributes.get(attr.LLM_COST_OUTPUT_TOKENS_PER_SECOND))
-        by_labels = tuple(_label(span, name) for name in self.by)
+        rate = finite(attributes.get(_OUTPUT_RATE))
+        by_labels = tuple(_label(span, name) for name in self.by) if self.by else ()
         return CallRecord(
             call, clip_label(usage.provider), clip_label(usage.model), status, span.start_ns,
             ttft(attributes, call.duration), rate, by_labels, usage.response_id, span.trace_id,
-            attributes.get(attr.LLM_COST_SAMPLING_PROBABILITY), PartTotals.extract(attributes),
+            attributes.get(_SAMPLING), PartTotals.extract(attributes),
         )  # fmt: skip
 
     def _count_call(self, record: CallRecord) -> None:
@@ -111,20 +125,14 @@ class Aggregator:
             self.parts.add_extracted(record.parts)  # type: ignore[arg-type]
         self.by_provider.get(record.provider or NONE).add(call)
         self.by_model.get(record.model or NONE).add(call)
-        for table, value in zip(self.by_attribute.values(), record.by_labels, strict=True):
-            table.get(value).add(call)
+        if self.by:
+            for table, value in zip(self.by_attribute.values(), record.by_labels, strict=True):
+                table.get(value).add(call)
         self.cost_status[record.cost_status] = self.cost_status.get(record.cost_status, 0) + 1
         if call.cost is None:
             self._count_unpriced(record)
         self._count_latency(record)
-        bucket = self.timeline.bucket(record.start_ns)
-        bucket.calls += 1
-        bucket.errors += call.error
-        bucket.input_tokens += call.input_tokens
-        bucket.output_tokens += call.output_tokens
-        if call.cost is not None:
-            bucket.cost += call.cost
-        bucket.durations.add(call.duration)
+        self.timeline.bucket(record.start_ns).add(call)
 
     def _count_latency(self, record: CallRecord) -> None:
         latency, call = self.latency, record.call
@@ -201,8 +209,8 @@ def finite(value: object) -> float | None:
 
 def step_phases(attributes: dict[str, Any]) -> tuple[float | None, ...] | None:
     """Seconds per phase of an agent step (see :data:`PHASES`); ``None`` when it recorded none."""
-    values = tuple(finite(attributes.get(name)) for name, _ in PHASES)
-    return values if any(v is not None for v in values) else None
+    values = tuple([None if value is None else finite(value) for value in map(attributes.get, _PHASE_NAMES)])
+    return None if values == _NO_PHASES else values
 
 
 def _kind(operation: object, span_type: object) -> str:

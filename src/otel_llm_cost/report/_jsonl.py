@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from otel_llm_cost.report._span import MAX_ID_CHARS, MalformedSpan, SpanRecord, checked_id, checked_times
+from otel_llm_cost.report._span import (
+    MAX_ID_CHARS,
+    MAX_TIME_NS,
+    MalformedSpan,
+    SpanRecord,
+    checked_id,
+    checked_times,
+)
 
 SCHEMA: Final = "otel-llm-cost/span/v1"
 
@@ -24,10 +31,15 @@ def jsonl_span(obj: dict[str, Any]) -> SpanRecord:
         status = obj.get("status") or {}
     except (KeyError, TypeError) as exc:
         raise MalformedSpan(f"missing field {exc}") from None
-    trace_id, span_id = checked_id(trace_id, "trace_id"), checked_id(span_id, "span_id")
+    # The checks of checked_id and checked_times, inline for the common case (once per span).
+    if type(trace_id) is not str or not 0 < len(trace_id) <= MAX_ID_CHARS:
+        trace_id = checked_id(trace_id, "trace_id")
+    if type(span_id) is not str or not 0 < len(span_id) <= MAX_ID_CHARS:
+        span_id = checked_id(span_id, "span_id")
     if type(start) is not int or type(end) is not int:
         raise MalformedSpan("start/end times must be integers")
-    start, end = checked_times(start, end)
+    if not (0 <= start <= MAX_TIME_NS and 0 <= end <= MAX_TIME_NS):
+        start, end = checked_times(start, end)
     if not isinstance(attributes, dict):
         raise MalformedSpan("attributes must be an object")
     parent = obj.get("parent_span_id")

@@ -14,6 +14,25 @@ _NOT_PARTS: Final = frozenset({attr.LLM_COST_COST_STATUS, attr.LLM_COST_COST_UNP
 _MAX_PARTS: Final = 100  # part names come from the spans: a bound keeps odd files from growing memory
 
 
+# The part names among a span's attribute names, by those names in order: one producer writes the same
+# names on every call, so the names are scanned once per set of names rather than once per call.
+_KEYS_SEEN: dict[tuple[str, ...], tuple[str, ...]] = {}
+_MAX_KEYS_SEEN: Final = 256
+_MAX_NAMES_KEPT: Final = 100  # spans with more attributes are scanned each time (memory stays small)
+
+
+def _part_keys(attributes: dict[str, Any]) -> tuple[str, ...]:
+    names = tuple(attributes)
+    found = _KEYS_SEEN.get(names)
+    if found is None:
+        found = tuple(key for key in names if key.startswith(_PREFIX) and key not in _NOT_PARTS)
+        if len(names) <= _MAX_NAMES_KEPT:
+            if len(_KEYS_SEEN) >= _MAX_KEYS_SEEN:
+                _KEYS_SEEN.clear()
+            _KEYS_SEEN[names] = found
+    return found
+
+
 class PartTotals:
     """USD per part name, and the units left unpriced with how many calls lacked each."""
 
@@ -24,21 +43,25 @@ class PartTotals:
         self.unpriced_units: dict[str, int] = {}
 
     def add(self, attributes: dict[str, Any]) -> None:
-        self.add_extracted(self.extract(attributes))
+        found = self.extract(attributes)
+        if found is not None:
+            self.add_extracted(found)
 
     @staticmethod
-    def extract(attributes: dict[str, Any]) -> tuple[tuple[tuple[str, int | float], ...], tuple[str, ...]]:
+    def extract(
+        attributes: dict[str, Any],
+    ) -> tuple[tuple[tuple[str, int | float], ...], tuple[str, ...]] | None:
         """What :meth:`add_extracted` needs of a span: its cost parts and unpriced units, small enough to
-        keep with the call until its trace closes."""
+        keep with the call until its trace closes; ``None`` when the span names neither."""
+        keys = _part_keys(attributes)
+        units = attributes.get(attr.LLM_COST_COST_UNPRICED_UNITS)
+        if not keys and units is None:
+            return None
         costs = tuple(
             (key[len(_PREFIX) :], value)
-            for key, value in attributes.items()
-            if key.startswith(_PREFIX)
-            and key not in _NOT_PARTS
-            and isinstance(value, int | float)
-            and not isinstance(value, bool)
+            for key in keys
+            if isinstance(value := attributes[key], int | float) and not isinstance(value, bool)
         )
-        units = attributes.get(attr.LLM_COST_COST_UNPRICED_UNITS)
         named = (
             tuple(unit for unit in units if isinstance(unit, str)) if isinstance(units, list | tuple) else ()
         )

@@ -64,32 +64,46 @@ class ReadStats:
 def parse_line(line: bytes | str, where: str, stats: ReadStats) -> Iterator[SpanRecord]:
     """The spans one line holds (ours: one; OTLP/JSON: any number, OTLP metrics or logs: none);
     problems go to ``stats``."""
+    found = line_spans(line, where, stats)
+    return iter((found,) if isinstance(found, SpanRecord) else found)
+
+
+def line_spans(
+    line: bytes | str, where: str | tuple[str, int], stats: ReadStats
+) -> SpanRecord | list[SpanRecord]:
+    """:func:`parse_line`, without a generator per line: the one span of our JSONL line as it is, else
+    a list. ``where`` may be ``(path, line number)``, formatted only when a problem is counted."""
     obj = _decode(line)
     if isinstance(obj, str):
-        stats.skip(where, obj)
-        return
+        stats.skip(_place(where), obj)
+        return []
     if not isinstance(obj, dict):
-        stats.skip(where, "not a JSON object")
-        return
+        stats.skip(_place(where), "not a JSON object")
+        return []
     try:
         if "resourceSpans" in obj:
+            spans: list[SpanRecord] = []
             for item in otlp_spans(obj):
                 if isinstance(item, MalformedSpan):
-                    stats.skip(where, str(item))
+                    stats.skip(_place(where), str(item))
                 else:
                     stats.spans += 1
-                    yield item
-            return
+                    spans.append(item)
+            return spans
         span = jsonl_span(obj)
     except MalformedSpan as exc:
         if not any(key in obj for key in _OTHER_SIGNALS):
-            stats.skip(where, str(exc))
-        return
+            stats.skip(_place(where), str(exc))
+        return []
     except RecursionError:
-        stats.skip(where, "nested too deep")
-        return
+        stats.skip(_place(where), "nested too deep")
+        return []
     stats.spans += 1
-    yield span
+    return span
+
+
+def _place(where: str | tuple[str, int]) -> str:
+    return where if isinstance(where, str) else f"{where[0]}:{where[1]}"
 
 
 def _decode(line: bytes | str) -> Any:
@@ -151,16 +165,19 @@ def _read_records(source: SpanFile, path: str, stats: ReadStats, tick: _Ticker) 
     try:
         for number, record in enumerate(source.records, 1):
             stats.lines += 1
-            where = f"{path}:{number}"
             if record is None:
                 stats.oversized += 1
-                stats.skip(where, f"line longer than {stats.max_line_bytes:,} bytes")
+                stats.skip(f"{path}:{number}", f"line longer than {stats.max_line_bytes:,} bytes")
             elif isinstance(record, MalformedSpan):
-                stats.skip(where, str(record))
+                stats.skip(f"{path}:{number}", str(record))
             elif source.framed and record[:1] != b"{":  # binary OTLP starts 0x0a, which is whitespace
-                yield from _parse_proto(record, path, where, stats)
-            elif record.strip():
-                yield from parse_line(record, where, stats)
+                yield from _parse_proto(record, path, f"{path}:{number}", stats)
+            elif record and not record.isspace():  # as ``record.strip()``, without copying the line
+                found = line_spans(record, (path, number), stats)
+                if isinstance(found, SpanRecord):
+                    yield found
+                else:
+                    yield from found
             if number % PROGRESS_EVERY == 0:
                 tick()
     except (EOFError, OSError, zlib.error) as exc:

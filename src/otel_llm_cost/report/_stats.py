@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import math
 from array import array
+from functools import reduce
+from itertools import repeat
+from operator import add, truediv
 from typing import Final
 
 RELATIVE_ACCURACY: Final = 0.01
@@ -20,46 +23,96 @@ EXACT_LIMIT: Final = 512
 _BIN_LIMIT: Final = 2048
 PERCENTILES: Final = (0.5, 0.95, 0.99)
 
+_BATCH: Final = 128  # values pending per summary at most (a few KB each)
+_INF: Final = math.inf
+_NEG_INF: Final = -math.inf
+_log, _ceil, _floor = math.log, math.ceil, math.floor  # per value: module names, not attribute lookups
+
 # Histogram bins: 4 per doubling (each about 19% wide), so 1 ms .. 10 min takes ~80 bins at most.
 _BINS_PER_DOUBLING: Final = 4
 _LOG_BASE: Final = math.log(2) / _BINS_PER_DOUBLING
 
 
 class Quantiles:
-    """Count, mean, exact min and max, and quantiles (exact for small groups) of the values added."""
+    """Count, mean, exact min and max, and quantiles (exact for small groups) of the values added.
 
-    __slots__ = ("_exact", "_sketch", "count", "maximum", "minimum", "total")
+    Values are taken in batches of up to :data:`_BATCH` (a list append per value, the arithmetic per
+    batch); every figure read takes the values still pending first, so what it shows is the same.
+    """
+
+    __slots__ = ("_count", "_exact", "_maximum", "_minimum", "_pending", "_sketch", "_total")
 
     def __init__(self) -> None:
         self._exact: array[float] | None = array("d")
         self._sketch: _Sketch | None = None
-        self.count = 0
-        self.total = 0.0
-        self.minimum = math.inf
-        self.maximum = -math.inf
+        self._pending: list[float] = []
+        self._count = 0
+        self._total = 0.0
+        self._minimum = math.inf
+        self._maximum = -math.inf
 
     def add(self, value: float) -> None:
         """Add one value (non-finite values are ignored)."""
-        if value != value or value in (math.inf, -math.inf):
+        pending = self._pending
+        pending.append(value)
+        if len(pending) >= _BATCH:
+            self._take()
+
+    def _take(self) -> None:
+        """Count the pending values, in the order they came: the same sums as one at a time."""
+        values = [value for value in self._pending if _NEG_INF < value < _INF]  # NaN fails both
+        self._pending.clear()
+        if not values:
             return
         exact = self._exact
         if exact is not None:
-            exact.append(value)
+            exact.extend(values)
             if len(exact) > EXACT_LIMIT:
                 self._to_sketch()
         else:
-            self._sketch.add(value)  # type: ignore[union-attr]
-        self.count += 1
-        self.total += value
-        if value < self.minimum:
-            self.minimum = value
-        if value > self.maximum:
-            self.maximum = value
+            self._sketch.add_many(values)  # type: ignore[union-attr]
+        self._count += len(values)
+        self._total = reduce(add, values, self._total)  # left to right, as ``+=`` one at a time
+        low, high = min(values), max(values)  # the first of equal values, as one at a time
+        if low < self._minimum:
+            self._minimum = low
+        if high > self._maximum:
+            self._maximum = high
+
+    @property
+    def count(self) -> int:
+        """How many finite values were added."""
+        if self._pending:
+            self._take()
+        return self._count
+
+    @property
+    def total(self) -> float:
+        """Their sum."""
+        if self._pending:
+            self._take()
+        return self._total
+
+    @property
+    def minimum(self) -> float:
+        """The smallest (``inf`` when none)."""
+        if self._pending:
+            self._take()
+        return self._minimum
+
+    @property
+    def maximum(self) -> float:
+        """The largest (``-inf`` when none)."""
+        if self._pending:
+            self._take()
+        return self._maximum
 
     def merge(self, other: Quantiles) -> None:
         """Add every value ``other`` summarises."""
         if not other.count:
             return
+        if self._pending:
+            self._take()
         if self._exact is not None and other._exact is not None:
             self._exact.extend(other._exact)
             if len(self._exact) > EXACT_LIMIT:
@@ -69,24 +122,23 @@ class Quantiles:
                 self._to_sketch()
             assert self._sketch is not None
             if other._exact is not None:
-                for value in other._exact:
-                    self._sketch.add(value)
+                self._sketch.add_many(other._exact.tolist())
             else:
-                self._sketch.merge(other._sketch)
-        self.count += other.count
-        self.total += other.total
-        self.minimum = min(self.minimum, other.minimum)
-        self.maximum = max(self.maximum, other.maximum)
+                self._sketch.merge(other._sketch)  # type: ignore[arg-type]
+        self._count += other._count
+        self._total += other._total
+        self._minimum = min(self._minimum, other._minimum)
+        self._maximum = max(self._maximum, other._maximum)
 
     def quantile(self, q: float) -> float | None:
         """The value at quantile ``q`` (0..1): exact for small groups, else within 1%; ``None`` when empty."""
-        if not self.count:
+        if not self.count:  # takes the pending values
             return None
         if self._exact is not None:
             return _interpolated(sorted(self._exact), q)
-        value = self._sketch.quantile(q, self.count)  # type: ignore[union-attr]
+        value = self._sketch.quantile(q, self._count)  # type: ignore[union-attr]
         # A bin's representative value may lie just outside the values actually seen.
-        return min(max(value, self.minimum), self.maximum)
+        return min(max(value, self._minimum), self._maximum)
 
     @classmethod
     def of_parts(
@@ -103,7 +155,7 @@ class Quantiles:
         result = cls()
         if not count:
             return result
-        result.count, result.total, result.minimum, result.maximum = count, total, minimum, maximum
+        result._count, result._total, result._minimum, result._maximum = count, total, minimum, maximum
         if count <= EXACT_LIMIT:
             result._exact = array("d", smallest)
             return result
@@ -117,8 +169,7 @@ class Quantiles:
 
     def _to_sketch(self) -> None:
         sketch = _Sketch()
-        for value in self._exact or ():
-            sketch.add(value)
+        sketch.add_many(self._exact.tolist() if self._exact is not None else [])
         self._sketch, self._exact = sketch, None
 
     def summary(self) -> dict[str, float | int | None]:
@@ -151,6 +202,20 @@ class _Sketch:
         self.negative: dict[int, int] = {}
         self.zeros = 0
 
+    def add_many(self, values: list[float]) -> None:
+        """:meth:`add` each of ``values`` (the bins come out the same whatever the order)."""
+        positive = [value for value in values if value > _MIN_VALUE]
+        negative = [-value for value in values if value < -_MIN_VALUE]
+        self.zeros += len(values) - len(positive) - len(negative)
+        for bins, magnitudes in ((self.positive, positive), (self.negative, negative)):
+            if not magnitudes:
+                continue
+            get = bins.get
+            for key in map(_ceil, map(truediv, map(_log, magnitudes), repeat(_LOG_GAMMA))):
+                bins[key] = get(key, 0) + 1
+            if len(bins) > _BIN_LIMIT:
+                _collapse(bins)
+
     def add(self, value: float) -> None:
         if value > _MIN_VALUE:
             bins, magnitude = self.positive, value
@@ -159,7 +224,7 @@ class _Sketch:
         else:
             self.zeros += 1
             return
-        key = math.ceil(math.log(magnitude) / _LOG_GAMMA)
+        key = _ceil(_log(magnitude) / _LOG_GAMMA)
         bins[key] = bins.get(key, 0) + 1
         if len(bins) > _BIN_LIMIT:
             _collapse(bins)
@@ -220,8 +285,8 @@ class LogHistogram:
 
     def add(self, value: float) -> None:
         """Count one value."""
-        if value > 0.0 and value != math.inf:
-            key = math.floor(math.log(value) / _LOG_BASE)
+        if value > 0.0 and value != _INF:
+            key = _floor(_log(value) / _LOG_BASE)
             self.bins[key] = self.bins.get(key, 0) + 1
         elif value == value:
             self.zeros += 1

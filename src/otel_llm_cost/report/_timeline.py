@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Final
 
 from otel_llm_cost.report._stats import Quantiles
+from otel_llm_cost.report._totals import Call
 
 _NS: Final = 1_000_000_000
 
@@ -26,6 +27,17 @@ class Bucket:
         self.output_tokens = 0
         self.cost = Decimal(0)
         self.durations = Quantiles()
+
+    def add(self, call: Call) -> None:
+        """Count one call that started within the bucket."""
+        input_tokens, output_tokens, _, _, _, cost, error, duration = call
+        self.calls += 1
+        self.errors += error
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+        if cost is not None:
+            self.cost += cost
+        self.durations.add(duration)
 
     def merge(self, other: Bucket) -> None:
         """Add ``other`` into this bucket."""

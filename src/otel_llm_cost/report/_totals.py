@@ -54,19 +54,20 @@ class Totals:
 
     def add(self, call: Call) -> None:
         """Count one call."""
+        input_tokens, output_tokens, cache_read, cache_write, reasoning, cost, error, duration = call
         self.calls += 1
-        self.errors += call.error
-        self.input_tokens += call.input_tokens
-        self.output_tokens += call.output_tokens
-        self.cache_read_tokens += call.cache_read_tokens
-        self.cache_write_tokens += call.cache_write_tokens
-        self.reasoning_tokens += call.reasoning_tokens
-        if call.cost is None:
+        self.errors += error
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+        self.cache_read_tokens += cache_read
+        self.cache_write_tokens += cache_write
+        self.reasoning_tokens += reasoning
+        if cost is None:
             self.unpriced += 1
         else:
-            self.cost += call.cost
+            self.cost += cost
         if self.durations is not None:
-            self.durations.add(call.duration)
+            self.durations.add(duration)
 
     def merge(self, other: Totals) -> None:
         """Add every call ``other`` counted (its latencies only if both keep them)."""

@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Final
+from typing import Final, NamedTuple
 
 from otel_llm_cost.report._ranking import Ranking
 from otel_llm_cost.report._totals import NONE, GroupTable
@@ -47,8 +47,7 @@ class _Trace:
     prior_ids: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class _Closed:
+class _Closed(NamedTuple):  # a tuple: one per closed trace, made in a hot loop
     entry: TraceCost
     response_ids: frozenset[str]
 
@@ -88,6 +87,9 @@ class Traces:
         self._linger = int(linger_s * _NS)
         self._max_traces = max_traces
         self._max_spans = max_spans
+        # The clock past which the longest idle trace is due: below it (and within the limits) no trace
+        # is, as traces are kept in order of their last span, so adding a span need not look at them.
+        self._due = -1
         self._pin = pin.strip().lower() if pin else None
         self.pinned: TraceCost | None = None
 
@@ -104,7 +106,8 @@ class Traces:
         if node.end_ns > self._clock:
             self._clock = node.end_ns
         trace.seen_at = self._clock
-        self._close_idle()
+        if self._clock > self._due or len(self._open) > self._max_traces or self._spans > self._max_spans:
+            self._close_idle()
 
     def finish(self) -> None:
         """Close every trace still open (end of input)."""
@@ -116,8 +119,10 @@ class Traces:
             trace_id, oldest = next(iter(self._open.items()))
             crowded = len(self._open) > self._max_traces or self._spans > self._max_spans
             if not crowded and oldest.seen_at + self._linger >= self._clock:
+                self._due = oldest.seen_at + self._linger
                 return
             self._close(trace_id)
+        self._due = -1
 
     def _reopen(self, trace_id: str) -> _Trace:
         closed = self._closed.pop(trace_id, None)
@@ -131,9 +136,9 @@ class Traces:
         nodes = trace.nodes
         self._spans -= len(nodes)
         counted = self._count(nodes, set(trace.prior_ids))
+        if not counted and (trace.prior is None or not trace.prior.calls):
+            return  # no call in it: nothing to rank or remember
         entry = self._entry(trace_id, trace, counted)
-        if not entry.calls:
-            return
         if trace.prior is None or not trace.prior.calls:
             self.count += 1
         ids = [r.response_id for r in counted if r.response_id][:_MAX_CLOSED_IDS]
@@ -167,13 +172,15 @@ class Traces:
 
     def _entry(self, trace_id: str, trace: _Trace, counted: list[CallRecord]) -> TraceCost:
         prior = trace.prior
-        cost = sum((r.call.cost for r in counted if r.call.cost is not None), Decimal(0))
-        unpriced = sum(1 for r in counted if r.call.cost is None)
+        cost, unpriced = Decimal(0), 0
+        for record in counted:
+            if record.call.cost is None:
+                unpriced += 1
+            else:
+                cost += record.call.cost
         nodes = list(trace.nodes.values())
-        start = min((n.start_ns for n in nodes), default=0)
-        end = max((n.end_ns for n in nodes), default=0)
-        root = next((n for n in nodes if n.parent_id is None), None)
-        name = root.name if root is not None else min(nodes, key=lambda n: n.start_ns).name if nodes else ""
+        start, end, root, earliest = _extent(nodes)
+        name = root.name if root is not None else earliest.name if earliest is not None else ""
         spans, dropped = (), 0
         if prior is not None:
             cost += prior.cost
@@ -191,11 +198,29 @@ class Traces:
             earlier = list(kept.spans) if kept is not None else []
             spans, dropped = view_spans(nodes, {id(r) for r in counted}, earlier)
             dropped += kept.spans_dropped if kept is not None else 0
+        if not spans and not dropped:
+            return entry
         return TraceCost(cost, trace_id, calls, unpriced, name, start, entry.duration_s, spans, dropped)
 
     def _pinned(self, trace_id: str) -> bool:
         pin = self._pin
         return pin is not None and (trace_id == pin or (len(pin) >= 8 and trace_id.startswith(pin)))
+
+
+def _extent(nodes: list[SpanNode]) -> tuple[int, int, SpanNode | None, SpanNode | None]:
+    """The earliest start and latest end (0 when no spans), the first root, the first earliest span."""
+    if not nodes:
+        return 0, 0, None, None
+    earliest = nodes[0]
+    start, end, root = earliest.start_ns, earliest.end_ns, None
+    for node in nodes:
+        if node.start_ns < start:
+            start, earliest = node.start_ns, node
+        if node.end_ns > end:
+            end = node.end_ns
+        if root is None and node.parent_id is None:
+            root = node
+    return start, end, root, earliest
 
 
 def _with_calls_below(nodes: dict[str, SpanNode]) -> set[str]:
@@ -216,6 +241,12 @@ def _labels(
     node: SpanNode, nodes: dict[str, SpanNode], known: dict[str, tuple[str | None, str | None]]
 ) -> tuple[str | None, str | None]:
     """The nearest step and agent names among ``node`` and its ancestors (memoised in ``known``)."""
+    parent_id = node.parent_id
+    if parent_id is not None and node.span_id not in known:  # the common case: its parent is known
+        found = known.get(parent_id)
+        if found is not None:
+            base = known[node.span_id] = (node.step or found[0], node.agent or found[1])
+            return base
     path: list[SpanNode] = []
     visited: set[str] = set()
     base: tuple[str | None, str | None] = (None, None)
