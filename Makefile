@@ -38,6 +38,7 @@ test-canary:
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py
 	$(VENV)/bin/python benchmarks/bench_wire.py
+	$(VENV)/bin/python benchmarks/bench_import.py
 
 $(VENV)/.installed: pyproject.toml requirements/test.txt requirements/sdk-latest.txt requirements/providers.txt
 	$(PYTHON) -m venv $(VENV)
