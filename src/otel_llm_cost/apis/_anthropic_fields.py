@@ -20,6 +20,7 @@ from typing import Any
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
 from otel_llm_cost._values import drop_none, read_number, read_str, read_strings
+from otel_llm_cost.apis._fields import add_parameters
 from otel_llm_cost.usage import ESTIMATED, PROVIDER, Iteration, Usage, UsageSource
 
 OPERATION = "chat"
@@ -112,15 +113,7 @@ def request_attributes(
     params: Mapping[str, Any], *, stream: bool, server: tuple[str | None, int | None]
 ) -> dict[str, Any]:
     """Attributes known before the call is sent (so that samplers see them)."""
-    attributes: dict[str, Any] = {}
-    get = params.get
-    # Most calls pass a few parameters: read just those that are there.
-    for name, key, read in _PARAMETERS:
-        value = get(name)
-        if value is not None:
-            value = read(value)
-            if value is not None:
-                attributes[key] = value
+    attributes = add_parameters({}, params, _PARAMETERS)
     attributes[attr.GEN_AI_REQUEST_STREAM] = stream
     host, port = server
     if host is not None:

@@ -4,7 +4,7 @@ finished call reports. Pure; names no provider.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
@@ -49,6 +49,23 @@ def count(value: object) -> int | None:
 
 def text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def add_parameters(
+    attributes: dict[str, Any],
+    params: Mapping[str, Any],
+    table: Iterable[tuple[str, str, Callable[[Any], Any]]],
+) -> dict[str, Any]:
+    """``attributes`` with each request parameter of ``table`` (name, attribute key, reader) that is
+    present and reads as a value; most calls pass a few parameters, so absent ones cost one lookup."""
+    get = params.get
+    for name, key, read in table:
+        value = get(name)
+        if value is not None:
+            value = read(value)
+            if value is not None:
+                attributes[key] = value
+    return attributes
 
 
 def estimated_usage(input_text: str, output_text: str, seen: int = 0, dropped: int = 0) -> Usage:

@@ -22,6 +22,7 @@ from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
 from otel_llm_cost._values import drop_none, read_number, read_str
 from otel_llm_cost.apis._api import ResponseFields
+from otel_llm_cost.apis._fields import add_parameters
 from otel_llm_cost.providers import provider_for_host
 from otel_llm_cost.usage import ESTIMATED, Usage
 
@@ -169,13 +170,7 @@ def chat_request_attributes(kwargs: Mapping[str, Any], server: Server) -> dict[s
         max_tokens = read_int(get("max_tokens"))
     if max_tokens is not None:
         attributes[attr.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-    # Most calls pass a model and messages only: read just the parameters that are there.
-    for name, key, read in _CHAT_PARAMETERS:
-        value = get(name)
-        if value is not None:
-            value = read(value)
-            if value is not None:
-                attributes[key] = value
+    add_parameters(attributes, kwargs, _CHAT_PARAMETERS)
     attributes[attr.GEN_AI_REQUEST_STREAM] = get("stream") is True
     return attributes
 

@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any, Final
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._values import read_number, read_str, read_strings
 from otel_llm_cost.apis._api import NDJSON, SSE, ResponseFields, WireRequest
-from otel_llm_cost.apis._fields import body_of, count, estimated_usage, get, items, make_fields, text
+from otel_llm_cost.apis._fields import (
+    add_parameters,
+    body_of,
+    count,
+    estimated_usage,
+    get,
+    items,
+    make_fields,
+    text,
+)
 from otel_llm_cost.usage import ESTIMATED, Usage
 
 if TYPE_CHECKING:
@@ -61,11 +70,7 @@ def _usage_of(response: object) -> Usage | None:
 
 def _request_attributes(request: WireRequest, stream: bool) -> dict[str, AttributeValue]:
     body = body_of(request)
-    attributes: dict[str, AttributeValue] = {}
-    for name, key, read in _PARAMETERS:
-        value = read(body.get(name))
-        if value is not None:
-            attributes[key] = value
+    attributes: dict[str, AttributeValue] = add_parameters({}, body, _PARAMETERS)
     kind = get(body.get("response_format"), "type")
     if kind in ("json_object", "json"):
         attributes[attr.GEN_AI_OUTPUT_TYPE] = "json"
