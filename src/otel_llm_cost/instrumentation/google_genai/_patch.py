@@ -7,16 +7,15 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from opentelemetry import context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import Tracer, set_span_in_context
+from opentelemetry.trace import Tracer
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.apis import WireRequest
 from otel_llm_cost.apis.gemini import EMBED_CONTENT, GENERATE_CONTENT
 from otel_llm_cost.budget._hook import admit_request
-from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
+from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN, covering
 from otel_llm_cost.instrumentation._invocation import LLMInvocation, record_end
 from otel_llm_cost.instrumentation._stream import StreamRecorder, observe_async
 
@@ -113,16 +112,12 @@ def _call_wrapper(tracer: Tracer, guard: BudgetGuard | None, room: WireApi, meth
             return await wrapped(*args, **kwargs)
         request = _wire_request(instance, kwargs, method)
         invocation = _start(tracer, guard, room, request)
-        token = LLM_SPAN_OPEN.set(True)
-        current = context.attach(set_span_in_context(invocation.span))
-        try:
-            response = await wrapped(*args, **kwargs)
-        except BaseException as error:
-            invocation.fail(error)
-            raise
-        finally:
-            context.detach(current)
-            LLM_SPAN_OPEN.reset(token)
+        with covering(invocation.span):
+            try:
+                response = await wrapped(*args, **kwargs)
+            except BaseException as error:
+                invocation.fail(error)
+                raise
         try:
             record_end(invocation, room.response_fields(response, request))
         except Exception:
@@ -162,16 +157,12 @@ def async_generate_content_stream(tracer: Tracer, guard: BudgetGuard | None = No
             return await wrapped(*args, **kwargs)
         request = _wire_request(instance, kwargs, "streamGenerateContent")
         invocation = _start(tracer, guard, GENERATE_CONTENT, request)
-        token = LLM_SPAN_OPEN.set(True)
-        current = context.attach(set_span_in_context(invocation.span))
-        try:
-            chunks = await wrapped(*args, **kwargs)
-        except BaseException as error:
-            invocation.fail(error)
-            raise
-        finally:
-            context.detach(current)
-            LLM_SPAN_OPEN.reset(token)
+        with covering(invocation.span):
+            try:
+                chunks = await wrapped(*args, **kwargs)
+            except BaseException as error:
+                invocation.fail(error)
+                raise
         return observe_async(chunks, _StreamEnd(invocation, request))
 
     return wrapper

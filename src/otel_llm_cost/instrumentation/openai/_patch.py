@@ -17,16 +17,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from openai import BaseModel
 from openai._streaming import AsyncStream, Stream
-from opentelemetry import context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import set_span_in_context
 
 from otel_llm_cost._log import log_once
 from otel_llm_cost.apis import _openai_fields as _extract
 from otel_llm_cost.apis._openai_fields import ResponseFields, Server
 from otel_llm_cost.budget._hook import admit_request
 from otel_llm_cost.instrumentation import _raw, _sent
-from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
+from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN, covering
 from otel_llm_cost.instrumentation._caller import Trampoline, caller_trampoline
 from otel_llm_cost.instrumentation._client_cache import ClientCache
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
@@ -180,17 +178,13 @@ def _sync_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
         call = _start(recorder, surface, instance, kwargs)
         if call is None:
             return via(wrapped, args, kwargs)
-        token = LLM_SPAN_OPEN.set(True)
-        current = context.attach(set_span_in_context(call.invocation.span))  # HTTP spans nest under ours
-        try:
-            with _sent.sending(call.invocation, _SDK_BASE):
-                result = call.send(wrapped, args, via)
-        except BaseException as error:
-            call.failed(error)
-            raise
-        finally:
-            context.detach(current)
-            LLM_SPAN_OPEN.reset(token)
+        with covering(call.invocation.span):
+            try:
+                with _sent.sending(call.invocation, _SDK_BASE):
+                    result = call.send(wrapped, args, via)
+            except BaseException as error:
+                call.failed(error)
+                raise
         return call.returned(result)
 
     return wrapper
@@ -205,17 +199,13 @@ def _async_wrapper(recorder: Recorder, surface: Surface) -> Wrapper:
         call = _start(recorder, surface, instance, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
-        token = LLM_SPAN_OPEN.set(True)
-        current = context.attach(set_span_in_context(call.invocation.span))  # HTTP spans nest under ours
-        try:
-            with _sent.sending(call.invocation, _SDK_BASE):
-                result = await call.send_async(wrapped, args)
-        except BaseException as error:
-            call.failed(error)
-            raise
-        finally:
-            context.detach(current)
-            LLM_SPAN_OPEN.reset(token)
+        with covering(call.invocation.span):
+            try:
+                with _sent.sending(call.invocation, _SDK_BASE):
+                    result = await call.send_async(wrapped, args)
+            except BaseException as error:
+                call.failed(error)
+                raise
         return await call.returned_async(result)
 
     return wrapper

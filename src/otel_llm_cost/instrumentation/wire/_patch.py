@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
-from opentelemetry import context, trace
+from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import SpanKind, set_span_in_context
+from opentelemetry.trace import SpanKind
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._log import log_once
 from otel_llm_cost.apis import WireRequest
 from otel_llm_cost.apis.openai_media import form_fields
 from otel_llm_cost.budget._hook import admit_request
-from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN
+from otel_llm_cost.instrumentation._active import LLM_SPAN_OPEN, covering
 from otel_llm_cost.instrumentation._invocation import LLMInvocation
 from otel_llm_cost.instrumentation.wire import _frames
 from otel_llm_cost.instrumentation.wire._hosts import HostTable, api_provider, find_api
@@ -79,16 +79,12 @@ def client_send(recorder: Recorder, module: ModuleType) -> Wrapper:
         call = _start(recorder, module, request) if not LLM_SPAN_OPEN.get() else None
         if call is None:
             return wrapped(*args, **kwargs)
-        token = LLM_SPAN_OPEN.set(True)
-        current = context.attach(set_span_in_context(call.invocation.span))
-        try:
-            response = wrapped(*args, **kwargs)
-        except BaseException as error:
-            call.invocation.fail(error)
-            raise
-        finally:
-            context.detach(current)
-            LLM_SPAN_OPEN.reset(token)
+        with covering(call.invocation.span):
+            try:
+                response = wrapped(*args, **kwargs)
+            except BaseException as error:
+                call.invocation.fail(error)
+                raise
         call.returned(response, is_async=False)
         return response
 
@@ -105,16 +101,12 @@ def async_client_send(recorder: Recorder, module: ModuleType) -> Wrapper:
         call = _start(recorder, module, request) if not LLM_SPAN_OPEN.get() else None
         if call is None:
             return await wrapped(*args, **kwargs)
-        token = LLM_SPAN_OPEN.set(True)
-        current = context.attach(set_span_in_context(call.invocation.span))
-        try:
-            response = await wrapped(*args, **kwargs)
-        except BaseException as error:
-            call.invocation.fail(error)
-            raise
-        finally:
-            context.detach(current)
-            LLM_SPAN_OPEN.reset(token)
+        with covering(call.invocation.span):
+            try:
+                response = await wrapped(*args, **kwargs)
+            except BaseException as error:
+                call.invocation.fail(error)
+                raise
         call.returned(response, is_async=True)
         return response
 
