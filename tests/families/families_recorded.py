@@ -43,6 +43,19 @@ def _load(file: str) -> list[Interaction]:
     return load(file)
 
 
+# The rooms of the Gemini, Cohere and Ollama families that the recordings exercise.
+FAMILY_ROOMS = (
+    "gemini.generate_content",
+    "gemini.embed_content",
+    "cohere.chat",
+    "cohere.chat_v1",
+    "cohere.embed",
+    "ollama.chat",
+    "ollama.generate",
+    "ollama.embed",
+)
+
+
 def cases(*rooms: str, status: int | None = 200) -> list[Case]:
     """Recorded exchanges read by ``rooms`` (all when none named), with that response status."""
     index = json.loads((CASSETTES / "families.json").read_text())

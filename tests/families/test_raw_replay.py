@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-from families_recorded import Case, cases, expected_usage, reference_price
+from families_recorded import FAMILY_ROOMS, Case, cases, expected_usage, reference_price
 from families_sdks import WIRE_PROVIDER
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -22,16 +22,7 @@ from otel_llm_cost.instrumentation._invocation import usage_attributes
 from otel_llm_cost.instrumentation.wire import WireInstrumentor
 from replay import ReplayServer
 
-CASES = cases(
-    "gemini.generate_content",
-    "gemini.embed_content",
-    "cohere.chat",
-    "cohere.chat_v1",
-    "cohere.embed",
-    "ollama.chat",
-    "ollama.generate",
-    "ollama.embed",
-)
+CASES = cases(*FAMILY_ROOMS)
 CLIENTS = {"httpx": httpx, "httpx2": httpx2}
 HEADERS = {"content-type": "application/json", "authorization": "Bearer test-key"}
 SSL = ssl.create_default_context()  # built once: a client building its own costs ~100 ms

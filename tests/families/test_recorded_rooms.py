@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from families_recorded import (
+    FAMILY_ROOMS,
     RECORDED_AT,
     TOLERANCE,
     Case,
@@ -25,16 +26,6 @@ from otel_llm_cost.apis import WireRequest, find_wire_api
 from otel_llm_cost.pricing import Pricer
 from otel_llm_cost.providers import provider_for_host
 
-FAMILY_ROOMS = (
-    "gemini.generate_content",
-    "gemini.embed_content",
-    "cohere.chat",
-    "cohere.chat_v1",
-    "cohere.embed",
-    "ollama.chat",
-    "ollama.generate",
-    "ollama.embed",
-)
 CASES = cases(*FAMILY_ROOMS)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from families_recorded import Case, cases, expected_usage, reference_price
+from families_recorded import FAMILY_ROOMS, Case, cases, expected_usage, reference_price
 from families_sdks import CALLERS, WIRE_PROVIDER, unreplayable
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -23,17 +23,7 @@ from otel_llm_cost.instrumentation.google_genai import GoogleGenAIInstrumentor
 from otel_llm_cost.instrumentation.wire import WireInstrumentor
 from replay import ReplayServer
 
-ROOMS = (
-    "gemini.generate_content",
-    "gemini.embed_content",
-    "cohere.chat",
-    "cohere.chat_v1",
-    "cohere.embed",
-    "ollama.chat",
-    "ollama.generate",
-    "ollama.embed",
-)
-CASES = cases(*ROOMS)
+CASES = cases(*FAMILY_ROOMS)
 TOKEN_PREFIX = "gen_ai.usage."
 COST_TOLERANCE = 1e-12
 
