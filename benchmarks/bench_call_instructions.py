@@ -29,23 +29,21 @@ from pathlib import Path
 SURFACES = ("openai.chat", "anthropic.messages")
 
 
-def _child(surface: str, calls: int) -> None:
+def _child(surface: str, calls: int, config: str) -> None:
     """Inside valgrind: set up, warm up, then count the three blocks (callgrind_control dumps each)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _setups import provider
+    from _setups import INSTRUMENTATIONS, provider
     from _worker import MockServer, _clients, make_call
     from bench_call_phases import _payloads_of
-
-    import otel_llm_cost
 
     payloads = _payloads_of()
     server = MockServer()
     tracer_provider, _ = provider(pipeline="simple")
-    otel_llm_cost.configure(tracer_provider=tracer_provider)
+    INSTRUMENTATIONS[config](tracer_provider)
     clients = _clients(server)
     server.payload = payloads[surface]
-    call = make_call("ours", surface, payloads[surface], clients, None, unwrapped=False)
-    bypassed = make_call("ours", surface, payloads[surface], clients, None, unwrapped=True)
+    call = make_call(config, surface, payloads[surface], clients, None, unwrapped=False)
+    bypassed = make_call(config, surface, payloads[surface], clients, None, unwrapped=True)
     assert call is not None and bypassed is not None
     for _ in range(200):
         call(), bypassed()
@@ -61,13 +59,13 @@ def _child(surface: str, calls: int) -> None:
         control("-d", label)
 
 
-def _count(surface: str, calls: int) -> dict[str, int]:
+def _count(surface: str, calls: int, config: str) -> dict[str, int]:
     with tempfile.TemporaryDirectory() as out:
         subprocess.run(
             [
                 "valgrind", "--tool=callgrind", "--instr-atstart=no",
                 f"--callgrind-out-file={out}/callgrind.%p",
-                sys.executable, __file__, "--child", surface, "--calls", str(calls),
+                sys.executable, __file__, "--child", surface, "--calls", str(calls), "--config", config,
             ],
             capture_output=True, check=True,
         )  # fmt: skip
@@ -85,18 +83,21 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--surfaces", default=",".join(SURFACES))
+    parser.add_argument(
+        "--config", default="ours", help="the set-up to count (_setups.INSTRUMENTATIONS): ours or an anchor"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child, args.calls)
+        _child(args.child, args.calls, args.config)
         return
     for surface in args.surfaces.split(","):
-        counts = _count(surface, args.calls)
+        counts = _count(surface, args.calls, args.config)
         bypassed = (counts["bypassed-1"] + counts["bypassed-2"]) / 2
         overhead = (counts["instrumented"] - bypassed) / args.calls
         spread = abs(counts["bypassed-1"] - counts["bypassed-2"]) / args.calls
         print(
-            f"{surface}: {overhead:,.0f} instructions per call added "
+            f"{args.config} {surface}: {overhead:,.0f} instructions per call added "
             f"(bypassed call {bypassed / args.calls:,.0f}; bypassed blocks differ by {spread:,.0f} per call)"
         )
 

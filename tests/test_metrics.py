@@ -395,3 +395,58 @@ def test_counters_are_sums_and_not_histograms(replay_server, instrumented):
     run.replay_all(replay_server)
     for name in (m.COST, m.CACHE_READ_TOKENS, m.CACHE_WRITE_TOKENS, m.REASONING_TOKENS):
         assert run.points(name) and all(isinstance(p, NumberDataPoint) for p in run.points(name))
+
+
+_GLOBAL_PROVIDER_SET_LATER = """
+from types import SimpleNamespace
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from otel_llm_cost import metrics as m
+from otel_llm_cost.usage import Usage
+
+call = SimpleNamespace(
+    operation="chat", provider="openai", request_model="gpt-4o", start_ns=0, end_ns=10**9,
+    first_chunk_ns=None, output_chunks=None, chunk_ns=None, response_model=None,
+    server_address=None, server_port=None,
+)
+recorder = m.LLMMetrics()  # on the global provider, not set yet: proxies that drop everything
+recorder.record_call(call, Usage(7, 1), None, None)
+print(len(recorder._label_sets))
+reader = InMemoryMetricReader()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+recorder.record_call(call, Usage(100, 10), None, None)
+points = [
+    point
+    for resource in reader.get_metrics_data().resource_metrics
+    for scope in resource.scope_metrics
+    for metric in scope.metrics
+    if metric.name == m.TOKEN_USAGE
+    for point in metric.data.data_points
+]
+print(sorted(point.sum for point in points))
+"""
+
+
+def test_calls_are_recorded_once_a_global_meter_provider_is_set_after_the_instruments_were_made():
+    # Until a provider is set, the global meter's instruments drop every measurement and the call's
+    # labels are not even built (#20); the first call after it is recorded in full. In a fresh process:
+    # the global meter provider can be set once.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _GLOBAL_PROVIDER_SET_LATER], capture_output=True, text=True, check=True
+    )
+    skipped, recorded = done.stdout.split("\n")[:2]
+    assert skipped == "0"  # no label set built for the proxies
+    assert recorded == "[10, 100]"  # output and input tokens of the second call only
+
+
+def test_a_no_op_meter_provider_records_nothing_and_raises_nothing():
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    recorder = m.LLMMetrics(NoOpMeterProvider())
+    recorder.record_call(fake_call("gpt-4o"), Usage(10, 1), None, None)
+    recorder.record_call(fake_call("gpt-4o"), None, None, TimeoutError("slow"))
+    assert recorder._label_sets == {}  # no label set built for instruments that drop everything

@@ -38,6 +38,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, TypeVar
 
 from opentelemetry import metrics
+from opentelemetry.metrics import NoOpMeter
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._call_metrics import (  # the default edition's names, re-exported
@@ -62,6 +63,11 @@ from otel_llm_cost._provider_cache import ProviderCache
 from otel_llm_cost._steps import current_step
 from otel_llm_cost.instrumentation._invocation import error_type
 from otel_llm_cost.version import __version__
+
+try:  # the API's proxy counter, whose backing instrument is set when a meter provider is
+    from opentelemetry.metrics._internal.instrument import _ProxyCounter
+except ImportError:  # pragma: no cover - an API without it: every call is recorded
+    _ProxyCounter = None  # type: ignore[assignment,misc]
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -154,6 +160,11 @@ class LLMMetrics:
             description="Time an agent step spent in each phase.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
+        # The global meter is a proxy until a provider is set: its instruments drop every measurement,
+        # and a call's labels need not be built for them (#20). One read of the cost counter's backing
+        # instrument tells, per call, whether a provider has been set since.
+        self._proxied = type(self._cost) is _ProxyCounter and hasattr(self._cost, "_real_instrument")
+        self._silent = isinstance(meter, NoOpMeter)
         self._cap = _Cap(max_values)
         self._label_sets: dict[tuple[Any, ...], LabelSet] = {}
         self.subscription = Subscription(self.record_call)
@@ -166,6 +177,8 @@ class LLMMetrics:
         error: BaseException | None,
     ) -> None:
         """Record one finished call (an invocation listener: never raises)."""
+        if self._cost._real_instrument is None if self._proxied else self._silent:
+            return  # every instrument is a no-op: no meter provider yet, or a no-op one
         try:
             self._record_call(invocation, usage, cost, error)
         except Exception:
