@@ -70,8 +70,8 @@ def test_recent_totals_cover_the_window_to_within_one_bucket():
     clock.now = 1000.0 + 250 + 3600 + 5  # past the one-hour horizon
     assert live.snapshot(window=3600).recent == Totals()
     live.add("m", Usage.of(10, 1), Decimal("8"))  # a new second: the horizon's buckets are dropped
-    assert len(live._buckets) == 1
     assert live.snapshot(window=60).process == Totals(4, 0, 0, Decimal("15"), 40, 4)  # nothing lost
+    assert len(live._buckets) == 1
 
 
 def test_percentiles_are_exact_over_the_last_calls():
@@ -132,6 +132,41 @@ def test_concurrent_updates_from_threads_are_all_counted():
     assert (process.calls, process.input_tokens, process.output_tokens) == (16_000, 48_000, 16_000)
     assert process.cost == Decimal("1.6000")
     assert all(live.run_totals(f"r{n}").calls == 2_000 for n in range(8))
+
+
+def test_calls_queued_unsummed_stay_few_and_readers_racing_writers_lose_none():
+    # A call is queued at its end and summed in batches (#20): by the next reader, or by the recording
+    # thread once 256 are queued. Writers and a reader that sums the queue race here; every call is
+    # counted exactly once, and the queue never outgrows its batch.
+    live = LiveStats()
+    barrier = threading.Barrier(5)
+    done = threading.Event()
+    longest = []
+
+    def writer(n: int) -> None:
+        barrier.wait()
+        for _ in range(3_000):
+            live.add("m", Usage.of(2, 1), Decimal("0.001"), duration=0.01, run=f"r{n}")
+            longest.append(len(live._pending))
+
+    def reader() -> None:
+        barrier.wait()
+        while not done.is_set():
+            live.snapshot()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    watcher = threading.Thread(target=reader)
+    for thread in (*threads, watcher):
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    watcher.join()
+    process = live.snapshot().process
+    assert (process.calls, process.input_tokens, process.cost) == (12_000, 24_000, Decimal("12.000"))
+    assert all(live.run_totals(f"r{n}").calls == 3_000 for n in range(4))
+    assert max(longest) <= 256 + 4  # a batch, plus what other threads queue while one sums it
+    assert not live._pending
 
 
 def test_concurrent_runs_in_asyncio_tasks_each_see_their_own_spend():
