@@ -15,6 +15,30 @@ def read_number(value: object) -> int | float | None:
     return value if type(value) is int or type(value) is float else None
 
 
+def read_double(value: object) -> float | None:
+    """A number as a float: the conventions type the sampling parameters (temperature, top_p, the
+    penalties) as double, and ``temperature=1`` must not make an int attribute. ``bool`` is ``None``."""
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    if kind is int:
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except OverflowError:  # an int beyond any float: no sampling parameter
+            return None
+    return None
+
+
+def read_whole(value: object) -> int | None:
+    """A whole number as an int (``top_k``, typed int): an int, or a float without a fraction."""
+    kind = type(value)
+    if kind is int:
+        return value  # type: ignore[return-value]
+    if kind is float and value.is_integer():  # type: ignore[attr-defined]
+        return int(value)  # type: ignore[call-overload]
+    return None
+
+
 def read_int(value: object) -> int | None:
     """An int as it is (a token limit, a count); ``bool``, floats and anything else are ``None``."""
     return value if type(value) is int else None

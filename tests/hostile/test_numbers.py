@@ -117,3 +117,62 @@ def test_any_token_counts_price_finite_or_flagged(
         assert cost.amount.is_finite() and Decimal(0) <= cost.amount <= MAX_CALL_COST
     else:
         assert cost.status in {attr.COST_UNPRICED, attr.COST_IMPLAUSIBLE}
+
+
+_parameter_values = st.one_of(
+    st.floats(),
+    st.integers(min_value=-(2**2000), max_value=2**2000),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=8),
+    st.lists(st.floats(), max_size=2),
+)
+
+
+@given(_parameter_values)
+def test_sampling_parameters_read_as_the_conventions_type_or_not_at_all(value) -> None:
+    from otel_llm_cost._values import read_double, read_whole
+
+    double, whole = read_double(value), read_whole(value)  # never raises, whatever the caller passed
+    assert double is None or type(double) is float
+    assert whole is None or type(whole) is int
+    if type(value) is int and abs(value) < 2**1000:
+        assert double == float(value) and whole == value
+    if type(value) is bool:
+        assert double is None and whole is None
+
+
+def test_every_rooms_parameter_table_reads_each_attribute_as_its_snapshot_type() -> None:
+    import json
+    from pathlib import Path
+
+    from otel_llm_cost._values import read_double, read_number
+    from otel_llm_cost.apis import _anthropic_fields, _openai_fields, cohere, gemini, ollama
+
+    snapshot = json.loads((Path(__file__).parents[1] / "semconv_snapshot" / "genai.json").read_text())
+    types: dict[str, str] = {}
+
+    def collect(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, dict) and isinstance(value.get("type"), str):
+                    types.setdefault(key, value["type"])
+                collect(value)
+        elif isinstance(node, list):
+            for item in node:
+                collect(item)
+
+    collect(snapshot)
+    tables = (
+        _anthropic_fields._PARAMETERS, _openai_fields._CHAT_PARAMETERS, cohere._PARAMETERS,
+        gemini._PARAMETERS, ollama._OPTIONS,
+    )  # fmt: skip
+    checked = 0
+    for table in tables:
+        for *_, key, reader in table:
+            if types.get(key) == "double":  # an int given for it must still make a double attribute
+                assert reader is read_double, key
+            elif types.get(key) == "int":  # and a float given for an int one must not make a double
+                assert reader not in (read_double, read_number), key
+            checked += 1
+    assert checked >= 20

@@ -361,3 +361,31 @@ def test_a_one_shot_messages_iterable_is_left_to_the_sdk(instrument_with_content
         client(srv).chat.completions.create(model=MODEL, messages=(m for m in MESSAGES))
     assert srv.requests[0].json()["messages"] == MESSAGES
     assert one_span(exporter).attributes["gen_ai.usage.input_tokens"] == USAGE["prompt_tokens"]
+
+
+def test_whole_number_sampling_parameters_are_written_as_the_conventions_type_them(
+    instrument: Any, exporter: Any
+) -> None:
+    """``temperature=1`` is a double attribute (1.0), as the conventions type it, not an int one: a backend
+    with typed columns would otherwise see both types under one name."""
+    with ReplayServer([json_response(chat_completion())]) as srv:
+        client(srv).chat.completions.create(
+            model=MODEL, messages=MESSAGES, temperature=1, top_p=1, frequency_penalty=0, presence_penalty=-1
+        )
+    attributes = one_span(exporter).attributes
+    written = {
+        key: attributes[key]
+        for key in (
+            "gen_ai.request.temperature",
+            "gen_ai.request.top_p",
+            "gen_ai.request.frequency_penalty",
+            "gen_ai.request.presence_penalty",
+        )
+    }
+    assert written == {
+        "gen_ai.request.temperature": 1.0,
+        "gen_ai.request.top_p": 1.0,
+        "gen_ai.request.frequency_penalty": 0.0,
+        "gen_ai.request.presence_penalty": -1.0,
+    }
+    assert all(type(value) is float for value in written.values())

@@ -19,7 +19,7 @@ from typing import Any
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
-from otel_llm_cost._values import drop_none, read_number, read_str, read_strings
+from otel_llm_cost._values import drop_none, read_double, read_str, read_strings, read_whole
 from otel_llm_cost.apis._fields import add_parameters
 from otel_llm_cost.usage import ESTIMATED, PROVIDER, Iteration, Usage, UsageSource
 
@@ -102,9 +102,9 @@ def request_params(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
 # (request parameter, attribute, reader) of the parameters recorded as they are.
 _PARAMETERS = (
     ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS, lambda value: _int(value)),
-    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_number),
-    ("top_p", attr.GEN_AI_REQUEST_TOP_P, read_number),
-    ("top_k", attr.GEN_AI_REQUEST_TOP_K, read_number),
+    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_double),
+    ("top_p", attr.GEN_AI_REQUEST_TOP_P, read_double),
+    ("top_k", attr.GEN_AI_REQUEST_TOP_K, read_whole),
     ("stop_sequences", attr.GEN_AI_REQUEST_STOP_SEQUENCES, read_strings),
 )
 

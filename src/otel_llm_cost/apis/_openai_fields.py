@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from otel_llm_cost import _modalities
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
-from otel_llm_cost._values import drop_none, read_number, read_str
+from otel_llm_cost._values import drop_none, read_double, read_number, read_str
 from otel_llm_cost.apis._api import ResponseFields
 from otel_llm_cost.apis._fields import add_parameters
 from otel_llm_cost.providers import provider_for_host
@@ -148,10 +148,10 @@ def _choice_count(value: object) -> int | None:
 
 # (keyword argument, attribute, reader) of the chat request parameters recorded as they are.
 _CHAT_PARAMETERS: Final = (
-    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_number),
-    ("top_p", attr.GEN_AI_REQUEST_TOP_P, read_number),
-    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, read_number),
-    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY, read_number),
+    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_double),
+    ("top_p", attr.GEN_AI_REQUEST_TOP_P, read_double),
+    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, read_double),
+    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY, read_double),
     ("seed", attr.GEN_AI_REQUEST_SEED, read_int),
     ("n", attr.GEN_AI_REQUEST_CHOICE_COUNT, _choice_count),
     ("stop", attr.GEN_AI_REQUEST_STOP_SEQUENCES, _stop_sequences),
@@ -195,8 +195,8 @@ def responses_request_attributes(kwargs: Mapping[str, Any], server: Server) -> d
         drop_none(
             (
                 (attr.GEN_AI_REQUEST_MAX_TOKENS, read_int(get("max_output_tokens"))),
-                (attr.GEN_AI_REQUEST_TEMPERATURE, read_number(get("temperature"))),
-                (attr.GEN_AI_REQUEST_TOP_P, read_number(get("top_p"))),
+                (attr.GEN_AI_REQUEST_TEMPERATURE, read_double(get("temperature"))),
+                (attr.GEN_AI_REQUEST_TOP_P, read_double(get("top_p"))),
                 (attr.GEN_AI_REQUEST_STREAM, get("stream") is True),
                 (attr.GEN_AI_OUTPUT_TYPE, output_type),
                 (attr.GEN_AI_CONVERSATION_ID, read_str(conversation)),

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
-from otel_llm_cost._values import read_int, read_number, read_str, read_strings
+from otel_llm_cost._values import read_double, read_int, read_str, read_strings, read_whole
 from otel_llm_cost.apis._api import AWS_EVENTSTREAM, ResponseFields, WireRequest
 from otel_llm_cost.usage import ESTIMATED, PROVIDER, Usage, UsageSource
 
@@ -127,9 +127,9 @@ def converse_request_attributes(body: Mapping[str, Any], *, stream: bool) -> dic
     extra = get(body, "additionalModelRequestFields") or _EMPTY
     pairs = (
         (attr.GEN_AI_REQUEST_MAX_TOKENS, read_int(get(config, "maxTokens"))),
-        (attr.GEN_AI_REQUEST_TEMPERATURE, read_number(get(config, "temperature"))),
-        (attr.GEN_AI_REQUEST_TOP_P, read_number(get(config, "topP"))),
-        (attr.GEN_AI_REQUEST_TOP_K, read_number(get(extra, "top_k"))),
+        (attr.GEN_AI_REQUEST_TEMPERATURE, read_double(get(config, "temperature"))),
+        (attr.GEN_AI_REQUEST_TOP_P, read_double(get(config, "topP"))),
+        (attr.GEN_AI_REQUEST_TOP_K, read_whole(get(extra, "top_k"))),
         (attr.GEN_AI_REQUEST_STOP_SEQUENCES, read_strings(get(config, "stopSequences"))),
         (attr.GEN_AI_REQUEST_STREAM, stream),
     )

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost._values import read_int, read_number, read_str, read_strings
+from otel_llm_cost._values import read_double, read_int, read_str, read_strings, read_whole
 from otel_llm_cost.apis import _anthropic_fields as anthropic
 from otel_llm_cost.apis._api import AWS_EVENTSTREAM, ResponseFields, WireRequest
 from otel_llm_cost.apis.bedrock import (
@@ -110,9 +110,9 @@ def invoke_request_attributes(body: Mapping[str, Any], *, stream: bool) -> dict[
     scopes = [body, *(config for name in _CONFIGS if isinstance(config := body.get(name), Mapping))]
     pairs = (
         (attr.GEN_AI_REQUEST_MAX_TOKENS, _pick(scopes, _MAX_TOKENS, read_int)),
-        (attr.GEN_AI_REQUEST_TEMPERATURE, _pick(scopes, ("temperature",), read_number)),
-        (attr.GEN_AI_REQUEST_TOP_P, _pick(scopes, _TOP_P, read_number)),
-        (attr.GEN_AI_REQUEST_TOP_K, _pick(scopes, _TOP_K, read_number)),
+        (attr.GEN_AI_REQUEST_TEMPERATURE, _pick(scopes, ("temperature",), read_double)),
+        (attr.GEN_AI_REQUEST_TOP_P, _pick(scopes, _TOP_P, read_double)),
+        (attr.GEN_AI_REQUEST_TOP_K, _pick(scopes, _TOP_K, read_whole)),
         (attr.GEN_AI_REQUEST_STOP_SEQUENCES, _pick(scopes, _STOP, read_strings)),
         (attr.GEN_AI_REQUEST_STREAM, stream),
     )

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost._values import read_number, read_str, read_strings
+from otel_llm_cost._values import read_double, read_str, read_strings, read_whole
 from otel_llm_cost.apis._api import NDJSON, SSE, ResponseFields, WireRequest
 from otel_llm_cost.apis._fields import (
     add_parameters,
@@ -39,12 +39,12 @@ EMBEDDINGS: Final = "embeddings"
 # (body key, attribute, reader): the same names in v1 and v2.
 _PARAMETERS: Final = (
     ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS, count),
-    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_number),
-    ("p", attr.GEN_AI_REQUEST_TOP_P, read_number),
-    ("k", attr.GEN_AI_REQUEST_TOP_K, read_number),
+    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_double),
+    ("p", attr.GEN_AI_REQUEST_TOP_P, read_double),
+    ("k", attr.GEN_AI_REQUEST_TOP_K, read_whole),
     ("seed", attr.GEN_AI_REQUEST_SEED, count),
-    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, read_number),
-    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY, read_number),
+    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, read_double),
+    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY, read_double),
     ("stop_sequences", attr.GEN_AI_REQUEST_STOP_SEQUENCES, read_strings),
 )
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._modalities import gemini_units
-from otel_llm_cost._values import read_number, read_str, read_strings
+from otel_llm_cost._values import read_double, read_str, read_strings, read_whole
 from otel_llm_cost.apis._api import SSE, ResponseFields, WireRequest
 from otel_llm_cost.apis._fields import body_of, count, estimated_usage, get, items, make_fields, text
 from otel_llm_cost.usage import Usage
@@ -44,12 +44,12 @@ _MODEL_PARENTS: Final = ("/models/", "/tunedModels/", "/endpoints/")
 # (generationConfig key, its snake_case spelling, attribute, reader)
 _PARAMETERS: Final = (
     ("maxOutputTokens", "max_output_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS, count),
-    ("temperature", "temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_number),
-    ("topP", "top_p", attr.GEN_AI_REQUEST_TOP_P, read_number),
-    ("topK", "top_k", attr.GEN_AI_REQUEST_TOP_K, read_number),
+    ("temperature", "temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_double),
+    ("topP", "top_p", attr.GEN_AI_REQUEST_TOP_P, read_double),
+    ("topK", "top_k", attr.GEN_AI_REQUEST_TOP_K, read_whole),
     ("seed", "seed", attr.GEN_AI_REQUEST_SEED, count),
-    ("presencePenalty", "presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY, read_number),
-    ("frequencyPenalty", "frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, read_number),
+    ("presencePenalty", "presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY, read_double),
+    ("frequencyPenalty", "frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, read_double),
     ("stopSequences", "stop_sequences", attr.GEN_AI_REQUEST_STOP_SEQUENCES, read_strings),
 )
 

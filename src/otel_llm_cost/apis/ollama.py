@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_llm_cost import attributes as attr
-from otel_llm_cost._values import read_number, read_str, read_strings
+from otel_llm_cost._values import read_double, read_str, read_strings, read_whole
 from otel_llm_cost.apis._api import NDJSON, ResponseFields, WireRequest
 from otel_llm_cost.apis._fields import body_of, count, estimated_usage, get, items, make_fields, text
 from otel_llm_cost.usage import Usage
@@ -25,12 +25,12 @@ if TYPE_CHECKING:
 # (options key, attribute, reader)
 _OPTIONS: Final = (
     ("num_predict", attr.GEN_AI_REQUEST_MAX_TOKENS, count),
-    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_number),
-    ("top_p", attr.GEN_AI_REQUEST_TOP_P, read_number),
-    ("top_k", attr.GEN_AI_REQUEST_TOP_K, read_number),
+    ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_double),
+    ("top_p", attr.GEN_AI_REQUEST_TOP_P, read_double),
+    ("top_k", attr.GEN_AI_REQUEST_TOP_K, read_whole),
     ("seed", attr.GEN_AI_REQUEST_SEED, count),
-    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, read_number),
-    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY, read_number),
+    ("frequency_penalty", attr.GEN_AI_REQUEST_FREQUENCY_PENALTY, read_double),
+    ("presence_penalty", attr.GEN_AI_REQUEST_PRESENCE_PENALTY, read_double),
     ("stop", attr.GEN_AI_REQUEST_STOP_SEQUENCES, read_strings),
 )
 
