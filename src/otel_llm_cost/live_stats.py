@@ -40,7 +40,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from opentelemetry import trace
 
@@ -68,6 +68,10 @@ __all__ = [
 
 OTHER_MODEL: Final = "_other"
 _PENDING_CALLS: Final = 256  # calls queued before the recording thread sums them (bounded memory)
+# A queued call: the clock at its end, model, usage, cost, duration, TTFT, run, error, partial.
+_Queued = tuple[
+    float, str | None, "Usage | None", Decimal | None, float | None, float | None, object, bool, bool
+]
 _ZERO: Final = Decimal(0)
 
 
@@ -250,8 +254,7 @@ class LiveStats:
         # given to add().
         self._runs: OrderedDict[object, _Sums | _Call] = OrderedDict()
         self._models: dict[str, _ModelWindow] = {}
-        # Calls ended and not summed yet (see _defer): (clock, then _add's arguments).
-        self._pending: deque[tuple[Any, ...]] = deque()
+        self._pending: deque[_Queued] = deque()  # calls ended and not summed yet (see _defer)
 
     # --- recording ------------------------------------------------------------------------------
     def record(
@@ -326,20 +329,10 @@ class LiveStats:
                 call = pending.popleft()
             except IndexError:  # another thread emptied it first
                 return
-            add(*call)
+            add(call)
 
-    def _add(
-        self,
-        at: float,
-        model: str | None,
-        usage: Usage | None,
-        cost: Decimal | None,
-        duration: float | None,
-        ttft: float | None,
-        run: object,
-        error: bool,
-        partial: bool,
-    ) -> None:
+    def _add(self, call: _Queued) -> None:
+        at, model, usage, cost, duration, ttft, run, error, partial = call
         index = int(at // self._bucket)
         if index == self._open_index or (self._open_index is not None and index < self._open_index):
             bucket = self._open  # queued by a thread that lost the race to the queue: the next second's
