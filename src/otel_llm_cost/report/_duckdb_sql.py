@@ -183,8 +183,20 @@ WITH RECURSIVE tree AS MATERIALIZED (
 SELECT start AS k, step, agent FROM walk
 """
 
+# A span is a call that counts: kept, not a wrapper, not a twin.
+COUNTED: Final = "kept AND k NOT IN (SELECT k FROM w) AND k NOT IN (SELECT k FROM twins)"
+
+# The timeline's bucket width: from 1 s, doubled until the counted calls' start times span at most
+# BUCKETS buckets, as the Python path's timeline ends up. Its own statement, so that no aggregate of the
+# calls waits for all of them (their rows stream to every aggregate at once, none held in memory).
+WIDTH: Final = f"""
+SELECT coalesce(min(w), 1000000000) AS w
+FROM (SELECT CAST(1000000000 AS BIGINT) << CAST(i AS INTEGER) AS w FROM range(34) AS r(i)),
+  (SELECT min(st) AS low, max(st) AS high FROM s WHERE {COUNTED})
+WHERE high // w - low // w + 1 <= BUCKETS"""
+
 # The rest is one statement's common table expressions, materialised while it runs and freed after.
-# c: the calls that count (kept, not wrappers, not twins), labelled.
+# c: the calls that count (COUNTED), labelled.
 CALLS: Final = """
 c AS MATERIALIZED (
   SELECT s.th, s.t, s.st, greatest(s.en - s.st, 0) / 1e9 AS dur, s.err, s.model, s.provider, s.inp, s.out,
@@ -219,21 +231,11 @@ ranked AS MATERIALIZED (
 
 # The spans of the ranked traces, for their views: the first VIEW_SPANS of each by start time (a view
 # shows fewer), with the trace's number of spans.
-VIEWS: Final = """
+VIEWS: Final = f"""
 SELECT th, k, pk, name, kind, st, en, err, step, agent, [pre, ttft_phase, gen, tool, post] AS phases, kept,
-  k IN (SELECT k FROM c) AS counted, inp, out, cost, model, count(*) OVER (PARTITION BY th) AS spans
+  coalesce({COUNTED}, false) AS counted, inp, out, cost, model, count(*) OVER (PARTITION BY th) AS spans
 FROM s WHERE th IN (SELECT th FROM ranked)
 QUALIFY row_number() OVER (PARTITION BY th ORDER BY st, k) <= VIEW_SPANS"""
-
-# The timeline's bucket width: from 1 s, doubled until the calls' start times span at most BUCKETS
-# buckets, as the Python path's timeline ends up.
-WIDTH: Final = """
-width AS MATERIALIZED (
-  SELECT coalesce(min(w), 1000000000) AS w
-  FROM (SELECT CAST(1000000000 AS BIGINT) << CAST(i AS INTEGER) AS w FROM range(34) AS r(i)),
-    (SELECT min(st) AS low, max(st) AS high FROM c)
-  WHERE high // w - low // w + 1 <= BUCKETS
-)"""
 
 # Figures of a group of calls, as _duckdb_stats.totals() reads them.
 TOTALS: Final = """count(*) AS calls, sum(err::INT) AS errors, count(*) - count(cost) AS unpriced,
