@@ -195,8 +195,9 @@ FROM (SELECT CAST(1000000000 AS BIGINT) << CAST(i AS INTEGER) AS w FROM range(34
   (SELECT min(st) AS low, max(st) AS high FROM s WHERE {COUNTED})
 WHERE high // w - low // w + 1 <= BUCKETS"""
 
-# The rest is one statement's common table expressions, materialised while it runs and freed after.
-# c: the calls that count (COUNTED), labelled.
+# The rest is one statement's common table expressions. c: the calls that count (COUNTED), labelled. Its
+# rows stream to all its readers at once (the aggregates and the traces' costs; none needs all of them
+# first), so the calls are never held in memory, however many.
 CALLS: Final = """
 c AS MATERIALIZED (
   SELECT s.th, s.t, s.st, greatest(s.en - s.st, 0) / 1e9 AS dur, s.err, s.model, s.provider, s.inp, s.out,
