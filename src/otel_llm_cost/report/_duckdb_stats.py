@@ -59,30 +59,7 @@ _STEP_NAME: Final = f"coalesce(step, '{NONE}')"
 _STEP_SPANS: Final = "is_step AND keeps"
 # WIDTH_NS is replaced by the timeline's bucket width (see sql.WIDTH).
 _BUCKET: Final = "st // WIDTH_NS"
-
-# The calls' summaries, each a (series, label) of one aggregate: one pass over the calls and one hash
-# table instead of one each (a dozen hash tables at once held DuckDB's memory cap). Series ``model``
-# (label: the model), ``latency`` (label: the measure, as in _LATENCY) and ``timeline`` (label: the bucket).
-_SERIES: Final = (
-    ("model", f"coalesce(model, '{NONE}')", "dur"),
-    ("latency", "'duration'", "dur"),
-    ("latency", "'ttft'", "ttft"),
-    ("latency", "'generation'", "dur - ttft"),
-    ("latency", "'rate'", sql.RATE),
-    ("timeline", f"CAST({_BUCKET} AS VARCHAR)", "dur"),
-)
-
-
-def _series_sketches() -> str:
-    series = ", ".join(f"'{name}'" for name, _, _ in _SERIES)
-    labels = ", ".join(label for _, label, _ in _SERIES)
-    values = ", ".join(value for _, _, value in _SERIES)
-    return (
-        f"SELECT series, label, {_SKETCH} FROM (SELECT unnest([{series}]) AS series, "
-        f"unnest([{labels}]) AS label, unnest([{values}]) AS v FROM c) "
-        "WHERE isfinite(v) GROUP BY series, label"
-    )
-
+_TIMED: Final = "ttft IS NOT NULL"
 
 OUTPUTS: Final = {
     "groups": (
@@ -90,7 +67,16 @@ OUTPUTS: Final = {
         f"AS dimension, coalesce({', '.join(_DIMENSIONS)}, '{NONE}') AS label, {sql.TOTALS} FROM c "
         f"GROUP BY GROUPING SETS ({', '.join(f'({d})' for d in _DIMENSIONS)}, ())"
     ),
-    "sketches": _series_sketches(),
+    "model_durations": _sketches("dur", f"coalesce(model, '{NONE}')"),
+    "latency": " UNION ALL ".join(
+        _sketches(value, f"'{name}'", where=where)
+        for name, value, where in (
+            ("duration", "dur", "true"),
+            ("ttft", "ttft", _TIMED),
+            ("generation", "dur - ttft", _TIMED),
+            ("rate", sql.RATE, "true"),
+        )
+    ),
     "statuses": "SELECT status, count(*) AS n FROM c GROUP BY 1",
     "unpriced": (
         f"SELECT coalesce(provider, '{NONE}') AS provider, coalesce(model, '{NONE}') AS model, count(*) AS n "
@@ -100,6 +86,7 @@ OUTPUTS: Final = {
         f"SELECT {_BUCKET} AS bucket, count(*) AS calls, sum(err::INT) AS errors, sum(inp) AS inp, "
         "sum(out) AS out, sum(cost) AS cost FROM c GROUP BY 1"
     ),
+    "timeline_durations": _sketches("dur", _BUCKET),
     "histogram": (
         f"SELECT CASE WHEN dur > 0 THEN floor(ln(dur) / {_LOG_BASE!r}) END AS key, count(*) AS n "
         "FROM c GROUP BY 1"
@@ -125,8 +112,8 @@ def quantiles(row: Mapping[str, Any] | None) -> Quantiles:
     )  # fmt: skip
 
 
-def _by_label(rows: Rows, series: str | None = None) -> dict[Any, Quantiles]:
-    return {row["label"]: quantiles(row) for row in rows if series is None or row["series"] == series}
+def _by_label(rows: Rows) -> dict[Any, Quantiles]:
+    return {row["label"]: quantiles(row) for row in rows}
 
 
 def totals(row: Mapping[str, Any], durations: Quantiles | None = None) -> Totals:
@@ -149,7 +136,7 @@ def cost(value: Any) -> Decimal:
 
 def groups(out: Mapping[str, Rows]) -> tuple[Totals, dict[str, list[tuple[str, Totals]]]]:
     """All calls' totals, and the cost breakdowns by provider, model, agent and step."""
-    durations = _by_label(out["sketches"], "model")
+    durations = _by_label(out["model_durations"])
     grouped: dict[str, list[tuple[str, Totals]]] = {d: [] for d in ("", *_DIMENSIONS)}
     for row in out["groups"]:
         name, dimension = row["label"], row["dimension"]
@@ -174,14 +161,14 @@ def _bounded(rows: list[tuple[str, Totals]], latency: bool) -> list[tuple[str, T
 
 def latency(out: Mapping[str, Rows]) -> Latency:
     """Duration, TTFT, generation time and output tokens per second of the counted calls."""
-    found = _by_label(out["sketches"], "latency")
+    found = _by_label(out["latency"])
     return Latency(*(found.get(name) or Quantiles() for name in _LATENCY))
 
 
 def timeline(out: Mapping[str, Any]) -> Timeline:
     """Calls per time bucket, buckets as wide as the Python path's would end up."""
     result = Timeline(MAX_BUCKETS, int(out["width"]))
-    durations = {int(k): v for k, v in _by_label(out["sketches"], "timeline").items()}
+    durations = _by_label(out["timeline_durations"])
     for row in out["timeline"]:
         bucket = result.buckets[int(row["bucket"])] = Bucket()
         bucket.calls, bucket.errors = row["calls"], row["errors"]
