@@ -166,21 +166,29 @@ QUALIFY row_number() OVER (PARTITION BY rh ORDER BY st, k) > 1
 """
 
 # The nearest step and agent above each call lacking one: one walk per distinct parent, through the spans
-# that are not counted calls (a counted call is no call's ancestor), stopping once both are known.
-# USING KEY keeps one row per walk, the latest, instead of every step of every walk (DuckDB 1.3+).
+# that are not counted calls (a counted call is no call's ancestor), stopping once both are known. The
+# first step up (hop: the parent and its own parent, enough for a call under a step under its agent) is
+# one join, one row per parent; only the walks still lacking a label recurse, and USING KEY keeps one row
+# per walk, the latest, instead of every step of every walk (DuckDB 1.3+).
 LABELS: Final = """
 CREATE TEMP TABLE up AS
 WITH RECURSIVE tree AS MATERIALIZED (
   SELECT k, pk, step, agent FROM s WHERE NOT kept OR k IN (SELECT k FROM w)
+), hop AS MATERIALIZED (
+  SELECT p.k AS start, g.pk AS cur, coalesce(p.step, g.step) AS step, coalesce(p.agent, g.agent) AS agent,
+    g.k IS NOT NULL AS moved
+  FROM tree AS p LEFT JOIN tree AS g ON g.k = p.pk AND (p.step IS NULL OR p.agent IS NULL)
+  WHERE p.k IN (SELECT pk FROM s WHERE kept AND (step IS NULL OR agent IS NULL))
+  QUALIFY row_number() OVER (PARTITION BY p.k) = 1
 ), walk(start, cur, step, agent, depth) USING KEY (start) AS (
-  SELECT k, pk, step, agent, 0 FROM tree
-  WHERE k IN (SELECT pk FROM s WHERE kept AND (step IS NULL OR agent IS NULL))
+  SELECT start, cur, step, agent, 1 FROM hop WHERE moved AND (step IS NULL OR agent IS NULL)
   UNION
   SELECT walk.start, tree.pk, coalesce(walk.step, tree.step), coalesce(walk.agent, tree.agent), walk.depth + 1
   FROM walk JOIN tree ON tree.k = walk.cur
   WHERE (walk.step IS NULL OR walk.agent IS NULL) AND walk.depth < 256
 )
-SELECT start AS k, step, agent FROM walk
+SELECT hop.start AS k, coalesce(walk.step, hop.step) AS step, coalesce(walk.agent, hop.agent) AS agent
+FROM hop LEFT JOIN walk USING (start)
 """
 
 # A span is a call that counts: kept, not a wrapper, not a twin.
