@@ -94,17 +94,18 @@ def _run(
     ctes = [
         sql.CALLS,
         sql.TRACES.replace("TOP", str(max(int(top), 0))).replace("PIN", pin),
-        sql.WIDTH.replace("BUCKETS", str(MAX_BUCKETS)),
     ]
+    width = con.execute(sql.WIDTH.replace("BUCKETS", str(MAX_BUCKETS))).fetchone()[0]
     outputs = {**OUTPUTS, "views": sql.VIEWS.replace("VIEW_SPANS", str(_VIEW_SPANS)), "ranked": "FROM ranked"}
     columns = [
-        "(SELECT count(*) FROM s) AS spans", "(SELECT count(*) FROM tr) AS traces", "(FROM width) AS width",
-        *(f"(SELECT list(q) FROM ({select}) AS q) AS {name}" for name, select in outputs.items()),
+        "(SELECT count(*) FROM s) AS spans", "(SELECT count(*) FROM tr) AS traces",
+        *(f"(SELECT list(q) FROM ({select.replace('WIDTH_NS', str(width))}) AS q) AS {name}"
+          for name, select in outputs.items()),
     ]  # fmt: skip
     statement = "WITH " + ",\n".join(c.strip() for c in ctes) + "\nSELECT " + ",\n  ".join(columns)
     result = con.execute(statement)
     names = [column[0] for column in result.description]
-    return _build(result.fetchone(), names, paths)
+    return _build((*result.fetchone(), width), [*names, "width"], paths)
 
 
 def _conditions(f: Filters) -> tuple[str, str]:

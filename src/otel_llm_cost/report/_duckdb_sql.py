@@ -166,25 +166,46 @@ QUALIFY row_number() OVER (PARTITION BY rh ORDER BY st, k) > 1
 """
 
 # The nearest step and agent above each call lacking one: one walk per distinct parent, through the spans
-# that are not counted calls (a counted call is no call's ancestor), stopping once both are known.
-# USING KEY keeps one row per walk, the latest, instead of every step of every walk (DuckDB 1.3+).
+# that are not counted calls (a counted call is no call's ancestor), stopping once both are known. The
+# first step up (hop: the parent and its own parent, enough for a call under a step under its agent) is
+# one join, one row per parent; only the walks still lacking a label recurse, and USING KEY keeps one row
+# per walk, the latest, instead of every step of every walk (DuckDB 1.3+).
 LABELS: Final = """
 CREATE TEMP TABLE up AS
 WITH RECURSIVE tree AS MATERIALIZED (
   SELECT k, pk, step, agent FROM s WHERE NOT kept OR k IN (SELECT k FROM w)
+), hop AS MATERIALIZED (
+  SELECT p.k AS start, g.pk AS cur, coalesce(p.step, g.step) AS step, coalesce(p.agent, g.agent) AS agent,
+    g.k IS NOT NULL AS moved
+  FROM tree AS p LEFT JOIN tree AS g ON g.k = p.pk AND (p.step IS NULL OR p.agent IS NULL)
+  WHERE p.k IN (SELECT pk FROM s WHERE kept AND (step IS NULL OR agent IS NULL))
+  QUALIFY row_number() OVER (PARTITION BY p.k) = 1
 ), walk(start, cur, step, agent, depth) USING KEY (start) AS (
-  SELECT k, pk, step, agent, 0 FROM tree
-  WHERE k IN (SELECT pk FROM s WHERE kept AND (step IS NULL OR agent IS NULL))
+  SELECT start, cur, step, agent, 1 FROM hop WHERE moved AND (step IS NULL OR agent IS NULL)
   UNION
   SELECT walk.start, tree.pk, coalesce(walk.step, tree.step), coalesce(walk.agent, tree.agent), walk.depth + 1
   FROM walk JOIN tree ON tree.k = walk.cur
   WHERE (walk.step IS NULL OR walk.agent IS NULL) AND walk.depth < 256
 )
-SELECT start AS k, step, agent FROM walk
+SELECT hop.start AS k, coalesce(walk.step, hop.step) AS step, coalesce(walk.agent, hop.agent) AS agent
+FROM hop LEFT JOIN walk USING (start)
 """
 
-# The rest is one statement's common table expressions, materialised while it runs and freed after.
-# c: the calls that count (kept, not wrappers, not twins), labelled.
+# A span is a call that counts: kept, not a wrapper, not a twin.
+COUNTED: Final = "kept AND k NOT IN (SELECT k FROM w) AND k NOT IN (SELECT k FROM twins)"
+
+# The timeline's bucket width: from 1 s, doubled until the counted calls' start times span at most
+# BUCKETS buckets, as the Python path's timeline ends up. Its own statement, so that no aggregate of the
+# calls waits for all of them (their rows stream to every aggregate at once, none held in memory).
+WIDTH: Final = f"""
+SELECT coalesce(min(w), 1000000000) AS w
+FROM (SELECT CAST(1000000000 AS BIGINT) << CAST(i AS INTEGER) AS w FROM range(34) AS r(i)),
+  (SELECT min(st) AS low, max(st) AS high FROM s WHERE {COUNTED})
+WHERE high // w - low // w + 1 <= BUCKETS"""
+
+# The rest is one statement's common table expressions. c: the calls that count (COUNTED), labelled. Its
+# rows stream to all its readers at once (the aggregates and the traces' costs; none needs all of them
+# first), so the calls are never held in memory, however many.
 CALLS: Final = """
 c AS MATERIALIZED (
   SELECT s.th, s.t, s.st, greatest(s.en - s.st, 0) / 1e9 AS dur, s.err, s.model, s.provider, s.inp, s.out,
@@ -219,21 +240,11 @@ ranked AS MATERIALIZED (
 
 # The spans of the ranked traces, for their views: the first VIEW_SPANS of each by start time (a view
 # shows fewer), with the trace's number of spans.
-VIEWS: Final = """
+VIEWS: Final = f"""
 SELECT th, k, pk, name, kind, st, en, err, step, agent, [pre, ttft_phase, gen, tool, post] AS phases, kept,
-  k IN (SELECT k FROM c) AS counted, inp, out, cost, model, count(*) OVER (PARTITION BY th) AS spans
+  coalesce({COUNTED}, false) AS counted, inp, out, cost, model, count(*) OVER (PARTITION BY th) AS spans
 FROM s WHERE th IN (SELECT th FROM ranked)
 QUALIFY row_number() OVER (PARTITION BY th ORDER BY st, k) <= VIEW_SPANS"""
-
-# The timeline's bucket width: from 1 s, doubled until the calls' start times span at most BUCKETS
-# buckets, as the Python path's timeline ends up.
-WIDTH: Final = """
-width AS MATERIALIZED (
-  SELECT coalesce(min(w), 1000000000) AS w
-  FROM (SELECT CAST(1000000000 AS BIGINT) << CAST(i AS INTEGER) AS w FROM range(34) AS r(i)),
-    (SELECT min(st) AS low, max(st) AS high FROM c)
-  WHERE high // w - low // w + 1 <= BUCKETS
-)"""
 
 # Figures of a group of calls, as _duckdb_stats.totals() reads them.
 TOTALS: Final = """count(*) AS calls, sum(err::INT) AS errors, count(*) - count(cost) AS unpriced,

@@ -57,7 +57,8 @@ def _sketches(value: str, label: str, source: str = "c", where: str = "true") ->
 
 _STEP_NAME: Final = f"coalesce(step, '{NONE}')"
 _STEP_SPANS: Final = "is_step AND keeps"
-_BUCKET: Final = "st // (SELECT w FROM width)"
+# WIDTH_NS is replaced by the timeline's bucket width (see sql.WIDTH).
+_BUCKET: Final = "st // WIDTH_NS"
 _TIMED: Final = "ttft IS NOT NULL"
 
 OUTPUTS: Final = {
