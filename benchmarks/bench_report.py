@@ -197,7 +197,10 @@ def main() -> int:
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--keep", metavar="PATH", help="write (or reuse) the generated file here")
     parser.add_argument(
-        "--against", metavar="SRC", help="also the report of this src/ tree (another checkout)"
+        "--against",
+        metavar="SRC",
+        help="also the report of this src/ tree (another checkout); its own imports must be installed "
+        "(the report before #19, commit 3768f91, needs ddsketch)",
     )
     parser.add_argument("--results", metavar="PATH", help="update the report section of this RESULTS.md")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
