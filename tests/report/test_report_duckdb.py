@@ -214,3 +214,18 @@ def test_cli_auto_engine_uses_duckdb_for_large_inputs(spans_path, monkeypatch, c
     assert json.loads(large.out)["cost"]["total"] == json.loads(small.out)["cost"]["total"]
     assert main(["report", str(spans_path), "--format", "json", "--engine", "python"]) == 0
     assert "duckdb" not in capsys.readouterr().err
+
+
+def test_values_that_are_not_numbers_count_as_the_python_engine_counts_them(tmp_path):
+    # A producer that writes `true` for a cost or a token count, a number as a string, an object or a
+    # fraction: typed columns made DuckDB read `true` as 1 (a dollar, a token); both engines now agree.
+    odd = (True, False, "7", "0.25", {"amount": 1}, [3], 10.5, "NaN", "1e999999", None)
+    spans = []
+    for sid, value in enumerate(odd, 1):
+        spans.append(llm(sid, sid, cost="0.001", start_s=sid, extra={"gen_ai.usage.cost.amount": value}))
+        spans.append(llm(100 + sid, 100 + sid, start_s=sid, extra={"gen_ai.usage.input_tokens": value}))
+        spans.append(llm(200 + sid, 200 + sid, start_s=sid, extra={"gen_ai.usage.output_tokens": value}))
+    path = write_jsonl(tmp_path / "odd.jsonl", spans)
+    python, duck = build_report([path]), duckdb_report([path])
+    assert _close(_figures(duck), _figures(python)), (_figures(duck), _figures(python))
+    assert duck.totals.calls == len(spans)  # no line skipped for an odd value

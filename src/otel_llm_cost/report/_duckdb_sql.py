@@ -26,16 +26,18 @@ _ATTRIBUTES: Final = {
     "gen_ai.request.model": "VARCHAR",
     "gen_ai.response.model": "VARCHAR",
     "gen_ai.response.id": "VARCHAR",
-    "gen_ai.usage.input_tokens": "DOUBLE",
-    "gen_ai.usage.output_tokens": "DOUBLE",
-    "gen_ai.usage.prompt_tokens": "DOUBLE",
-    "gen_ai.usage.completion_tokens": "DOUBLE",
-    "gen_ai.usage.cache_read.input_tokens": "DOUBLE",
-    "gen_ai.usage.cache_write.input_tokens": "DOUBLE",
-    "gen_ai.usage.cache_creation.input_tokens": "DOUBLE",
-    "gen_ai.usage.reasoning.output_tokens": "DOUBLE",
-    # Read from the number's text (a string is cast; anything else is NULL), as exact as the Python path.
-    "gen_ai.usage.cost.amount": "DECIMAL(38, 24)",
+    # Counts and the cost are read as text and cast where they are used (_tokens, _COST), as the Python
+    # path reads them: a numeric string is cast, anything else is NULL. Typed DOUBLE or DECIMAL, DuckDB
+    # read `true` as 1 (a token, a dollar) and skipped a whole line whose value was an object.
+    "gen_ai.usage.input_tokens": "VARCHAR",
+    "gen_ai.usage.output_tokens": "VARCHAR",
+    "gen_ai.usage.prompt_tokens": "VARCHAR",
+    "gen_ai.usage.completion_tokens": "VARCHAR",
+    "gen_ai.usage.cache_read.input_tokens": "VARCHAR",
+    "gen_ai.usage.cache_write.input_tokens": "VARCHAR",
+    "gen_ai.usage.cache_creation.input_tokens": "VARCHAR",
+    "gen_ai.usage.reasoning.output_tokens": "VARCHAR",
+    "gen_ai.usage.cost.amount": "VARCHAR",
     "gen_ai.usage.cost.currency": "VARCHAR",
     "llm_cost.cost.status": "VARCHAR",
     "gen_ai.response.time_to_first_chunk": "DOUBLE",
@@ -62,7 +64,7 @@ COLUMNS: Final = {
 
 def _tokens(*names: str) -> str:
     # A usable count: a whole number from 0 to 2**53, else 0 (as Usage.of reads untrusted counts).
-    value = "coalesce(" + ", ".join(f'a."{n}"' for n in names) + ")"
+    value = "coalesce(" + ", ".join(f'TRY_CAST(a."{n}" AS DOUBLE)' for n in names) + ")"
     return f"CASE WHEN {value} BETWEEN 0 AND 9007199254740992 THEN CAST(floor({value}) AS BIGINT) ELSE 0 END"
 
 
@@ -77,6 +79,7 @@ _MODEL: Final = """coalesce(nullif(a."gen_ai.response.model", ''), nullif(a."gen
 _PROVIDER: Final = """lower(coalesce(nullif(a."gen_ai.provider.name", ''), nullif(a."gen_ai.system", '')))"""
 _TTFT: Final = 'a."gen_ai.response.time_to_first_chunk"'
 _RATE: Final = 'a."llm_cost.output_tokens_per_second"'
+_COST: Final = 'TRY_CAST(a."gen_ai.usage.cost.amount" AS DECIMAL(38, 24))'
 _STEP: Final = """coalesce(a."gen_ai.operation.name" = 'invoke_agent'
   OR a."llm_cost.span.type" = 'agent_step', false)"""
 
@@ -126,9 +129,9 @@ FROM (
         AS is_call,
       KEEPS AS keeps,
       CASE WHEN a."llm_cost.cost.status" IS NULL AND coalesce(a."gen_ai.usage.cost.currency", 'USD') = 'USD'
-             THEN a."gen_ai.usage.cost.amount"
+             THEN {_COST}
            WHEN a."llm_cost.cost.status" IN ('priced', 'estimated')
-             THEN a."gen_ai.usage.cost.amount" END AS cost,
+             THEN {_COST} END AS cost,
       a."llm_cost.cost.status" AS status,
       CASE WHEN a."llm_cost.span.type" = 'agent_step' THEN 'step'
            WHEN a."gen_ai.operation.name" IN ('invoke_agent', 'create_agent') THEN 'agent'
