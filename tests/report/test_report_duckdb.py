@@ -30,7 +30,7 @@ def _close(a, b):
 def _figures(report):
     data = json.loads(to_json(report))
     data.pop("input")  # the DuckDB engine does not count unreadable lines
-    for key in ("sampling", "by_part", "unpriced_units"):  # nor sampled estimates and billed parts (#17)
+    for key in ("by_part", "unpriced_units"):  # nor the cost per billed part (#17)
         data["cost"].pop(key)
     return data
 
@@ -229,3 +229,26 @@ def test_values_that_are_not_numbers_count_as_the_python_engine_counts_them(tmp_
     python, duck = build_report([path]), duckdb_report([path])
     assert _close(_figures(duck), _figures(python)), (_figures(duck), _figures(python))
     assert duck.totals.calls == len(spans)  # no line skipped for an odd value
+
+
+def test_the_sampled_estimate_is_the_python_engines(tmp_path):
+    # Traces kept at 10% and 50%, calls without a probability, and values the Python path does not read as
+    # one (a string, a bool, 0, above 1): the same estimate, error and sampling line from both engines.
+    rng = random.Random(5)
+    odd = ("0.5", True, 0, 1.5, None)
+    spans = []
+    for t in range(1, 61):
+        probability = (0.1, 0.5, 1, odd[t % len(odd)])[t % 4]
+        for i in range(3):
+            extra = {} if probability is None else {"llm_cost.sampling.probability": probability}
+            cost = f"{rng.uniform(0.001, 0.02):.6f}" if rng.random() > 0.1 else None
+            spans.append(llm(t, t * 10 + i, cost=cost, start_s=t + i, extra=extra))
+    path = write_jsonl(tmp_path / "sampled.jsonl", spans)
+    python, duck = build_report([path]), duckdb_report([path])
+    assert python.sampling.sampled and python.sampling.unknown_calls > 0
+    assert _close(_figures(duck), _figures(python)), (_figures(duck)["cost"], _figures(python)["cost"])
+    from otel_llm_cost.report._sampling import sampling_lines
+
+    assert sampling_lines(duck.sampling, duck.totals.calls) == sampling_lines(
+        python.sampling, python.totals.calls
+    )

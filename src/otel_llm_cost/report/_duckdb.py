@@ -11,9 +11,10 @@ lives in a scratch database file (compressed), and DuckDB's memory is capped at 
 past it, blocks are dropped and read back or spilled to the scratch directory, instead of growing.
 
 Differences from the Python path, by design: it reads our JSONL only (plain or gzip, not OTLP/JSON);
-unreadable lines are skipped without being counted or listed; ``--by``, sampled estimates (#17) and the
-cost per billed part are not computed; traces are whole however far apart their spans are (the Python
-path closes a trace after ``linger`` seconds of input without its spans).
+unreadable lines are skipped without being counted or listed; ``--by`` and the cost per billed part are
+not computed; a trace's sampling probability is its calls' lowest (the Python path takes its first
+call's); traces are whole however far apart their spans are (the Python path closes a trace after
+``linger`` seconds of input without its spans).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from otel_llm_cost.report._duckdb_traces import rankings
 from otel_llm_cost.report._filters import Filters
 from otel_llm_cost.report._read import _GZIP_MAGIC, MAX_LINE_BYTES, ReadStats
 from otel_llm_cost.report._result import Report
+from otel_llm_cost.report._sampling import SampleEstimate
 
 from . import _duckdb_sql as sql
 
@@ -96,7 +98,12 @@ def _run(
         sql.TRACES.replace("TOP", str(max(int(top), 0))).replace("PIN", pin),
     ]
     width = con.execute(sql.WIDTH.replace("BUCKETS", str(MAX_BUCKETS))).fetchone()[0]
-    outputs = {**OUTPUTS, "views": sql.VIEWS.replace("VIEW_SPANS", str(_VIEW_SPANS)), "ranked": "FROM ranked"}
+    outputs = {
+        **OUTPUTS,
+        "views": sql.VIEWS.replace("VIEW_SPANS", str(_VIEW_SPANS)),
+        "ranked": "FROM ranked",
+        "sampling": sql.SAMPLING,
+    }
     columns = [
         "(SELECT count(*) FROM s) AS spans", "(SELECT count(*) FROM tr) AS traces",
         *(f"(SELECT list(q) FROM ({select.replace('WIDTH_NS', str(width))}) AS q) AS {name}"
@@ -162,5 +169,16 @@ def _build(row: Sequence[Any], names: Sequence[str], paths: Sequence[str | Path]
     return Report(
         stats, totals, statuses, stats_.latency(out), groups, stats_.steps(out), traces["expensive"],
         traces["slowest"], out["traces"], stats_.unpriced(out), stats_.timeline(out), stats_.histogram(out),
-        pinned=next(iter(traces["pinned"]), None),
+        pinned=next(iter(traces["pinned"]), None), sampling=_sampling(out["sampling"]),
     )  # fmt: skip
+
+
+def _sampling(rows: Sequence[dict[str, Any]]) -> SampleEstimate:
+    row = rows[0] if rows else {}
+    known = int(row.get("known") or 0)
+    return SampleEstimate.from_sums(
+        int(row.get("unknown") or 0),
+        known,
+        (float(row.get("low") or 1.0), float(row.get("high") or 1.0)),
+        (float(row.get("cost") or 0.0), float(row.get("calls") or 0.0), float(row.get("variance") or 0.0)),
+    )

@@ -39,6 +39,8 @@ _ATTRIBUTES: Final = {
     "gen_ai.usage.reasoning.output_tokens": "VARCHAR",
     "gen_ai.usage.cost.amount": "VARCHAR",
     "gen_ai.usage.cost.currency": "VARCHAR",
+    # JSON, to tell a number from a string (the Python path reads only numbers here).
+    "llm_cost.sampling.probability": "JSON",
     "llm_cost.cost.status": "VARCHAR",
     "gen_ai.response.time_to_first_chunk": "DOUBLE",
     "llm_cost.output_tokens_per_second": "DOUBLE",
@@ -80,6 +82,9 @@ _PROVIDER: Final = """lower(coalesce(nullif(a."gen_ai.provider.name", ''), nulli
 _TTFT: Final = 'a."gen_ai.response.time_to_first_chunk"'
 _RATE: Final = 'a."llm_cost.output_tokens_per_second"'
 _COST: Final = 'TRY_CAST(a."gen_ai.usage.cost.amount" AS DECIMAL(38, 24))'
+_PROBABILITY: Final = """CASE
+  WHEN json_type(a."llm_cost.sampling.probability") IN ('DOUBLE', 'UBIGINT', 'BIGINT')
+  THEN TRY_CAST(a."llm_cost.sampling.probability" AS DOUBLE) END"""
 _STEP: Final = """coalesce(a."gen_ai.operation.name" = 'invoke_agent'
   OR a."llm_cost.span.type" = 'agent_step', false)"""
 
@@ -107,6 +112,7 @@ SELECT hash(t, id) AS k, CASE WHEN p IS NOT NULL THEN hash(t, p) END AS pk, hash
        ELSE status END AS status,
   CASE WHEN kept AND {_TTFT} BETWEEN 0 AND greatest(en - st, 0) / 1e9 THEN {_TTFT} END AS ttft,
   CASE WHEN kept AND isfinite({_RATE}) THEN {_RATE} END AS tps,
+  CASE WHEN kept AND {_PROBABILITY} > 0 AND {_PROBABILITY} <= 1 THEN {_PROBABILITY} END AS prob,
   CASE WHEN is_step THEN a."llm_cost.phase.pre_processing" END AS pre,
   CASE WHEN is_step THEN a."llm_cost.phase.time_to_first_token" END AS ttft_phase,
   CASE WHEN is_step THEN a."llm_cost.phase.generation" END AS gen,
@@ -212,7 +218,7 @@ WHERE high // w - low // w + 1 <= BUCKETS"""
 CALLS: Final = """
 c AS MATERIALIZED (
   SELECT s.th, s.t, s.st, greatest(s.en - s.st, 0) / 1e9 AS dur, s.err, s.model, s.provider, s.inp, s.out,
-    s.cr, s.cw, s.reasoning, s.cost, s.status, s.ttft, s.tps, s.k,
+    s.cr, s.cw, s.reasoning, s.cost, s.status, s.ttft, s.tps, s.k, s.prob,
     coalesce(s.step, up.step) AS step, coalesce(s.agent, up.agent) AS agent
   FROM s LEFT JOIN up ON up.k = s.pk
   WHERE s.kept AND s.k NOT IN (SELECT k FROM w) AND s.k NOT IN (SELECT k FROM twins)
@@ -248,6 +254,19 @@ SELECT th, k, pk, name, kind, st, en, err, step, agent, [pre, ttft_phase, gen, t
   coalesce({COUNTED}, false) AS counted, inp, out, cost, model, count(*) OVER (PARTITION BY th) AS spans
 FROM s WHERE th IN (SELECT th FROM ranked)
 QUALIFY row_number() OVER (PARTITION BY th ORDER BY st, k) <= VIEW_SPANS"""
+
+# The sampled estimate (#17), as _sampling.SampleEstimate sums it: each trace's calls with a probability
+# stand for 1/p traces (p: the trace's lowest, where the Python path takes its first call's); calls without
+# one are counted apart.
+SAMPLING: Final = """
+SELECT sum(unknown) AS unknown, sum(known) AS known, min(p) AS low, max(high) AS high,
+  coalesce(sum(cost / p), 0) AS cost, coalesce(sum(known / p), 0) AS calls,
+  coalesce(sum((1 - p) / (p * p) * cost * cost), 0) AS variance
+FROM (
+  SELECT count(*) - count(prob) AS unknown, count(prob) AS known, min(prob) AS p, max(prob) AS high,
+    CAST(coalesce(sum(cost) FILTER (WHERE prob IS NOT NULL), 0) AS DOUBLE) AS cost
+  FROM c GROUP BY th
+)"""
 
 # Figures of a group of calls, as _duckdb_stats.totals() reads them.
 TOTALS: Final = """count(*) AS calls, sum(err::INT) AS errors, count(*) - count(cost) AS unpriced,

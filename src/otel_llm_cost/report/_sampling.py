@@ -71,6 +71,18 @@ class SampleEstimate:
         trace.calls += 1
         trace.cost += float(cost) if cost is not None else 0.0
 
+    @classmethod
+    def from_sums(
+        cls, unknown: int, known: int, probabilities: tuple[float, float], sums: tuple[float, float, float]
+    ) -> SampleEstimate:
+        """An estimate summed elsewhere (the DuckDB engine): calls without and with a probability, the
+        lowest and highest probability, and the sums of ``C_t / p_t``, ``calls_t / p_t`` and the variance."""
+        estimate = cls(unknown_calls=unknown, known_calls=known)
+        if known:
+            estimate.min_probability, estimate.max_probability = probabilities
+        estimate._folded_cost, estimate._folded_calls, estimate._folded_variance = sums
+        return estimate
+
     def _fold(self) -> None:
         for trace in self.traces.values():
             self._folded_cost += trace.cost / trace.probability
