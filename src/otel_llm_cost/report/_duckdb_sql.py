@@ -134,10 +134,9 @@ FROM (
         AND coalesce(a."gen_ai.operation.name", '') NOT IN ('invoke_agent', 'create_agent', 'execute_tool')
         AS is_call,
       KEEPS AS keeps,
-      CASE WHEN a."llm_cost.cost.status" IS NULL AND coalesce(a."gen_ai.usage.cost.currency", 'USD') = 'USD'
-             THEN {_COST}
-           WHEN a."llm_cost.cost.status" IN ('priced', 'estimated')
-             THEN {_COST} END AS cost,
+      CASE WHEN a."llm_cost.cost.status" IN ('priced', 'estimated')
+             OR (a."llm_cost.cost.status" IS NULL AND coalesce(a."gen_ai.usage.cost.currency", 'USD') = 'USD')
+           THEN {_COST} END AS cost,
       a."llm_cost.cost.status" AS status,
       CASE WHEN a."llm_cost.span.type" = 'agent_step' THEN 'step'
            WHEN a."gen_ai.operation.name" IN ('invoke_agent', 'create_agent') THEN 'agent'
@@ -200,8 +199,15 @@ SELECT hop.start AS k, coalesce(walk.step, hop.step) AS step, coalesce(walk.agen
 FROM hop LEFT JOIN walk USING (start)
 """
 
-# A span is a call that counts: kept, not a wrapper, not a twin.
-COUNTED: Final = "kept AND k NOT IN (SELECT k FROM w) AND k NOT IN (SELECT k FROM twins)"
+
+def counted(table: str = "") -> str:
+    """The condition that a span (of ``table``, when a join needs it named) is a call that counts: kept,
+    not a wrapper, not a twin."""
+    at = f"{table}." if table else ""
+    return f"{at}kept AND {at}k NOT IN (SELECT k FROM w) AND {at}k NOT IN (SELECT k FROM twins)"
+
+
+COUNTED: Final = counted()
 
 # The timeline's bucket width: from 1 s, doubled until the counted calls' start times span at most
 # BUCKETS buckets, as the Python path's timeline ends up. Its own statement, so that no aggregate of the
@@ -215,13 +221,13 @@ WHERE high // w - low // w + 1 <= BUCKETS"""
 # The rest is one statement's common table expressions. c: the calls that count (COUNTED), labelled. Its
 # rows stream to all its readers at once (the aggregates and the traces' costs; none needs all of them
 # first), so the calls are never held in memory, however many.
-CALLS: Final = """
+CALLS: Final = f"""
 c AS MATERIALIZED (
   SELECT s.th, s.t, s.st, greatest(s.en - s.st, 0) / 1e9 AS dur, s.err, s.model, s.provider, s.inp, s.out,
     s.cr, s.cw, s.reasoning, s.cost, s.status, s.ttft, s.tps, s.k, s.prob,
     coalesce(s.step, up.step) AS step, coalesce(s.agent, up.agent) AS agent
   FROM s LEFT JOIN up ON up.k = s.pk
-  WHERE s.kept AND s.k NOT IN (SELECT k FROM w) AND s.k NOT IN (SELECT k FROM twins)
+  WHERE {counted("s")}
 )"""
 
 # One row per trace with counted calls (what the rankings order by), and the ranked ones: TOP and PIN
