@@ -208,9 +208,12 @@ def test_promtool_rejects_a_broken_query(tmp_path):
 @pytest.fixture(params=["default", "latest"])
 def scraped_app(
     tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Prometheus, Any]]:
+) -> Iterator[tuple[Prometheus, float]]:
     """Prometheus scraping an app that made calls of every kind the dashboard shows, in each edition of
-    the GenAI metric names (the dashboard serves both)."""
+    the GenAI metric names (the dashboard serves both), and the time of the first scrape that saw them all.
+
+    Queries are evaluated at that time: a `rate(...[30s])` evaluated whenever a slow machine gets to it
+    would see no increase in its window, and its ratio panels would answer 0/0."""
     binary = prometheus_binary()
     if request.param == "latest":
         monkeypatch.setenv(SEMCONV_STABILITY_OPT_IN, GEN_AI_LATEST_EXPERIMENTAL)
@@ -231,11 +234,11 @@ def scraped_app(
             count = f"sum({{__name__=~'{CALL_COUNTS}'}})"
             for round_number in (1, 2):
                 _calls(demo, tracer_provider)
-                wait_for(
+                seen = wait_for(
                     f"a scrape after round {round_number}",
                     lambda n=round_number: [r for r in server.query(count) if float(r["value"][1]) >= 6 * n],
                 )
-        yield server, tracer_provider
+        yield server, float(seen[0]["value"][0])
     finally:
         for instrumentor in instrumentors:
             instrumentor.uninstrument()
@@ -265,9 +268,9 @@ def _calls(demo: DemoServer, tracer_provider: TracerProvider) -> None:
 
 
 def test_every_dashboard_query_returns_data(scraped_app):
-    server, _ = scraped_app
+    server, at = scraped_app
     for title, expr in dashboard_queries():
-        result = wait_for(f"data for {title}: {expr}", lambda e=expr: server.query(e))
+        result = wait_for(f"data for {title}: {expr}", lambda e=expr: server.query(e, at))
         values = [float(sample["value"][1]) for sample in result]
         assert any(math.isfinite(v) for v in values), (title, expr, values)
         assert all(v >= 0 for v in values if math.isfinite(v)), (title, expr, values)
@@ -291,11 +294,11 @@ def readme_queries() -> list[str]:
 
 
 def test_every_readme_query_returns_data(scraped_app):
-    server, _ = scraped_app
+    server, at = scraped_app
     queries = readme_queries()
     assert len(queries) == 4
     answered = 0
     for expr in queries:
-        result = server.query(expr)  # valid PromQL in either edition
+        result = server.query(expr, at)  # valid PromQL in either edition
         answered += bool(result)
     assert answered == 3  # cost and time to first chunk always, token rate in the running edition only

@@ -105,8 +105,12 @@ class Prometheus:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
             return json.loads(response.read()) if "/api/" in path else response.status
 
-    def query(self, promql: str) -> list[dict[str, Any]]:
-        answer = self.get("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))
+    def query(self, promql: str, at: float | None = None) -> list[dict[str, Any]]:
+        """An instant query, evaluated now or at the Unix time `at`."""
+        parameters: dict[str, Any] = {"query": promql}
+        if at is not None:
+            parameters["time"] = at
+        answer = self.get("/api/v1/query?" + urllib.parse.urlencode(parameters))
         assert answer["status"] == "success", answer
         return answer["data"]["result"]
 
