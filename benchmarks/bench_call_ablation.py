@@ -21,7 +21,6 @@ only), the others drop the part.
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
 import subprocess
 import sys
@@ -91,8 +90,8 @@ def _child(ablation: str, surface: str, calls: int) -> float:
     """The median A/B overhead of ``ours`` with the ``+``-joined ablations, or of ``config=NAME`` (an
     anchor of ``_setups.INSTRUMENTATIONS``, measured the same way)."""
     from _setups import INSTRUMENTATIONS, provider
-    from _worker import MockServer, _clients, make_call
-    from bench_call_phases import _payloads_of
+    from _worker import MockServer, _clients
+    from bench_call_phases import _payloads_of, warmed_pair
 
     payloads = _payloads_of()
     server = MockServer()
@@ -105,14 +104,7 @@ def _child(ablation: str, surface: str, calls: int) -> float:
     for part in ablation.split("+") if config == "ours" else ():
         if part != "none":
             ABLATIONS[part](tracer_provider)
-    clients = _clients(server)
-    server.payload = payloads[surface]
-    call = make_call(config, surface, payloads[surface], clients, None, unwrapped=False)
-    bypassed = make_call(config, surface, payloads[surface], clients, None, unwrapped=True)
-    assert call is not None and bypassed is not None
-    for _ in range(500):
-        call(), bypassed()
-    gc.collect()
+    call, bypassed = warmed_pair(config, surface, payloads, server, _clients(server), 500)
 
     def block(fn: Callable[[], object]) -> float:
         start = time.perf_counter()

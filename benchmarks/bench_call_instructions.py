@@ -19,7 +19,6 @@ well under 1% of the overhead.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import re
 import subprocess
@@ -34,21 +33,14 @@ def _child(surface: str, calls: int, config: str) -> None:
     """Inside valgrind: set up, warm up, then count the three blocks (callgrind_control dumps each)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _setups import INSTRUMENTATIONS, provider
-    from _worker import MockServer, _clients, make_call
-    from bench_call_phases import _payloads_of
+    from _worker import MockServer, _clients
+    from bench_call_phases import _payloads_of, warmed_pair
 
     payloads = _payloads_of()
     server = MockServer()
     tracer_provider, _ = provider(pipeline="simple")
     INSTRUMENTATIONS[config](tracer_provider)
-    clients = _clients(server)
-    server.payload = payloads[surface]
-    call = make_call(config, surface, payloads[surface], clients, None, unwrapped=False)
-    bypassed = make_call(config, surface, payloads[surface], clients, None, unwrapped=True)
-    assert call is not None and bypassed is not None
-    for _ in range(200):
-        call(), bypassed()
-    gc.collect()
+    call, bypassed = warmed_pair(config, surface, payloads, server, _clients(server), 200)
 
     def control(*args: str) -> None:
         subprocess.run(["callgrind_control", *args, str(os.getpid())], capture_output=True, check=False)

@@ -154,6 +154,21 @@ def _payloads_of() -> dict[str, Any]:
     return payloads
 
 
+def warmed_pair(
+    config: str, surface: str, payloads: dict[str, Any], server: MockServer, clients: Any, warm_up: int
+) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """The instrumented call of ``surface`` and the same call through the wrapper's ``__wrapped__``,
+    served the surface's body, alternated ``warm_up`` times, then a collection."""
+    server.payload = payloads[surface]
+    call = make_call(config, surface, payloads[surface], clients, None, unwrapped=False)
+    bypassed = make_call(config, surface, payloads[surface], clients, None, unwrapped=True)
+    assert call is not None and bypassed is not None
+    for _ in range(warm_up):
+        call(), bypassed()
+    gc.collect()
+    return call, bypassed
+
+
 def measure(calls: int, pipeline: str) -> dict[str, Any]:
     """Median µs per call of every phase, per surface, and the A/B overhead with the timers off."""
     import otel_llm_cost
@@ -165,13 +180,7 @@ def measure(calls: int, pipeline: str) -> dict[str, Any]:
     clients = _clients(server)
     out: dict[str, Any] = {"timer_us": _timer_cost(), "surfaces": {}}
     for surface in ("openai.chat", "anthropic.messages"):
-        server.payload = payloads[surface]
-        call = make_call("ours", surface, payloads[surface], clients, None, unwrapped=False)
-        reference = make_call("ours", surface, payloads[surface], clients, None, unwrapped=True)
-        assert call is not None and reference is not None
-        for _ in range(300):
-            call(), reference()
-        gc.collect()
+        call, reference = warmed_pair("ours", surface, payloads, server, clients, 300)
         undo = _install()
         samples = _per_call(call, calls)
         _uninstall(undo)
