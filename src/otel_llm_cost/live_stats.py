@@ -334,8 +334,9 @@ class LiveStats:
     def _add(self, call: _Queued) -> None:
         at, model, usage, cost, duration, ttft, run, error, partial = call
         index = int(at // self._bucket)
-        if index == self._open_index or (self._open_index is not None and index < self._open_index):
-            bucket = self._open  # queued by a thread that lost the race to the queue: the next second's
+        if self._open_index is not None and index <= self._open_index:
+            # The open second's call, or one stamped earlier but summed after a later one: the open second.
+            bucket = self._open
         else:
             bucket = self._open_bucket(index)
         bucket.add(usage, cost, error, partial)

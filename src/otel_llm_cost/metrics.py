@@ -177,7 +177,7 @@ class LLMMetrics:
         error: BaseException | None,
     ) -> None:
         """Record one finished call (an invocation listener: never raises)."""
-        if self._cost._real_instrument is None if self._proxied else self._silent:
+        if (self._cost._real_instrument is None) if self._proxied else self._silent:
             return  # every instrument is a no-op: no meter provider yet, or a no-op one
         try:
             self._record_call(invocation, usage, cost, error)

@@ -19,7 +19,7 @@ from typing import Any
 
 from otel_llm_cost import attributes as attr
 from otel_llm_cost._estimate import estimate_tokens, extrapolate_tokens
-from otel_llm_cost._values import drop_none, read_double, read_str, read_strings, read_whole
+from otel_llm_cost._values import drop_none, read_double, read_int, read_str, read_strings, read_whole
 from otel_llm_cost.apis._fields import add_parameters
 from otel_llm_cost.usage import ESTIMATED, PROVIDER, Iteration, Usage, UsageSource
 
@@ -101,7 +101,7 @@ def request_params(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
 
 # (request parameter, attribute, reader) of the parameters recorded as they are.
 _PARAMETERS = (
-    ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS, lambda value: _int(value)),
+    ("max_tokens", attr.GEN_AI_REQUEST_MAX_TOKENS, read_int),
     ("temperature", attr.GEN_AI_REQUEST_TEMPERATURE, read_double),
     ("top_p", attr.GEN_AI_REQUEST_TOP_P, read_double),
     ("top_k", attr.GEN_AI_REQUEST_TOP_K, read_whole),
@@ -396,7 +396,3 @@ def _class_has(cls: type, name: str) -> bool:
 
 def _tokens(value: object) -> int:
     return value if type(value) is int and value > 0 else 0
-
-
-def _int(value: object) -> int | None:
-    return value if type(value) is int else None
